@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages tickd needs to build, test and run.
+# As root it installs what is missing; otherwise it prints the exact line.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config
+  libck-dev libjemalloc-dev liburing-dev libwebsockets-dev librdkafka-dev
+  libcivetweb-dev civetweb   # civetweb: Debian's CMake package for it names /usr/bin/civetweb
+  libcriterion-dev libsimdjson-dev libinih-dev
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  [[ $p == \#* ]] && break
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tickd needs these Debian packages; as root, run:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

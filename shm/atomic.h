@@ -1,0 +1,93 @@
+/*
+ * Named memory-ordering helpers for everything that crosses processes.
+ *
+ * Every cross-process access in shm/ goes through these, so each call site
+ * names the ordering it needs and the reader can find its pair.  In normal
+ * builds they map onto Concurrency Kit's ck_pr (on x86-64, a TSO machine,
+ * acquire/release cost only a compiler barrier).  Under ThreadSanitizer they
+ * map onto the compiler's __atomic builtins instead, because TSan does not
+ * see ck_pr's inline assembly and would report every handoff as a race.
+ */
+#ifndef TK_SHM_ATOMIC_H
+#define TK_SHM_ATOMIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define TK_ATOMIC_BUILTINS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TK_ATOMIC_BUILTINS 1
+#endif
+#endif
+
+#ifndef TK_ATOMIC_BUILTINS
+#include <ck_pr.h>
+#endif
+
+#define TK_CACHE_LINE 64
+
+#ifdef TK_ATOMIC_BUILTINS
+
+#define tk_load_relaxed_64(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define tk_load_acquire_64(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define tk_store_relaxed_64(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define tk_store_release_64(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define tk_load_relaxed_32(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define tk_load_acquire_32(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define tk_store_relaxed_32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define tk_store_release_32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define tk_fence_store() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define tk_fence_load() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define tk_fence_full() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define tk_faa_64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define tk_faa_32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+static inline bool tk_cas_32(uint32_t *p, uint32_t expect, uint32_t desired)
+{
+	return __atomic_compare_exchange_n(p, &expect, desired, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+static inline bool tk_cas_64(uint64_t *p, uint64_t expect, uint64_t desired)
+{
+	return __atomic_compare_exchange_n(p, &expect, desired, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+#define tk_cpu_relax() __builtin_ia32_pause()
+
+#else
+
+#define tk_load_relaxed_64(p) ck_pr_load_64(p)
+#define tk_load_relaxed_32(p) ck_pr_load_32(p)
+#define tk_store_relaxed_64(p, v) ck_pr_store_64((p), (v))
+#define tk_store_relaxed_32(p, v) ck_pr_store_32((p), (v))
+/* Acquire load: the load, then a load fence, so later loads cannot move above it. */
+static inline uint64_t tk_load_acquire_64(const uint64_t *p)
+{
+	uint64_t v = ck_pr_load_64(p);
+	ck_pr_fence_load();
+	return v;
+}
+static inline uint32_t tk_load_acquire_32(const uint32_t *p)
+{
+	uint32_t v = ck_pr_load_32(p);
+	ck_pr_fence_load();
+	return v;
+}
+/* Release store: a store fence, then the store, so earlier stores are visible first. */
+#define tk_store_release_64(p, v) \
+	do { ck_pr_fence_store(); ck_pr_store_64((p), (v)); } while (0)
+#define tk_store_release_32(p, v) \
+	do { ck_pr_fence_store(); ck_pr_store_32((p), (v)); } while (0)
+#define tk_fence_store() ck_pr_fence_store()
+#define tk_fence_load() ck_pr_fence_load()
+#define tk_fence_full() ck_pr_fence_memory()
+#define tk_faa_64(p, v) ck_pr_faa_64((p), (v))
+#define tk_faa_32(p, v) ck_pr_faa_32((p), (v))
+#define tk_cas_32(p, e, d) ck_pr_cas_32((p), (e), (d))
+#define tk_cas_64(p, e, d) ck_pr_cas_64((p), (e), (d))
+#define tk_cpu_relax() ck_pr_stall()
+
+#endif
+
+#endif

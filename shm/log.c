@@ -1,0 +1,514 @@
+/* Cold paths of the log: set-up, writer recovery, gating, reader registration. */
+#include "shm/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/msg.h"
+
+#define TK_LIVENESS_CHECK_NS (10 * 1000 * 1000LL)
+#define TK_DEFAULT_STALL_NS (5 * 1000 * 1000 * 1000LL)
+#define TK_READER_OPENING 4u /* transient: a process is filling the slot */
+
+/* ---------------------------------------------------------- event count */
+
+static int tk__ec_gettime(const struct ck_ec_ops *ops, struct timespec *out)
+{
+	(void)ops;
+	return clock_gettime(CLOCK_MONOTONIC, out);
+}
+
+/* Shared (not FUTEX_PRIVATE) futexes: waiter and waker are different processes. */
+static void tk__ec_wait32(const struct ck_ec_wait_state *st, const uint32_t *addr,
+			  uint32_t expected, const struct timespec *deadline)
+{
+	(void)st;
+	syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, expected, deadline, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+}
+
+static void tk__ec_wake32(const struct ck_ec_ops *ops, const uint32_t *addr)
+{
+	(void)ops;
+	syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static const struct ck_ec_ops tk__ec_ops = {
+	.gettime = tk__ec_gettime,
+	.wait32 = tk__ec_wait32,
+	.wake32 = tk__ec_wake32,
+};
+
+const struct ck_ec_mode tk_ec_sp = { .ops = &tk__ec_ops, .single_producer = true };
+
+/* ---------------------------------------------------------- processes */
+
+/* Parse /proc/<pid>/stat: state (field 3) and starttime (field 22).
+ * Returns false if the process does not exist. */
+static bool tk__proc_stat(int32_t pid, char *state, uint64_t *start)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip to the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] == '\0')
+		return false;
+	p += 2;
+	*state = *p;
+	for (field = 3; field < 22 && p != NULL; field++) {
+		p = strchr(p, ' ');
+		if (p != NULL)
+			p++;
+	}
+	*start = p != NULL ? strtoull(p, NULL, 10) : 0;
+	return true;
+}
+
+uint64_t tk_pid_start(int32_t pid)
+{
+	char state;
+	uint64_t start;
+
+	return tk__proc_stat(pid, &state, &start) ? start : 0;
+}
+
+bool tk_pid_alive(int32_t pid, uint64_t start)
+{
+	char state;
+	uint64_t now_start;
+
+	if (pid <= 0)
+		return false;
+	if (!tk__proc_stat(pid, &state, &now_start))
+		return false;
+	/* A zombie has exited: its parent just has not reaped it yet. */
+	if (state == 'Z' || state == 'X')
+		return false;
+	return start == 0 || now_start == start;
+}
+
+/* ---------------------------------------------------------- layout */
+
+void tk_log_init(struct tk_log_region *log, const struct tk_log_spec *spec)
+{
+	uint64_t readers_size = (uint64_t)spec->nreaders * sizeof(struct tk_reader_slot);
+
+	memset(log, 0, sizeof(*log));
+	log->magic = TK_LOG_MAGIC;
+	log->version = TK_LOG_VERSION;
+	log->nslots = spec->nslots;
+	log->slot_size = spec->slot_size;
+	log->slot_shift = (uint32_t)__builtin_ctz(spec->slot_size);
+	log->nreaders = spec->nreaders;
+	log->slots_offset = TK_LOG_READERS_OFFSET + ((readers_size + 4095) & ~4095ull);
+	snprintf(log->name, sizeof(log->name), "%s", spec->name);
+	ck_ec32_init(&log->ec, 0);
+	/* Reader table and slots are zero: the segment file starts zero-filled. */
+}
+
+uint64_t tk_log_region_size(const struct tk_log_spec *spec)
+{
+	uint64_t readers_size = (uint64_t)spec->nreaders * sizeof(struct tk_reader_slot);
+
+	return TK_LOG_READERS_OFFSET + ((readers_size + 4095) & ~4095ull) +
+	       (uint64_t)spec->nslots * spec->slot_size;
+}
+
+int tk_log_validate(const struct tk_log_region *log, uint64_t region_size)
+{
+	struct tk_log_spec spec = { .nslots = log->nslots, .slot_size = log->slot_size,
+				    .nreaders = log->nreaders };
+
+	if (log->magic != TK_LOG_MAGIC)
+		return tk_err_set(EBADF, "log region has a bad magic (corrupt segment)");
+	if (log->version != TK_LOG_VERSION)
+		return tk_err_set(EPROTO, "log '%.31s' has layout version %u, this build reads %u",
+				  log->name, log->version, TK_LOG_VERSION);
+	if (log->nslots == 0 || (log->nslots & (log->nslots - 1)) != 0 || log->slot_size < 64 ||
+	    (log->slot_size & (log->slot_size - 1)) != 0 ||
+	    (1u << log->slot_shift) != log->slot_size || tk_log_region_size(&spec) > region_size ||
+	    log->slots_offset != tk_log_region_size(&spec) - (uint64_t)log->nslots * log->slot_size)
+		return tk_err_set(EBADF, "log '%.31s' has an inconsistent geometry (corrupt segment)",
+				  log->name);
+	return 0;
+}
+
+struct tk_log_region *tk_log_find(const struct tk_segment *seg, const char *name)
+{
+	return tk_segment_region(seg, TK_REGION_LOG, name, NULL);
+}
+
+/* ---------------------------------------------------------- writer */
+
+int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log)
+{
+	int32_t me = (int32_t)getpid();
+	int32_t owner = (int32_t)tk_load_acquire_32((uint32_t *)&log->writer_pid);
+	uint64_t s, recovered = 0;
+
+	if (owner != 0 && owner != me && tk_pid_alive(owner, log->writer_start))
+		return tk_err_set(EBUSY, "log '%.31s' already has a live writer (pid %d)", log->name,
+				  (int)owner);
+	/* Two writers racing to take over: the CAS lets one win. */
+	if (!tk_cas_32((uint32_t *)&log->writer_pid, (uint32_t)owner, (uint32_t)me))
+		return tk_err_set(EBUSY, "log '%.31s': another writer took it over concurrently",
+				  log->name);
+	log->writer_start = tk_pid_start(me);
+
+	memset(w, 0, sizeof(*w));
+	w->log = log;
+	w->slots = tk_log_slots(log);
+	w->nslots = log->nslots;
+	w->mask = log->nslots - 1;
+	w->shift = log->slot_shift;
+	w->blocked_idx = -1;
+
+	/* Continue after the last complete slot.  write_seq may lag the slots
+	 * by a batch if the previous writer died between the two stores. */
+	s = tk_load_acquire_64(&log->write_seq) + 1;
+	while (recovered < log->nslots &&
+	       tk_load_acquire_64(&tk__log_slot(w->slots, s, w->mask, w->shift)->seq) == s) {
+		s++;
+		recovered++;
+	}
+	w->next = s;
+	w->limit = s; /* forces a gate scan at the first claim */
+	w->epoch = tk_load_relaxed_32(&log->reader_epoch) - 1;
+	if (owner != 0 || s > 1) {
+		log->writer_restarts++;
+		log->recovered_slots += recovered;
+		if (s > 1)
+			tk_store_release_64(&log->write_seq, s - 1);
+		tk_info("log %s: writer resumes at sequence %llu (%llu complete slots past the "
+			"last published one)",
+			log->name, (unsigned long long)s, (unsigned long long)recovered);
+	}
+	return 0;
+}
+
+void tk_log_writer_close(struct tk_log_writer *w)
+{
+	if (w->log == NULL)
+		return;
+	tk_cas_32((uint32_t *)&w->log->writer_pid, (uint32_t)getpid(), 0);
+	w->log = NULL;
+}
+
+static void tk__log_release(struct tk_log_writer *w, int idx, enum tk_release_reason reason,
+			    int64_t now)
+{
+	struct tk_log_region *log = w->log;
+	struct tk_reader_slot *rs = &tk_log_readers(log)[idx];
+	uint64_t cursor = tk_load_acquire_64(&rs->cursor);
+
+	/* CAS: the reader may be closing or rejoining at this very moment. */
+	if (!tk_cas_32(&rs->state, TK_READER_ACTIVE, TK_READER_RELEASED))
+		return;
+	rs->release_reason = reason;
+	rs->released_at = w->next;
+	tk_faa_64(&rs->releases, 1);
+	if (reason == TK_RELEASE_DEAD) {
+		log->releases_dead++;
+		tk_warn("log %s: released gating reader '%.31s' (pid %d): its process is gone; "
+			"the writer goes on from %llu, the reader's committed cursor is %llu",
+			log->name, rs->name, (int)rs->pid, (unsigned long long)w->next,
+			(unsigned long long)cursor);
+	} else {
+		log->releases_stall++;
+		tk_warn("log %s: released gating reader '%.31s' (pid %d): stalled %.1f s at %llu "
+			"(its stall limit is %.1f s); it will be told what it misses",
+			log->name, rs->name, (int)rs->pid, (double)(now - w->blocked_since) / 1e9,
+			(unsigned long long)cursor, (double)rs->stall_ns / 1e9);
+	}
+}
+
+/* The writer is held by reader idx at cursor c: decide whether to release it. */
+static bool tk__log_check_blocker(struct tk_log_writer *w, int idx, uint64_t c, int64_t now)
+{
+	struct tk_reader_slot *rs = &tk_log_readers(w->log)[idx];
+
+	if (idx != w->blocked_idx || c != w->blocked_cursor) {
+		/* Progress (or another reader): the stall clock restarts. */
+		w->blocked_idx = idx;
+		w->blocked_cursor = c;
+		w->blocked_since = now;
+		w->last_liveness_check = 0;
+		tk_store_relaxed_32(&w->log->blocked_by, (uint32_t)idx + 1);
+	}
+	if (now - w->last_liveness_check >= TK_LIVENESS_CHECK_NS) {
+		w->last_liveness_check = now;
+		if (!tk_pid_alive(rs->pid, rs->pid_start)) {
+			tk__log_release(w, idx, TK_RELEASE_DEAD, now);
+			return true;
+		}
+	}
+	if ((rs->flags & TK_READER_F_RELEASE_ON_STALL) && now - w->blocked_since >= rs->stall_ns) {
+		tk__log_release(w, idx, TK_RELEASE_STALL, now);
+		return true;
+	}
+	return false;
+}
+
+uint64_t tk__log_refresh_gate(struct tk_log_writer *w)
+{
+	struct tk_log_region *log = w->log;
+	struct tk_reader_slot *readers = tk_log_readers(log);
+	uint64_t s = w->next;
+	int64_t now;
+
+	for (;;) {
+		uint64_t min = UINT64_MAX, limit;
+		int min_idx = -1;
+		uint32_t i;
+
+		/* Acquire: pairs with the faa a joining reader makes after storing
+		 * its cursor and state, so the scan below sees them. */
+		w->epoch = tk_load_acquire_32(&log->reader_epoch);
+		for (i = 0; i < log->nreaders; i++) {
+			uint64_t c;
+
+			/* Acquire: pairs with the reader's release store of ACTIVE. */
+			if (tk_load_acquire_32(&readers[i].state) != TK_READER_ACTIVE ||
+			    !(tk_load_relaxed_32(&readers[i].flags) & TK_READER_F_GATING))
+				continue;
+			/* Acquire: pairs with the release in tk_log_reader_commit; the
+			 * reader is done with every slot before c. */
+			c = tk_load_acquire_64(&readers[i].cursor);
+			if (c < min) {
+				min = c;
+				min_idx = (int)i;
+			}
+		}
+		limit = min_idx < 0 ? UINT64_MAX : min + log->nslots;
+		if (limit > s) {
+			if (w->wait_start != 0) {
+				now = tk_mono_ns();
+				log->writer_wait_ns += (uint64_t)(now - w->wait_start);
+				w->wait_start = 0;
+				w->blocked_idx = -1;
+				tk_store_relaxed_32(&log->blocked_by, 0);
+			}
+			w->limit = limit;
+			return limit - s;
+		}
+		now = tk_mono_ns();
+		if (w->wait_start == 0) {
+			w->wait_start = now;
+			log->writer_waits++;
+			w->blocked_idx = -1;
+		}
+		if (!tk__log_check_blocker(w, min_idx, min, now)) {
+			w->limit = s;
+			return 0;
+		}
+	}
+}
+
+/* ---------------------------------------------------------- reader */
+
+static uint64_t tk__log_start_seq(struct tk_log_region *log, const struct tk_reader_opts *opts)
+{
+	switch (opts->start) {
+	case TK_START_OLDEST:
+		return tk_log_oldest(log);
+	case TK_START_SEQ:
+		return opts->start_seq > 0 ? opts->start_seq : 1;
+	case TK_START_RESUME:
+	case TK_START_END:
+	default:
+		return tk_log_write_seq(log) + 1;
+	}
+}
+
+/* Pick the cursor slot for `name`: the slot already bearing it, else a free
+ * one, else a closed or dead one.  Returns the index claimed (state set to
+ * OPENING), or a negative errno. */
+static int tk__log_claim_slot(struct tk_log_region *log, const char *name, bool *resumed)
+{
+	struct tk_reader_slot *readers = tk_log_readers(log);
+	int32_t me = (int32_t)getpid();
+	uint32_t i, st;
+	int pass;
+
+	*resumed = false;
+	for (i = 0; i < log->nreaders; i++) {
+		struct tk_reader_slot *rs = &readers[i];
+
+		st = tk_load_acquire_32(&rs->state);
+		if (st == TK_READER_FREE || strncmp(rs->name, name, TK_NAME_MAX) != 0)
+			continue;
+		if (st != TK_READER_CLOSED && rs->pid != me && tk_pid_alive(rs->pid, rs->pid_start))
+			return tk_err_set(EBUSY, "reader name '%s' on log '%.31s' is held by live pid %d",
+					  name, log->name, (int)rs->pid);
+		if (!tk_cas_32(&rs->state, st, TK_READER_OPENING))
+			return tk_err_set(EBUSY, "reader name '%s' on log '%.31s' is being opened by "
+					  "another process", name, log->name);
+		*resumed = true;
+		return (int)i;
+	}
+	/* Pass 0: never used.  Pass 1: closed, or its owner is dead. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < log->nreaders; i++) {
+			struct tk_reader_slot *rs = &readers[i];
+
+			st = tk_load_acquire_32(&rs->state);
+			if (pass == 0 && st != TK_READER_FREE)
+				continue;
+			if (pass == 1 && st != TK_READER_CLOSED &&
+			    (st == TK_READER_FREE || tk_pid_alive(rs->pid, rs->pid_start)))
+				continue;
+			if (tk_cas_32(&rs->state, st, TK_READER_OPENING))
+				return (int)i;
+		}
+	}
+	return tk_err_set(ENOSPC, "log '%.31s' has no free reader slot (all %u in use)", log->name,
+			  log->nreaders);
+}
+
+int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
+		       const char *log_name, const struct tk_reader_opts *opts)
+{
+	struct tk_log_region *log = tk_log_find(seg, log_name);
+	struct tk_reader_slot *rs;
+	bool resumed;
+	int idx;
+
+	if (log == NULL)
+		return tk_err_set(ENOENT, "no log named '%s' in segment %s", log_name, seg->path);
+	memset(r, 0, sizeof(*r));
+	r->log = log;
+	r->slots = tk_log_slots(log);
+	r->mask = log->nslots - 1;
+	r->shift = log->slot_shift;
+	r->slot_size = log->slot_size;
+	r->idx = -1;
+	if (opts->name == NULL) {
+		if (opts->gating)
+			return tk_err_set(EINVAL, "a gating reader needs a name");
+		r->next = tk__log_start_seq(log, opts);
+		return 0;
+	}
+	if (strlen(opts->name) >= TK_NAME_MAX || opts->name[0] == '\0')
+		return tk_err_set(EINVAL, "reader name '%s' must be 1 to %d bytes", opts->name,
+				  TK_NAME_MAX - 1);
+	if (!seg->readers_writable)
+		return tk_err_set(EROFS, "segment %s is attached read-only: cannot register reader "
+				  "'%s' (follow anonymously, or get write access to the file)",
+				  seg->path, opts->name);
+	idx = tk__log_claim_slot(log, opts->name, &resumed);
+	if (idx < 0)
+		return idx;
+	rs = &tk_log_readers(log)[idx];
+	memset(rs->name, 0, sizeof(rs->name));
+	snprintf(rs->name, sizeof(rs->name), "%s", opts->name);
+	rs->pid = (int32_t)getpid();
+	rs->pid_start = tk_pid_start(rs->pid);
+	rs->flags = (opts->gating ? TK_READER_F_GATING : 0) |
+		    (opts->gating && opts->release_on_stall ? TK_READER_F_RELEASE_ON_STALL : 0);
+	rs->stall_ns = opts->stall_ns > 0 ? opts->stall_ns : TK_DEFAULT_STALL_NS;
+	rs->heartbeat_ns = tk_mono_coarse_ns();
+	if (resumed && opts->start == TK_START_RESUME && rs->cursor != 0) {
+		r->next = rs->cursor;
+		r->resumed = true;
+	} else {
+		r->next = tk__log_start_seq(log, opts);
+		rs->skipped = rs->gaps = rs->consumed = 0;
+	}
+	r->skipped = rs->skipped;
+	r->gaps = rs->gaps;
+	r->consumed = rs->consumed;
+	r->slot = rs;
+	r->idx = idx;
+	r->gating = opts->gating;
+	tk_store_relaxed_64(&rs->cursor, r->next);
+	/* Release: name, pid, flags and cursor are visible before the writer
+	 * (acquire on state) counts this reader. */
+	tk_store_release_32(&rs->state, TK_READER_ACTIVE);
+	/* Full barrier (locked add): the writer rescans on its next claim. */
+	tk_faa_32(&log->reader_epoch, 1);
+	return 0;
+}
+
+void tk_log_reader_close(struct tk_log_reader *r)
+{
+	struct tk_reader_slot *rs = r->slot;
+	uint32_t st;
+
+	if (rs == NULL)
+		return;
+	tk_store_release_64(&rs->cursor, r->next);
+	st = tk_load_acquire_32(&rs->state);
+	/* Gating readers keep their cursor for the next open under this name. */
+	if (st == TK_READER_ACTIVE || st == TK_READER_RELEASED)
+		tk_cas_32(&rs->state, st, r->gating ? TK_READER_CLOSED : TK_READER_FREE);
+	r->slot = NULL;
+}
+
+int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
+{
+	struct tk_log_region *log = r->log;
+	uint64_t w = tk_log_write_seq(log);
+	uint64_t oldest;
+
+	/* The writer has written `seen` (or is writing it), so every sequence
+	 * up to seen - nslots is gone; write_seq may tell us it is further. */
+	if (w < seen)
+		w = seen;
+	oldest = w - log->nslots + 1;
+	if (oldest <= r->next)
+		oldest = r->next + 1;
+	r->gap_from = r->next;
+	r->gap_to = oldest;
+	r->skipped += oldest - r->next;
+	r->gaps++;
+	r->next = oldest;
+	if (r->slot != NULL) {
+		tk_store_relaxed_64(&r->slot->skipped, r->skipped);
+		tk_store_relaxed_64(&r->slot->gaps, r->gaps);
+	}
+	return TK_LOG_LAPPED;
+}
+
+void tk__log_reader_rejoin(struct tk_log_reader *r)
+{
+	struct tk_reader_slot *rs = r->slot;
+
+	if (tk_load_acquire_32(&rs->state) != TK_READER_RELEASED || rs->pid != (int32_t)getpid())
+		return;
+	/* Rejoin only once the reader points at data still in the ring; the
+	 * next read reports the gap otherwise, and the commit after it rejoins. */
+	if (r->next < tk_log_oldest(r->log))
+		return;
+	if (!tk_cas_32(&rs->state, TK_READER_RELEASED, TK_READER_ACTIVE))
+		return;
+	tk_faa_32(&r->log->reader_epoch, 1);
+	tk_info("log %s: reader '%.31s' rejoined the gate at %llu", r->log->name, rs->name,
+		(unsigned long long)r->next);
+}
+
+void tk_log_reader_heartbeat(struct tk_log_reader *r)
+{
+	if (r->slot != NULL)
+		tk_store_relaxed_64((uint64_t *)&r->slot->heartbeat_ns,
+				    (uint64_t)tk_mono_coarse_ns());
+}

@@ -1,0 +1,437 @@
+/*
+ * The log: a single-writer, multi-reader broadcast ring of fixed-size slots
+ * in shared memory.
+ *
+ * DESIGN.  Sequences start at 1 and grow by one per slot; the slot for
+ * sequence s is s & (nslots - 1).  Each slot starts with a 64-bit word that
+ * says which sequence it holds: s when complete, s | TK_SLOT_WRITING while
+ * the writer fills it, 0 when never written.  A reader that wants s loads
+ * that word: s means "here it is", anything smaller "not yet", anything
+ * larger "you were lapped".  Because completeness is in the slot itself, a
+ * writer killed mid-write leaves a slot marked WRITING (never one that
+ * looks complete), and a restarted writer finds where to continue by
+ * scanning forward from the last published sequence.
+ *
+ * Readers that must lose nothing (engine workers, the journal, Kafka)
+ * register as *gating*: they publish a cursor (the next sequence they will
+ * consume) and the writer never writes sequence s while a live gating
+ * reader's cursor is <= s - nslots.  The writer keeps a cached limit and
+ * rescans the cursors only when it reaches the limit or a reader joins, so
+ * in steady state writing costs no cross-core read at all.  When a gating
+ * reader holds the writer back, the writer checks whether its process is
+ * gone (pid missing, a zombie, or a reused pid) and releases it, counted and
+ * logged; an alive but stalled reader is either waited for (policy HOLD,
+ * the wait counted) or released after its stall time (policy RELEASE).
+ * A released reader is told exactly which sequences it missed: it sees the
+ * overwritten slots, jumps to the oldest sequence still in the ring and
+ * reports the gap [from, to).
+ *
+ * Non-gating readers (the API fan-out, tail, third parties) never slow the
+ * writer.  They copy a slot and re-check its sequence word afterwards
+ * (seqlock style); a slot overwritten during the copy is discarded and
+ * reported as a gap.  Gating readers use the same check, which costs one
+ * L1 load, so a reader racing with its own release is still never fooled.
+ *
+ * The writer publishes every slot with a release store of its sequence
+ * word, then the last published sequence in the producer line (for stats
+ * and restarts), then bumps an event count so that readers sleeping in the
+ * BLOCK idle strategy wake up (ck_ec: no syscall unless someone sleeps).
+ */
+#ifndef TK_SHM_LOG_H
+#define TK_SHM_LOG_H
+
+#include <ck_ec.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "shm/atomic.h"
+#include "shm/segment.h"
+
+#define TK_LOG_MAGIC 0x474f4c4b54ull /* "TKLOG" */
+#define TK_LOG_VERSION 1u
+#define TK_SLOT_WRITING (1ull << 63)
+#define TK_LOG_READERS_OFFSET 4096u
+
+/* Slot header; the payload follows, slot_size - 16 bytes of it. */
+struct tk_slot {
+	uint64_t seq;  /* s, s | TK_SLOT_WRITING, or 0 */
+	uint32_t type; /* record type, TK_REC_* */
+	uint32_t aux;  /* record-specific (symbol id for ticks) */
+	uint8_t data[48];
+};
+_Static_assert(sizeof(struct tk_slot) == 64, "a slot is one cache line");
+#define TK_SLOT_HEADER 16u
+
+enum tk_reader_state {
+	TK_READER_FREE = 0,
+	TK_READER_ACTIVE = 1,
+	TK_READER_RELEASED = 2, /* the writer no longer waits for it */
+	TK_READER_CLOSED = 3,   /* closed cleanly; keeps its cursor for the next open */
+};
+
+#define TK_READER_F_GATING 0x1u
+#define TK_READER_F_RELEASE_ON_STALL 0x2u /* else HOLD: the writer waits forever */
+
+enum tk_release_reason {
+	TK_RELEASE_NONE = 0,
+	TK_RELEASE_DEAD = 1,  /* its process is gone */
+	TK_RELEASE_STALL = 2, /* alive but stalled past its stall time */
+};
+
+/*
+ * One reader's cursor slot: three cache lines so that what the reader writes
+ * often, what it writes once, and what the writer writes never share a line.
+ */
+struct tk_reader_slot {
+	/* Line A: the reader's hot fields. */
+	uint64_t cursor;      /* next sequence to consume; store-release by the reader */
+	int64_t heartbeat_ns; /* CLOCK_MONOTONIC_COARSE at the last commit or idle poll */
+	uint64_t skipped;     /* sequences missed in total (lapped, or released) */
+	uint64_t gaps;        /* gap events */
+	uint64_t consumed;    /* sequences consumed */
+	uint8_t pad_a[24];
+	/* Line B: registration, written by the reader when it opens. */
+	char name[TK_NAME_MAX];
+	uint32_t flags;   /* TK_READER_F_* */
+	int32_t pid;
+	uint64_t pid_start; /* /proc/<pid>/stat starttime: tells a reused pid apart */
+	int64_t stall_ns;   /* for TK_READER_F_RELEASE_ON_STALL */
+	uint8_t pad_b[8];
+	/* Line C: state; CAS by the reader to claim, store by the writer to release. */
+	uint32_t state;          /* enum tk_reader_state */
+	uint32_t release_reason; /* enum tk_release_reason of the last release */
+	uint64_t releases;       /* times released */
+	uint64_t released_at;    /* the writer's next sequence when it released this reader */
+	uint8_t pad_c[40];
+};
+_Static_assert(sizeof(struct tk_reader_slot) == 192, "reader slot is three cache lines");
+
+struct tk_log_region {
+	/* Lines 0-1: immutable after creation. */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nslots;
+	uint32_t slot_size;
+	uint32_t slot_shift;
+	uint32_t nreaders;
+	uint32_t reserved0;
+	uint64_t slots_offset; /* from the start of this region */
+	char name[TK_NAME_MAX];
+	uint8_t pad0[128 - 72];
+	/* Line 2: the writer's publish word. */
+	uint64_t write_seq; /* last published sequence; store-release by the writer */
+	uint8_t pad1[56];
+	/* Line 3: event count for sleeping readers. */
+	struct ck_ec32 ec;
+	uint8_t pad2[60];
+	/* Line 4: writer ownership and cold-path counters, written by the writer only. */
+	int32_t writer_pid;
+	uint32_t blocked_by; /* reader index + 1 currently holding the writer, or 0 */
+	uint64_t writer_start;
+	uint64_t writer_waits;   /* times the writer found the ring full */
+	uint64_t writer_wait_ns; /* total time spent waiting for gating readers */
+	uint64_t releases_dead;
+	uint64_t releases_stall;
+	uint64_t writer_restarts;
+	uint64_t recovered_slots; /* complete slots found past write_seq at a restart */
+	/* Line 5: bumped by readers when they join, so the writer rescans. */
+	uint32_t reader_epoch;
+	uint8_t pad5[60];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct tk_log_region) == 384, "log header layout is ABI");
+_Static_assert(__builtin_offsetof(struct tk_log_region, write_seq) == 128, "producer line");
+_Static_assert(__builtin_offsetof(struct tk_log_region, ec) == 192, "event count line");
+
+static inline struct tk_reader_slot *tk_log_readers(struct tk_log_region *log)
+{
+	return (struct tk_reader_slot *)((uint8_t *)log + TK_LOG_READERS_OFFSET);
+}
+
+static inline uint8_t *tk_log_slots(struct tk_log_region *log)
+{
+	return (uint8_t *)log + log->slots_offset;
+}
+
+/* Initialise a log region (creator only). */
+void tk_log_init(struct tk_log_region *log, const struct tk_log_spec *spec);
+
+/* Check a log region found in a segment. 0 or -EBADF with a message. */
+int tk_log_validate(const struct tk_log_region *log, uint64_t region_size);
+
+/* Find a log by name in a segment.  NULL if there is none. */
+struct tk_log_region *tk_log_find(const struct tk_segment *seg, const char *name);
+
+extern const struct ck_ec_mode tk_ec_sp; /* single producer event count, futex-backed */
+
+/* ---------------------------------------------------------------- writer */
+
+struct tk_log_writer {
+	struct tk_log_region *log;
+	uint8_t *slots;
+	uint64_t mask;
+	uint32_t shift;
+	uint32_t nslots;
+	uint64_t next;  /* next sequence to write */
+	uint64_t limit; /* first sequence that needs a gate recheck */
+	uint32_t epoch; /* reader_epoch at the last rescan */
+	uint32_t claimed;
+	/* Stall tracking (cold path). */
+	int64_t wait_start;    /* when the writer found the ring full, 0 if it is not */
+	int64_t blocked_since; /* when the current blocker last made progress */
+	int64_t last_liveness_check;
+	int32_t blocked_idx;
+	uint32_t pad;
+	uint64_t blocked_cursor;
+};
+
+/*
+ * Become the log's single writer.  Fails with -EBUSY if another live
+ * process is its writer.  Recovers the sequence after a crash: continues
+ * after the last *complete* slot, and counts the restart.
+ */
+int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log);
+
+/* Give up the writer role (the log keeps its data). */
+void tk_log_writer_close(struct tk_log_writer *w);
+
+/* Slow path of tk_log_claim: rescan gating cursors, release the dead.
+ * Returns how many sequences may be written from w->next on. */
+uint64_t tk__log_refresh_gate(struct tk_log_writer *w);
+
+static inline struct tk_slot *tk__log_slot(uint8_t *slots, uint64_t seq, uint64_t mask,
+					   uint32_t shift)
+{
+	return (struct tk_slot *)(slots + ((seq & mask) << shift));
+}
+
+/*
+ * Claim up to `want` consecutive slots (fewer at the ring's end or when
+ * gating readers hold the writer).  Returns the first slot and sets *got;
+ * NULL with *got = 0 when no slot is free (TK_LOG_FULL: the caller idles
+ * and retries, see tk_log_claim_wait).  The slots are marked WRITING
+ * before the caller touches the payload.  Hot path: no syscall, no
+ * allocation; the gating rescan runs only when the cached limit is reached
+ * or a reader joined.  Slots are at stride slot_size.
+ */
+static inline struct tk_slot *tk_log_claim(struct tk_log_writer *w, uint32_t want, uint32_t *got)
+{
+	uint64_t s = w->next;
+	uint64_t room = w->limit - s;
+	uint32_t n, i;
+
+	/* reader_epoch is read-mostly: an L1 hit unless a reader just joined. */
+	if (__builtin_expect(room < want || tk_load_relaxed_32(&w->log->reader_epoch) != w->epoch, 0)) {
+		room = tk__log_refresh_gate(w);
+		if (room == 0) {
+			*got = 0;
+			return NULL;
+		}
+	}
+	n = want;
+	if (room < n)
+		n = (uint32_t)room;
+	if (w->nslots - (uint32_t)(s & w->mask) < n)
+		n = w->nslots - (uint32_t)(s & w->mask);
+	for (i = 0; i < n; i++)
+		tk_store_relaxed_64(&tk__log_slot(w->slots, s + i, w->mask, w->shift)->seq,
+				    (s + i) | TK_SLOT_WRITING);
+	/* The WRITING marks reach memory before any payload store; pairs with
+	 * the fence_load a copying reader issues before re-checking the word. */
+	tk_fence_store();
+	w->claimed = n;
+	*got = n;
+	return tk__log_slot(w->slots, s, w->mask, w->shift);
+}
+
+/*
+ * Publish the first n (<= claimed) slots of the last claim.
+ */
+static inline void tk_log_publish(struct tk_log_writer *w, uint32_t n)
+{
+	uint64_t s = w->next;
+	uint32_t i;
+
+	/* Payload stores before the sequence words; pairs with the reader's
+	 * acquire load of the sequence word in tk_log_read. */
+	tk_fence_store();
+	for (i = 0; i < n; i++)
+		tk_store_relaxed_64(&tk__log_slot(w->slots, s + i, w->mask, w->shift)->seq, s + i);
+	w->next = s + n;
+	w->claimed = 0;
+	/* For stats and restarts only; readers find data by the slot words. */
+	tk_store_release_64(&w->log->write_seq, s + n - 1);
+	/* Wakes BLOCK readers; a plain `inc` unless one of them set the flag. */
+	ck_ec32_inc(&w->log->ec, &tk_ec_sp);
+}
+
+/* Result codes of the hot path: distinct, FULL is not an error. */
+enum tk_log_result {
+	TK_LOG_OK = 0,
+	TK_LOG_FULL = 1,   /* writer: gating readers hold every slot */
+	TK_LOG_EMPTY = 2,  /* reader: nothing new */
+	TK_LOG_LAPPED = 3, /* reader: sequences were missed, see gap_from/gap_to */
+};
+
+/* Write one record (len <= slot_size - 16).  TK_LOG_OK or TK_LOG_FULL. */
+static inline int tk_log_write(struct tk_log_writer *w, uint32_t type, uint32_t aux,
+			       const void *data, uint32_t len)
+{
+	uint32_t got;
+	struct tk_slot *slot = tk_log_claim(w, 1, &got);
+
+	if (slot == NULL)
+		return TK_LOG_FULL;
+	slot->type = type;
+	slot->aux = aux;
+	memcpy(slot->data, data, len);
+	tk_log_publish(w, 1);
+	return TK_LOG_OK;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct tk_reader_opts {
+	const char *name; /* registration name; NULL: anonymous (no cursor slot, non-gating) */
+	bool gating;
+	bool release_on_stall; /* with gating: RELEASE policy instead of HOLD */
+	int64_t stall_ns;      /* with release_on_stall; default 5 s */
+	enum {
+		TK_START_RESUME = 0, /* committed cursor if this name had one, else the end */
+		TK_START_END,        /* only what is written from now on */
+		TK_START_OLDEST,     /* the oldest sequence still in the ring */
+		TK_START_SEQ,        /* start_seq (clamped to what is still there: reported as a gap) */
+	} start;
+	uint64_t start_seq;
+};
+
+struct tk_log_reader {
+	struct tk_log_region *log;
+	uint8_t *slots;
+	uint64_t mask;
+	uint32_t shift;
+	uint32_t slot_size;
+	struct tk_reader_slot *slot; /* NULL when anonymous */
+	int32_t idx;
+	bool gating;
+	bool resumed; /* the open found a committed cursor under this name */
+	uint64_t next;       /* next sequence to read */
+	uint64_t gap_from;   /* last gap: [gap_from, gap_to) were missed */
+	uint64_t gap_to;
+	uint64_t skipped;    /* total sequences missed */
+	uint64_t gaps;
+	uint64_t consumed;
+};
+
+/*
+ * Open a reader on a log.  A named reader takes the cursor slot of that
+ * name if its previous owner is gone (resuming at its committed cursor),
+ * or a free slot.  Errors: -ENOENT (no such log), -EBUSY (the name is held by a live process),
+ * -ENOSPC (no free cursor slot), -EROFS (gating or named on a read-only
+ * attach).
+ */
+int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
+		       const char *log_name, const struct tk_reader_opts *opts);
+
+/* Commit the cursor (everything before r->next is consumed) and close the slot. */
+void tk_log_reader_close(struct tk_log_reader *r);
+
+/* Slow path of tk_log_read: work out the gap after a lap and move r->next. */
+int tk__log_lapped(struct tk_log_reader *r, uint64_t seen);
+
+/*
+ * Copy the next record into out (slot_size bytes) if there is one.
+ * TK_LOG_OK: out holds sequence out->seq == the old r->next.
+ * TK_LOG_EMPTY: nothing yet.  TK_LOG_LAPPED: sequences [gap_from, gap_to)
+ * are gone and r->next moved to gap_to; call again.  Hot path.
+ */
+static inline int tk_log_read(struct tk_log_reader *r, struct tk_slot *out)
+{
+	uint64_t s = r->next;
+	struct tk_slot *slot = tk__log_slot(r->slots, s, r->mask, r->shift);
+	/* Acquire: pairs with the fence_store before the writer's sequence store. */
+	uint64_t v = tk_load_acquire_64(&slot->seq);
+
+	if (v != s) {
+		if ((v & ~TK_SLOT_WRITING) > s)
+			return tk__log_lapped(r, v & ~TK_SLOT_WRITING);
+		return TK_LOG_EMPTY;
+	}
+	memcpy(out, slot, r->slot_size);
+	/* The copy is done before the re-check; pairs with the writer's
+	 * fence_store after it marks the slot WRITING. */
+	tk_fence_load();
+	v = tk_load_relaxed_64(&slot->seq);
+	if (__builtin_expect(v != s, 0))
+		return tk__log_lapped(r, v & ~TK_SLOT_WRITING);
+	r->next = s + 1;
+	r->consumed++;
+	return TK_LOG_OK;
+}
+
+/* Read up to max records into out[] (contiguous, slot_size stride).
+ * Returns how many; stops early at EMPTY or LAPPED (*status says which). */
+static inline uint32_t tk_log_read_batch(struct tk_log_reader *r, void *out, uint32_t max,
+					 int *status)
+{
+	uint32_t n = 0;
+	int rc = TK_LOG_OK;
+
+	while (n < max) {
+		rc = tk_log_read(r, (struct tk_slot *)((uint8_t *)out + ((size_t)n << r->shift)));
+		if (rc != TK_LOG_OK)
+			break;
+		n++;
+	}
+	*status = rc;
+	return n;
+}
+
+/* Cold part of commit: a released reader rejoins the gate. */
+void tk__log_reader_rejoin(struct tk_log_reader *r);
+
+/*
+ * Commit the cursor: everything before r->next is consumed and may be
+ * overwritten.  A gating reader that the writer released rejoins here.
+ * Cheap: a store to the reader's own line and a load of its state line.
+ */
+static inline void tk_log_reader_commit(struct tk_log_reader *r)
+{
+	struct tk_reader_slot *slot = r->slot;
+
+	if (slot == NULL)
+		return;
+	/* Release: the reader's loads of every slot before `next` are done
+	 * before the writer, acquiring the cursor, may overwrite them. */
+	tk_store_release_64(&slot->cursor, r->next);
+	tk_store_relaxed_64(&slot->consumed, r->consumed);
+	if (r->gating && __builtin_expect(tk_load_relaxed_32(&slot->state) != TK_READER_ACTIVE, 0))
+		tk__log_reader_rejoin(r);
+}
+
+/* Refresh the heartbeat (idle loops; commit does not, to stay syscall- and clock-free). */
+void tk_log_reader_heartbeat(struct tk_log_reader *r);
+
+/* Last published sequence of the log (0 if none). */
+static inline uint64_t tk_log_write_seq(const struct tk_log_region *log)
+{
+	/* Acquire: pairs with the writer's release; slots up to it are complete
+	 * unless since overwritten. */
+	return tk_load_acquire_64(&log->write_seq);
+}
+
+/* Oldest sequence that may still be in the ring (1 if nothing has wrapped). */
+static inline uint64_t tk_log_oldest(const struct tk_log_region *log)
+{
+	uint64_t w = tk_log_write_seq(log);
+
+	return w >= log->nslots ? w - log->nslots + 1 : 1;
+}
+
+/* Is the process that registered this pid (with this start time) still alive? */
+bool tk_pid_alive(int32_t pid, uint64_t start);
+
+/* /proc/<pid>/stat starttime, 0 if unknown. */
+uint64_t tk_pid_start(int32_t pid);
+
+#endif

@@ -1,0 +1,469 @@
+#include "shm/segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/msg.h"
+#include "shm/ctlring.h"
+#include "shm/log.h"
+#include "shm/state.h"
+#include "shm/symtab.h"
+
+#define TK_PAGE 4096ull
+#define TK_ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+static bool tk__pow2(uint64_t x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+
+void tk_seg_config_default(struct tk_seg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->symbol_capacity = 16384;
+	cfg->state_record_size = 256;
+	cfg->control_slots = 256;
+	cfg->mode = 0600;
+	cfg->gid = -1;
+}
+
+int tk_seg_config_add_log(struct tk_seg_config *cfg, const char *name, uint32_t nslots,
+			  uint32_t slot_size, uint32_t nreaders)
+{
+	struct tk_log_spec *spec;
+
+	if (cfg->nlogs >= TK_SEG_MAX_LOGS)
+		return tk_err_set(ENOSPC, "too many logs (at most %d)", TK_SEG_MAX_LOGS);
+	if (strlen(name) == 0 || strlen(name) >= TK_NAME_MAX)
+		return tk_err_set(EINVAL, "log name '%s' must be 1 to %d bytes", name,
+				  TK_NAME_MAX - 1);
+	spec = &cfg->logs[cfg->nlogs++];
+	memset(spec, 0, sizeof(*spec));
+	snprintf(spec->name, sizeof(spec->name), "%s", name);
+	spec->nslots = nslots;
+	spec->slot_size = slot_size;
+	spec->nreaders = nreaders;
+	return 0;
+}
+
+int tk_seg_config_validate(const struct tk_seg_config *cfg)
+{
+	uint32_t i, j;
+
+	if (cfg->nlogs > TK_SEG_MAX_LOGS)
+		return tk_err_set(EINVAL, "too many logs: %u (at most %d)", cfg->nlogs,
+				  TK_SEG_MAX_LOGS);
+	for (i = 0; i < cfg->nlogs; i++) {
+		const struct tk_log_spec *l = &cfg->logs[i];
+
+		if (!tk__pow2(l->nslots) || l->nslots < 64 || l->nslots > (1u << 30))
+			return tk_err_set(EINVAL, "log '%s': slots must be a power of two in "
+					  "[64, 2^30], got %u", l->name, l->nslots);
+		if (!tk__pow2(l->slot_size) || l->slot_size < 64 || l->slot_size > 4096)
+			return tk_err_set(EINVAL, "log '%s': slot size must be a power of two in "
+					  "[64, 4096], got %u", l->name, l->slot_size);
+		if (l->nreaders == 0 || l->nreaders > 256)
+			return tk_err_set(EINVAL, "log '%s': reader slots must be in [1, 256], got %u",
+					  l->name, l->nreaders);
+		for (j = 0; j < i; j++)
+			if (strcmp(cfg->logs[j].name, l->name) == 0)
+				return tk_err_set(EINVAL, "log name '%s' is used twice", l->name);
+	}
+	if (cfg->symbol_capacity == 0 || cfg->symbol_capacity > (1u << 24))
+		return tk_err_set(EINVAL, "symbol capacity must be in [1, 2^24], got %u",
+				  cfg->symbol_capacity);
+	if (cfg->state_record_size < 128 || cfg->state_record_size % 64 != 0 ||
+	    cfg->state_record_size > (1u << 24))
+		return tk_err_set(EINVAL, "state record size must be a multiple of 64 in "
+				  "[128, 2^24], got %u", cfg->state_record_size);
+	if (!tk__pow2(cfg->control_slots) || cfg->control_slots < 2 || cfg->control_slots > 65536)
+		return tk_err_set(EINVAL, "control slots must be a power of two in [2, 65536], "
+				  "got %u", cfg->control_slots);
+	if (cfg->mode & ~0777u)
+		return tk_err_set(EINVAL, "segment mode %o is not a permission mask", cfg->mode);
+	return 0;
+}
+
+uint64_t tk_seg_header_checksum(const struct tk_seg_header *hdr)
+{
+	const uint8_t *p = (const uint8_t *)hdr;
+	size_t end = offsetof(struct tk_seg_header, ready);
+	size_t skip_from = offsetof(struct tk_seg_header, checksum);
+	size_t skip_to = skip_from + sizeof(hdr->checksum);
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < end; i++) {
+		if (i >= skip_from && i < skip_to)
+			continue;
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+const char *tk_segment_default_path(void)
+{
+	const char *env = getenv("TICKD_SHM_PATH");
+
+	return env != NULL && env[0] != '\0' ? env : TK_SEG_DEFAULT_PATH;
+}
+
+static void tk__add_region(struct tk_seg_header *hdr, uint64_t *off, enum tk_region_kind kind,
+			   const char *name, uint64_t size)
+{
+	struct tk_region *r = &hdr->regions[hdr->nregions++];
+
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->kind = kind;
+	r->offset = *off;
+	r->size = TK_ALIGN_UP(size, TK_PAGE);
+	*off += r->size;
+}
+
+/* Lay the regions out in hdr; returns the total size. */
+static uint64_t tk__layout(struct tk_seg_header *hdr, const struct tk_seg_config *cfg)
+{
+	uint64_t off = TK_PAGE;
+	uint32_t i;
+
+	hdr->nregions = 0;
+	for (i = 0; i < cfg->nlogs; i++)
+		tk__add_region(hdr, &off, TK_REGION_LOG, cfg->logs[i].name,
+			       tk_log_region_size(&cfg->logs[i]));
+	tk__add_region(hdr, &off, TK_REGION_SYMTAB, "symbols",
+		       tk_symtab_region_size(cfg->symbol_capacity));
+	tk__add_region(hdr, &off, TK_REGION_STATE, "state",
+		       tk_state_region_size(cfg->symbol_capacity, cfg->state_record_size));
+	tk__add_region(hdr, &off, TK_REGION_CONTROL, "control",
+		       tk_ctl_region_size(cfg->control_slots));
+	return off;
+}
+
+static void tk__init_regions(struct tk_segment *seg, const struct tk_seg_config *cfg)
+{
+	struct tk_seg_header *hdr = seg->hdr;
+	uint32_t i, nlog = 0;
+
+	for (i = 0; i < hdr->nregions; i++) {
+		struct tk_region *r = &hdr->regions[i];
+		void *p = seg->base + r->offset;
+
+		switch (r->kind) {
+		case TK_REGION_LOG:
+			tk_log_init(p, &cfg->logs[nlog++]);
+			break;
+		case TK_REGION_SYMTAB:
+			tk_symtab_init(p, cfg->symbol_capacity);
+			break;
+		case TK_REGION_STATE:
+			tk_state_init(p, cfg->symbol_capacity, cfg->state_record_size);
+			break;
+		case TK_REGION_CONTROL:
+			tk_ctl_init(p, cfg->control_slots);
+			break;
+		}
+	}
+}
+
+/* hugetlbfs needs sizes in whole huge pages; tmpfs can be asked for THP. */
+static uint64_t tk__fs_round(int fd, uint64_t size, bool *hugetlb)
+{
+	struct statfs sfs;
+
+	*hugetlb = false;
+	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC) {
+		*hugetlb = true;
+		return TK_ALIGN_UP(size, (uint64_t)sfs.f_bsize);
+	}
+	return size;
+}
+
+static int tk__map_tuning(struct tk_segment *seg, const struct tk_seg_config *cfg, bool hugetlb)
+{
+	if ((cfg->flags & TK_SEG_F_HUGEPAGES) && !hugetlb &&
+	    madvise(seg->base, seg->size, MADV_HUGEPAGE) != 0)
+		tk_warn("segment %s: huge pages asked for but madvise(MADV_HUGEPAGE) failed: %s "
+			"(is /sys/kernel/mm/transparent_hugepage/shmem_enabled 'advise'? or use "
+			"--shm-path on a hugetlbfs mount)",
+			seg->path, strerror(errno));
+	if ((cfg->flags & TK_SEG_F_MLOCK) && mlock(seg->base, seg->size) != 0)
+		return tk_err_set(errno, "mlock of %zu bytes failed: %s (raise RLIMIT_MEMLOCK, "
+				  "ulimit -l, or LimitMEMLOCK= in the unit)",
+				  seg->size, strerror(errno));
+	return 0;
+}
+
+int tk_segment_create(struct tk_segment *seg, const char *path, const struct tk_seg_config *cfg,
+		      bool replace)
+{
+	struct tk_seg_header tmp;
+	struct tk_segment s = { .fd = -1 };
+	uint64_t size;
+	bool hugetlb;
+	int rc;
+
+	rc = tk_seg_config_validate(cfg);
+	if (rc < 0)
+		return rc;
+	if (strlen(path) >= sizeof(s.path))
+		return tk_err_set(ENAMETOOLONG, "segment path too long: %s", path);
+	snprintf(s.path, sizeof(s.path), "%s", path);
+	memset(&tmp, 0, sizeof(tmp));
+	size = tk__layout(&tmp, cfg);
+
+	if (replace && unlink(path) != 0 && errno != ENOENT)
+		return tk_err_set(errno, "cannot remove old segment %s: %s", path, strerror(errno));
+	s.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, cfg->mode);
+	if (s.fd < 0)
+		return tk_err_set(errno, "cannot create segment %s: %s%s", path, strerror(errno),
+				  errno == EEXIST ? " (use --fresh to replace it)" : "");
+	/* The umask must not narrow what the operator asked for. */
+	if (fchmod(s.fd, cfg->mode) != 0) {
+		rc = tk_err_set(errno, "chmod %o %s: %s", cfg->mode, path, strerror(errno));
+		goto err;
+	}
+	if (cfg->gid >= 0 && fchown(s.fd, (uid_t)-1, (gid_t)cfg->gid) != 0) {
+		rc = tk_err_set(errno, "chgrp %d %s: %s", (int)cfg->gid, path, strerror(errno));
+		goto err;
+	}
+	size = tk__fs_round(s.fd, size, &hugetlb);
+	if (ftruncate(s.fd, (off_t)size) != 0) {
+		rc = tk_err_set(errno, "cannot size segment %s to %llu bytes: %s", path,
+				(unsigned long long)size, strerror(errno));
+		goto err;
+	}
+	s.base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
+	if (s.base == MAP_FAILED) {
+		s.base = NULL;
+		rc = tk_err_set(errno, "cannot map segment %s (%llu bytes): %s", path,
+				(unsigned long long)size, strerror(errno));
+		goto err;
+	}
+	s.size = size;
+	s.writable = s.readers_writable = true;
+	s.hdr = (struct tk_seg_header *)s.base;
+	rc = tk__map_tuning(&s, cfg, hugetlb);
+	if (rc < 0)
+		goto err;
+
+	memcpy(s.hdr, &tmp, sizeof(tmp));
+	memcpy(s.hdr->magic, TK_SEG_MAGIC, 8);
+	s.hdr->abi_version = TK_SEG_ABI_VERSION;
+	s.hdr->header_size = sizeof(struct tk_seg_header);
+	s.hdr->total_size = size;
+	s.hdr->created_ns = tk_wall_ns();
+	s.hdr->creator_pid = (int32_t)getpid();
+	s.hdr->config = *cfg;
+	tk__init_regions(&s, cfg);
+	s.hdr->checksum = tk_seg_header_checksum(s.hdr);
+	/* Release: every region is initialised before an attacher sees ready. */
+	tk_store_release_32(&s.hdr->ready, 1);
+	*seg = s;
+	return 0;
+err:
+	if (s.base != NULL)
+		munmap(s.base, size);
+	close(s.fd);
+	unlink(path);
+	return rc;
+}
+
+static int tk__validate(struct tk_segment *seg, uint64_t file_size)
+{
+	struct tk_seg_header *hdr = seg->hdr;
+	uint32_t i;
+
+	if (memcmp(hdr->magic, TK_SEG_MAGIC, 8) != 0)
+		return tk_err_set(EPROTO, "not a tickd segment (no TICKDSEG magic at the start)");
+	if (hdr->abi_version != TK_SEG_ABI_VERSION)
+		return tk_err_set(EPROTO, "segment has ABI version %u, this build reads version %u "
+				  "(restart the engine with this build, or use the matching tickd)",
+				  hdr->abi_version, TK_SEG_ABI_VERSION);
+	if (hdr->header_size != sizeof(struct tk_seg_header))
+		return tk_err_set(EPROTO, "segment header is %u bytes, this build expects %zu",
+				  hdr->header_size, sizeof(struct tk_seg_header));
+	if (tk_load_acquire_32(&hdr->ready) != 1)
+		return tk_err_set(EAGAIN, "segment is not ready: its creator (pid %d) has not "
+				  "finished initialising it, or died doing so",
+				  (int)hdr->creator_pid);
+	if (hdr->total_size != file_size)
+		return tk_err_set(EBADF, "segment is truncated or damaged: header says %llu bytes, "
+				  "file has %llu", (unsigned long long)hdr->total_size,
+				  (unsigned long long)file_size);
+	if (tk_seg_header_checksum(hdr) != hdr->checksum)
+		return tk_err_set(EBADF, "segment header checksum mismatch (corrupt segment)");
+	if (hdr->nregions > TK_SEG_MAX_REGIONS)
+		return tk_err_set(EBADF, "segment header lists %u regions (corrupt segment)",
+				  hdr->nregions);
+	for (i = 0; i < hdr->nregions; i++) {
+		const struct tk_region *r = &hdr->regions[i];
+		const void *p = seg->base + r->offset;
+		int rc = 0;
+
+		if (r->offset < TK_PAGE || r->offset % TK_PAGE != 0 || r->size > file_size ||
+		    r->offset > file_size - r->size)
+			return tk_err_set(EBADF, "region '%.31s' lies outside the segment "
+					  "(corrupt segment)", r->name);
+		switch (r->kind) {
+		case TK_REGION_LOG:
+			rc = tk_log_validate(p, r->size);
+			break;
+		case TK_REGION_SYMTAB:
+			rc = tk_symtab_validate(p, r->size);
+			break;
+		case TK_REGION_STATE:
+			rc = tk_state_validate(p, r->size);
+			break;
+		case TK_REGION_CONTROL:
+			rc = tk_ctl_validate(p, r->size);
+			break;
+		default:
+			return tk_err_set(EBADF, "region '%.31s' has unknown kind %u", r->name,
+					  r->kind);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Reader attach: everything read-only except the pages a reader may write. */
+static int tk__reader_protect(struct tk_segment *seg)
+{
+	uint32_t i;
+
+	for (i = 0; i < seg->hdr->nregions; i++) {
+		const struct tk_region *r = &seg->hdr->regions[i];
+		uint64_t off = r->offset, len = 0;
+
+		if (r->kind == TK_REGION_LOG) {
+			const struct tk_log_region *log = (const void *)(seg->base + off);
+
+			off += TK_LOG_READERS_OFFSET;
+			len = log->slots_offset - TK_LOG_READERS_OFFSET;
+		} else if (r->kind == TK_REGION_CONTROL) {
+			len = r->size;
+		}
+		if (len != 0 && mprotect(seg->base + off, len, PROT_READ | PROT_WRITE) != 0)
+			return tk_err_set(errno, "mprotect: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int tk_segment_attach(struct tk_segment *seg, const char *path, enum tk_attach_mode mode)
+{
+	struct tk_segment s = { .fd = -1 };
+	struct stat st;
+	int rc;
+
+	if (strlen(path) >= sizeof(s.path))
+		return tk_err_set(ENAMETOOLONG, "segment path too long: %s", path);
+	snprintf(s.path, sizeof(s.path), "%s", path);
+	s.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (s.fd < 0 && (errno == EACCES || errno == EROFS) && mode == TK_ATTACH_READER)
+		s.fd = open(path, O_RDONLY | O_CLOEXEC);
+	else
+		s.readers_writable = true;
+	if (s.fd < 0) {
+		rc = tk_err_set(errno, "cannot open segment %s: %s%s", path, strerror(errno),
+				errno == ENOENT ? " (is tickd running? start it with 'tickd run', "
+						  "or name the segment with --shm-path)" : "");
+		return rc;
+	}
+	if (fstat(s.fd, &st) != 0) {
+		rc = tk_err_set(errno, "stat %s: %s", path, strerror(errno));
+		goto err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = tk_err_set(EPROTO, "%s is not a regular file, so not a tickd segment", path);
+		goto err;
+	}
+	if ((uint64_t)st.st_size < sizeof(struct tk_seg_header)) {
+		rc = tk_err_set(st.st_size == 0 ? EPROTO : EBADF,
+				"%s is %lld bytes, smaller than a segment header (%zu): %s", path,
+				(long long)st.st_size, sizeof(struct tk_seg_header),
+				st.st_size == 0 ? "an empty file, not a tickd segment" : "truncated");
+		goto err;
+	}
+	s.size = (size_t)st.st_size;
+	s.writable = mode == TK_ATTACH_WRITER;
+	s.base = mmap(NULL, s.size, s.writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+		      s.fd, 0);
+	if (s.base == MAP_FAILED) {
+		s.base = NULL;
+		rc = tk_err_set(errno, "cannot map segment %s: %s", path, strerror(errno));
+		goto err;
+	}
+	s.hdr = (struct tk_seg_header *)s.base;
+	rc = tk__validate(&s, (uint64_t)st.st_size);
+	if (rc < 0)
+		goto err;
+	if (!s.writable && s.readers_writable) {
+		rc = tk__reader_protect(&s);
+		if (rc < 0)
+			goto err;
+	}
+	if (s.writable) {
+		bool hugetlb;
+
+		tk__fs_round(s.fd, 0, &hugetlb);
+		rc = tk__map_tuning(&s, &s.hdr->config, hugetlb);
+		if (rc < 0)
+			goto err;
+	}
+	*seg = s;
+	return 0;
+err:
+	tk_err_push("segment %s: ", path);
+	if (s.base != NULL)
+		munmap(s.base, s.size);
+	close(s.fd);
+	return rc;
+}
+
+void tk_segment_detach(struct tk_segment *seg)
+{
+	if (seg->base != NULL)
+		munmap(seg->base, seg->size);
+	if (seg->fd >= 0)
+		close(seg->fd);
+	seg->base = NULL;
+	seg->hdr = NULL;
+	seg->fd = -1;
+}
+
+int tk_segment_unlink(const char *path)
+{
+	if (unlink(path) != 0)
+		return tk_err_set(errno, "cannot remove segment %s: %s", path, strerror(errno));
+	return 0;
+}
+
+void *tk_segment_region(const struct tk_segment *seg, enum tk_region_kind kind, const char *name,
+			uint64_t *size_out)
+{
+	uint32_t i;
+
+	for (i = 0; i < seg->hdr->nregions; i++) {
+		const struct tk_region *r = &seg->hdr->regions[i];
+
+		if (r->kind == (uint32_t)kind && (name == NULL || strncmp(r->name, name,
+									  TK_NAME_MAX) == 0)) {
+			if (size_out != NULL)
+				*size_out = r->size;
+			return seg->base + r->offset;
+		}
+	}
+	return NULL;
+}

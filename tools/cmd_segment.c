@@ -1,0 +1,200 @@
+/* tickd init | info | clean: the segment's life cycle. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/opts.h"
+#include "shm/ctlring.h"
+#include "shm/log.h"
+#include "tools/tools.h"
+
+int tk_tool_attach(struct tk_segment *seg, const char *path)
+{
+	int rc = tk_segment_attach(seg, path != NULL ? path : tk_segment_default_path(),
+				   TK_ATTACH_READER);
+
+	if (rc < 0)
+		fprintf(stderr, "tickd: %s\n", tk_err_msg());
+	return rc;
+}
+
+static void init_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tickd init [options]\n"
+		"Create the shared-memory segment (tickd run does this for you).\n\n"
+		"  --shm-path PATH   segment file (default $TICKD_SHM_PATH or /dev/shm/tickd;\n"
+		"                    a path on a hugetlbfs mount gives huge pages)\n"
+		"  --fresh           replace an existing segment (its data is lost)\n"
+		"  --logs A,B,...    tick logs to create (default ticks.0)\n"
+		"  --slots N         slots per log, a power of two (default 1048576)\n"
+		"  --readers N       reader-cursor slots per log (default 16)\n"
+		"  --symbols N       symbol capacity (default 16384)\n"
+		"  --state-size N    bytes of live state per symbol, multiple of 64 (default 256)\n"
+		"  --mode OCTAL      file permissions (default 0600)\n"
+		"  --group NAME      group of the file (with --mode 0640 or 0660 to share it)\n"
+		"  --mlock           lock the segment in RAM\n"
+		"  --hugepages       ask for transparent huge pages on tmpfs\n");
+}
+
+int tk_cmd_init(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "shm-path", required_argument, 0, 'p' }, { "fresh", no_argument, 0, 'f' },
+		{ "logs", required_argument, 0, 'l' },     { "slots", required_argument, 0, 's' },
+		{ "readers", required_argument, 0, 'r' },  { "symbols", required_argument, 0, 'y' },
+		{ "state-size", required_argument, 0, 'z' }, { "mode", required_argument, 0, 'm' },
+		{ "group", required_argument, 0, 'g' },    { "mlock", no_argument, 0, 'L' },
+		{ "hugepages", no_argument, 0, 'H' },      { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	const char *path = tk_segment_default_path(), *logs = "ticks.0";
+	struct tk_seg_config cfg;
+	struct tk_segment seg;
+	uint32_t slots = 1u << 20, readers = 16;
+	bool fresh = false;
+	char *list, *tok, *save;
+	int c;
+
+	tk_seg_config_default(&cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': path = optarg; break;
+		case 'f': fresh = true; break;
+		case 'l': logs = optarg; break;
+		case 's': slots = (uint32_t)tk_opt_u64("--slots", optarg, 64, 1u << 30); break;
+		case 'r': readers = (uint32_t)tk_opt_u64("--readers", optarg, 1, 256); break;
+		case 'y': cfg.symbol_capacity = (uint32_t)tk_opt_u64("--symbols", optarg, 1, 1u << 24); break;
+		case 'z': cfg.state_record_size = (uint32_t)tk_opt_u64("--state-size", optarg, 128, 1u << 24); break;
+		case 'm': {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+
+			if (*end != '\0' || m > 0777)
+				tk_opt_fail("--mode", "'%s' is not an octal permission mask like 0660", optarg);
+			cfg.mode = (uint32_t)m;
+			break;
+		}
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+
+			if (g == NULL)
+				tk_opt_fail("--group", "no group named '%s'", optarg);
+			cfg.gid = (int32_t)g->gr_gid;
+			break;
+		}
+		case 'L': cfg.flags |= TK_SEG_F_MLOCK; break;
+		case 'H': cfg.flags |= TK_SEG_F_HUGEPAGES; break;
+		case 'h': init_usage(stdout); return 0;
+		default: init_usage(stderr); return 2;
+		}
+	}
+	list = strdup(logs);
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if (tk_seg_config_add_log(&cfg, tok, slots, 64, readers) < 0)
+			tk_opt_fail("--logs", "%s", tk_err_msg());
+	free(list);
+	if (tk_seg_config_validate(&cfg) < 0)
+		tk_opt_fail("segment", "%s", tk_err_msg());
+	if (tk_segment_create(&seg, path, &cfg, fresh) < 0) {
+		fprintf(stderr, "tickd: %s\n", tk_err_msg());
+		return 1;
+	}
+	printf("created %s: %u log(s), %llu bytes\n", path, cfg.nlogs,
+	       (unsigned long long)seg.size);
+	tk_segment_detach(&seg);
+	return 0;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case TK_REGION_LOG: return "log";
+	case TK_REGION_SYMTAB: return "symbols";
+	case TK_REGION_STATE: return "state";
+	case TK_REGION_CONTROL: return "control";
+	default: return "?";
+	}
+}
+
+int tk_cmd_info(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+	};
+	const char *path = NULL;
+	struct tk_segment seg;
+	const struct tk_seg_header *h;
+	char when[64];
+	time_t t;
+	uint32_t i;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'p') {
+			path = optarg;
+		} else {
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: tickd info [--shm-path PATH]\nPrint the segment's header: "
+				"version, creator, configuration and regions.\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (tk_tool_attach(&seg, path) < 0)
+		return 1;
+	h = seg.hdr;
+	t = (time_t)(h->created_ns / 1000000000LL);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	printf("segment   %s\nabi       %u\nsize      %llu bytes\ncreated   %s by pid %d\n"
+	       "symbols   %u of %u\nstate     %u bytes per symbol\nmode      %04o%s%s\n",
+	       seg.path, h->abi_version, (unsigned long long)h->total_size, when,
+	       (int)h->creator_pid, tk_symtab_count(tk_symtab_of(&seg)), h->config.symbol_capacity,
+	       h->config.state_record_size, h->config.mode,
+	       (h->config.flags & TK_SEG_F_MLOCK) ? " mlock" : "",
+	       (h->config.flags & TK_SEG_F_HUGEPAGES) ? " hugepages" : "");
+	printf("\n%-10s %-16s %14s %14s\n", "kind", "name", "offset", "size");
+	for (i = 0; i < h->nregions; i++)
+		printf("%-10s %-16.31s %14llu %14llu\n", kind_name(h->regions[i].kind),
+		       h->regions[i].name, (unsigned long long)h->regions[i].offset,
+		       (unsigned long long)h->regions[i].size);
+	tk_segment_detach(&seg);
+	return 0;
+}
+
+int tk_cmd_clean(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+	};
+	const char *path = tk_segment_default_path();
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'p') {
+			path = optarg;
+		} else {
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: tickd clean [--shm-path PATH]\nRemove the segment (stop "
+				"tickd first: running processes keep their mapping).\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (tk_segment_unlink(path) < 0) {
+		if (errno == ENOENT || strstr(tk_err_msg(), "No such file") != NULL) {
+			printf("no segment at %s\n", path);
+			return 0;
+		}
+		fprintf(stderr, "tickd: %s\n", tk_err_msg());
+		return 1;
+	}
+	printf("removed %s\n", path);
+	return 0;
+}

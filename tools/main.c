@@ -1,0 +1,43 @@
+/* tickd: the command line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/tools.h"
+
+static const struct tk_cmd tk_cmds[] = {
+	{ "init", tk_cmd_init, "create the shared-memory segment" },
+	{ "info", tk_cmd_info, "print the segment's header and regions" },
+	{ "clean", tk_cmd_clean, "remove the segment" },
+	{ "tail", tk_cmd_tail, "print a log as JSON lines, following it like tail -f" },
+	{ "stats", tk_cmd_stats, "counters of every log and reader (--json: one object)" },
+	{ "top", tk_cmd_top, "live view of the logs and readers, refreshed every second" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: tickd <command> [options]   (tickd <command> --help for its options)\n\n"
+		     "commands:\n");
+	for (i = 0; i < sizeof(tk_cmds) / sizeof(tk_cmds[0]); i++)
+		fprintf(out, "  %-8s %s\n", tk_cmds[i].name, tk_cmds[i].summary);
+	fprintf(out, "\nThe segment is /dev/shm/tickd unless --shm-path or TICKD_SHM_PATH names "
+		     "another.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < sizeof(tk_cmds) / sizeof(tk_cmds[0]); i++)
+		if (strcmp(argv[1], tk_cmds[i].name) == 0)
+			return tk_cmds[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "tickd: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,177 @@
+/* JSON rendering of records and stats, per the data contract in DESIGN.md. */
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "shm/ctlring.h"
+#include "shm/records.h"
+#include "tools/tools.h"
+
+/* Epoch ns to the contract's integer epoch ms (floor, also before 1970). */
+static long long tk__ms(int64_t ns)
+{
+	return (long long)(ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000));
+}
+
+void tk_render_record(struct tk_buf *b, const struct tk_slot *slot,
+		      const struct tk_symtab_region *symbols)
+{
+	switch (slot->type) {
+	case TK_REC_TICK: {
+		struct tk_tick t;
+		const char *sym = tk_symtab_name(symbols, (int32_t)slot->aux);
+
+		memcpy(&t, slot->data, sizeof(t));
+		tk_buf_puts(b, "{\"symbol\":");
+		if (sym != NULL)
+			tk_json_str(b, sym, strlen(sym));
+		else
+			tk_buf_printf(b, "\"#%u\"", slot->aux);
+		tk_buf_puts(b, ",\"price\":");
+		tk_json_double(b, t.price);
+		tk_buf_puts(b, ",\"size\":");
+		tk_json_double(b, t.size);
+		tk_buf_printf(b, ",\"ts\":%lld", tk__ms(t.ts_ns));
+		if (t.conditions != 0) {
+			int bit, first = 1;
+
+			tk_buf_puts(b, ",\"conditions\":[");
+			for (bit = 0; bit < 32; bit++)
+				if (t.conditions & (1u << bit)) {
+					tk_buf_printf(b, "%s%d", first ? "" : ",", bit);
+					first = 0;
+				}
+			tk_buf_puts(b, "]");
+		}
+		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
+		return;
+	}
+	case TK_REC_HEARTBEAT: {
+		struct tk_heartbeat h;
+
+		memcpy(&h, slot->data, sizeof(h));
+		tk_buf_printf(b, "{\"type\":\"heartbeat\",\"ts\":%lld,\"feed\":%u%s,\"seq\":%llu}",
+			      tk__ms(h.clock_ns), h.feed,
+			      (h.flags & TK_HEARTBEAT_F_END) ? ",\"end\":true" : "",
+			      (unsigned long long)slot->seq);
+		return;
+	}
+	case TK_REC_GAP: {
+		struct tk_gap g;
+
+		memcpy(&g, slot->data, sizeof(g));
+		tk_buf_printf(b, "{\"type\":\"gap\",\"from\":%lld,\"to\":%lld,\"symbols\":%u,"
+			      "\"feed\":%u,\"seq\":%llu}",
+			      tk__ms(g.from_ns), tk__ms(g.to_ns), g.nsymbols, g.feed,
+			      (unsigned long long)slot->seq);
+		return;
+	}
+	default:
+		tk_buf_printf(b, "{\"type\":\"record\",\"record_type\":%u,\"aux\":%u,\"seq\":%llu}",
+			      slot->type, slot->aux, (unsigned long long)slot->seq);
+		return;
+	}
+}
+
+size_t tk_collect_stats(const struct tk_segment *seg, struct tk_log_stats *out, size_t max,
+			double *rate, double interval_s, bool sample_twice)
+{
+	const struct tk_seg_header *h = seg->hdr;
+	uint64_t first[TK_SEG_MAX_LOGS];
+	int64_t t0 = tk_mono_ns(), t1;
+	size_t n = 0, i;
+
+	for (i = 0; i < h->config.nlogs && i < TK_SEG_MAX_LOGS; i++) {
+		struct tk_log_region *log = tk_log_find(seg, h->config.logs[i].name);
+
+		first[i] = log != NULL ? tk_log_write_seq(log) : 0;
+	}
+	if (sample_twice)
+		tk_sleep_ns((int64_t)(interval_s * 1e9));
+	t1 = tk_mono_ns();
+	for (i = 0; i < h->config.nlogs && n < max; i++) {
+		struct tk_log_region *log = tk_log_find(seg, h->config.logs[i].name);
+
+		if (log == NULL)
+			continue;
+		tk_log_stats_read(log, &out[n]);
+		rate[n] = sample_twice ? (double)(out[n].write_seq - first[i]) * 1e9 / (double)(t1 - t0)
+				       : -1;
+		n++;
+	}
+	return n;
+}
+
+void tk_render_stats_json(struct tk_buf *b, const struct tk_segment *seg,
+			  const struct tk_log_stats *logs, const double *rate, size_t nlogs)
+{
+	const struct tk_ctl_region *ctl = tk_ctl_of(seg);
+	size_t i;
+	uint32_t j;
+
+	tk_buf_puts(b, "{\"segment\":");
+	tk_json_str(b, seg->path, strlen(seg->path));
+	tk_buf_printf(b, ",\"abi\":%u,\"created\":%lld,\"creator_pid\":%d,\"size\":%llu",
+		      seg->hdr->abi_version, tk__ms(seg->hdr->created_ns), (int)seg->hdr->creator_pid,
+		      (unsigned long long)seg->hdr->total_size);
+	tk_buf_printf(b, ",\"symbols\":%u,\"symbol_capacity\":%u",
+		      tk_symtab_count(tk_symtab_of(seg)), seg->hdr->config.symbol_capacity);
+	if (ctl != NULL)
+		tk_buf_printf(b, ",\"control\":{\"pending\":%llu,\"consumed\":%llu,\"abandoned\":%llu,"
+			      "\"rejected\":%llu}",
+			      (unsigned long long)(ctl->enqueue_pos - ctl->dequeue_pos),
+			      (unsigned long long)ctl->consumed, (unsigned long long)ctl->abandoned,
+			      (unsigned long long)ctl->rejected);
+	tk_buf_puts(b, ",\"logs\":[");
+	for (i = 0; i < nlogs; i++) {
+		const struct tk_log_stats *l = &logs[i];
+
+		tk_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		tk_json_str(b, l->name, strlen(l->name));
+		tk_buf_printf(b, ",\"write_seq\":%llu,\"slots\":%u,\"slot_size\":%u",
+			      (unsigned long long)l->write_seq, l->nslots, l->slot_size);
+		tk_buf_puts(b, ",\"rate_per_s\":");
+		if (rate[i] >= 0)
+			tk_json_double(b, (double)(int64_t)(rate[i] + 0.5));
+		else
+			tk_buf_puts(b, "null");
+		tk_buf_printf(b, ",\"writer\":{\"pid\":%d,\"alive\":%s,\"waits\":%llu,\"wait_ms\":%.3f,"
+			      "\"restarts\":%llu}",
+			      (int)l->writer_pid, l->writer_alive ? "true" : "false",
+			      (unsigned long long)l->writer_waits, (double)l->writer_wait_ns / 1e6,
+			      (unsigned long long)l->writer_restarts);
+		tk_buf_printf(b, ",\"releases\":{\"dead\":%llu,\"stall\":%llu}",
+			      (unsigned long long)l->releases_dead, (unsigned long long)l->releases_stall);
+		tk_buf_puts(b, ",\"blocked_by\":");
+		if (l->blocked_by >= 0) {
+			const char *bn = tk_log_readers(tk_log_find(seg, l->name))[l->blocked_by].name;
+
+			tk_json_str(b, bn, strnlen(bn, TK_NAME_MAX));
+		} else {
+			tk_buf_puts(b, "null");
+		}
+		tk_buf_puts(b, ",\"readers\":[");
+		for (j = 0; j < l->nreaders; j++) {
+			const struct tk_reader_stats *r = &l->readers[j];
+
+			tk_buf_puts(b, j ? ",{\"name\":" : "{\"name\":");
+			tk_json_str(b, r->name, strlen(r->name));
+			tk_buf_printf(b, ",\"pid\":%d,\"alive\":%s,\"gating\":%s,\"policy\":\"%s\","
+				      "\"state\":\"%s\",\"cursor\":%llu,\"lag\":%llu,\"skipped\":%llu,"
+				      "\"gaps\":%llu,\"consumed\":%llu,\"releases\":%llu,"
+				      "\"heartbeat_age_ms\":",
+				      (int)r->pid, r->alive ? "true" : "false", r->gating ? "true" : "false",
+				      !r->gating ? "none" : r->release_on_stall ? "release" : "hold",
+				      tk_reader_state_name(r->state), (unsigned long long)r->cursor,
+				      (unsigned long long)r->lag, (unsigned long long)r->skipped,
+				      (unsigned long long)r->gaps, (unsigned long long)r->consumed,
+				      (unsigned long long)r->releases);
+			if (r->heartbeat_age_ns >= 0)
+				tk_buf_printf(b, "%lld}", (long long)(r->heartbeat_age_ns / 1000000));
+			else
+				tk_buf_puts(b, "null}");
+		}
+		tk_buf_puts(b, "]}");
+	}
+	tk_buf_puts(b, "]}");
+}
