@@ -111,7 +111,8 @@ bool tk_pid_alive(int32_t pid, uint64_t start)
 
 void tk_log_init(struct tk_log_region *log, const struct tk_log_spec *spec)
 {
-	uint64_t readers_size = (uint64_t)spec->nreaders * sizeof(struct tk_reader_slot);
+	uint64_t readers_size = TK_READER_TABLE_HEADER +
+				(uint64_t)spec->nreaders * sizeof(struct tk_reader_slot);
 
 	memset(log, 0, sizeof(*log));
 	log->magic = TK_LOG_MAGIC;
@@ -128,7 +129,8 @@ void tk_log_init(struct tk_log_region *log, const struct tk_log_spec *spec)
 
 uint64_t tk_log_region_size(const struct tk_log_spec *spec)
 {
-	uint64_t readers_size = (uint64_t)spec->nreaders * sizeof(struct tk_reader_slot);
+	uint64_t readers_size = TK_READER_TABLE_HEADER +
+				(uint64_t)spec->nreaders * sizeof(struct tk_reader_slot);
 
 	return TK_LOG_READERS_OFFSET + ((readers_size + 4095) & ~4095ull) +
 	       (uint64_t)spec->nslots * spec->slot_size;
@@ -193,7 +195,7 @@ int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log)
 	}
 	w->next = s;
 	w->limit = s; /* forces a gate scan at the first claim */
-	w->epoch = tk_load_relaxed_32(&log->reader_epoch) - 1;
+	w->epoch = tk_load_relaxed_32(&tk_log_reader_table(log)->epoch) - 1;
 	if (owner != 0 || s > 1) {
 		log->writer_restarts++;
 		log->recovered_slots += recovered;
@@ -283,7 +285,7 @@ uint64_t tk__log_refresh_gate(struct tk_log_writer *w)
 
 		/* Acquire: pairs with the faa a joining reader makes after storing
 		 * its cursor and state, so the scan below sees them. */
-		w->epoch = tk_load_acquire_32(&log->reader_epoch);
+		w->epoch = tk_load_acquire_32(&tk_log_reader_table(log)->epoch);
 		for (i = 0; i < log->nreaders; i++) {
 			uint64_t c;
 
@@ -325,6 +327,13 @@ uint64_t tk__log_refresh_gate(struct tk_log_writer *w)
 }
 
 /* ---------------------------------------------------------- reader */
+
+#ifdef TK_ATOMIC_BUILTINS
+void tk__slot_copy_racy(void *out, const void *slot, uint32_t size)
+{
+	memcpy(out, slot, size);
+}
+#endif
 
 static uint64_t tk__log_start_seq(struct tk_log_region *log, const struct tk_reader_opts *opts)
 {
@@ -445,7 +454,7 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 	 * (acquire on state) counts this reader. */
 	tk_store_release_32(&rs->state, TK_READER_ACTIVE);
 	/* Full barrier (locked add): the writer rescans on its next claim. */
-	tk_faa_32(&log->reader_epoch, 1);
+	tk_faa_32(&tk_log_reader_table(log)->epoch, 1);
 	return 0;
 }
 
@@ -475,6 +484,12 @@ int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
 	if (w < seen)
 		w = seen;
 	oldest = w - log->nslots + 1;
+	/* A follower resuming at the very oldest slot would be lapped again at
+	 * once by a writer that is faster than it: give it a quarter ring of
+	 * headroom.  A gating reader takes the exact oldest (it misses nothing
+	 * still in the ring) and is protected again as soon as it rejoins. */
+	if (!r->gating)
+		oldest += log->nslots / 4;
 	if (oldest <= r->next)
 		oldest = r->next + 1;
 	r->gap_from = r->next;
@@ -501,7 +516,7 @@ void tk__log_reader_rejoin(struct tk_log_reader *r)
 		return;
 	if (!tk_cas_32(&rs->state, TK_READER_RELEASED, TK_READER_ACTIVE))
 		return;
-	tk_faa_32(&r->log->reader_epoch, 1);
+	tk_faa_32(&tk_log_reader_table(r->log)->epoch, 1);
 	tk_info("log %s: reader '%.31s' rejoined the gate at %llu", r->log->name, rs->name,
 		(unsigned long long)r->next);
 }

@@ -135,17 +135,27 @@ struct tk_log_region {
 	uint64_t releases_stall;
 	uint64_t writer_restarts;
 	uint64_t recovered_slots; /* complete slots found past write_seq at a restart */
-	/* Line 5: bumped by readers when they join, so the writer rescans. */
-	uint32_t reader_epoch;
-	uint8_t pad5[60];
 } __attribute__((aligned(64)));
-_Static_assert(sizeof(struct tk_log_region) == 384, "log header layout is ABI");
+_Static_assert(sizeof(struct tk_log_region) == 320, "log header layout is ABI");
+
+/* First line of the reader table (a page readers may write). */
+struct tk_reader_table {
+	uint32_t epoch; /* bumped by a reader when it joins, so the writer rescans */
+	uint8_t pad[60];
+};
+#define TK_READER_TABLE_HEADER 64u
 _Static_assert(__builtin_offsetof(struct tk_log_region, write_seq) == 128, "producer line");
 _Static_assert(__builtin_offsetof(struct tk_log_region, ec) == 192, "event count line");
 
+static inline struct tk_reader_table *tk_log_reader_table(struct tk_log_region *log)
+{
+	return (struct tk_reader_table *)((uint8_t *)log + TK_LOG_READERS_OFFSET);
+}
+
 static inline struct tk_reader_slot *tk_log_readers(struct tk_log_region *log)
 {
-	return (struct tk_reader_slot *)((uint8_t *)log + TK_LOG_READERS_OFFSET);
+	return (struct tk_reader_slot *)((uint8_t *)log + TK_LOG_READERS_OFFSET +
+					 TK_READER_TABLE_HEADER);
 }
 
 static inline uint8_t *tk_log_slots(struct tk_log_region *log)
@@ -221,7 +231,7 @@ static inline struct tk_slot *tk_log_claim(struct tk_log_writer *w, uint32_t wan
 	uint32_t n, i;
 
 	/* reader_epoch is read-mostly: an L1 hit unless a reader just joined. */
-	if (__builtin_expect(room < want || tk_load_relaxed_32(&w->log->reader_epoch) != w->epoch, 0)) {
+	if (__builtin_expect(room < want || tk_load_relaxed_32(&tk_log_reader_table(w->log)->epoch) != w->epoch, 0)) {
 		room = tk__log_refresh_gate(w);
 		if (room == 0) {
 			*got = 0;
@@ -291,6 +301,18 @@ static inline int tk_log_write(struct tk_log_writer *w, uint32_t type, uint32_t 
 
 /* ---------------------------------------------------------------- reader */
 
+/*
+ * A non-gating reader's copy races with the writer by design (seqlock: the
+ * re-check discards a torn copy).  Under TSan it is a separate, never
+ * inlined function so tests/tsan.supp can name exactly this race and no
+ * other; elsewhere it is memcpy.
+ */
+#ifdef TK_ATOMIC_BUILTINS
+__attribute__((noinline)) void tk__slot_copy_racy(void *out, const void *slot, uint32_t size);
+#else
+#define tk__slot_copy_racy(out, slot, size) memcpy((out), (slot), (size))
+#endif
+
 struct tk_reader_opts {
 	const char *name; /* registration name; NULL: anonymous (no cursor slot, non-gating) */
 	bool gating;
@@ -357,7 +379,10 @@ static inline int tk_log_read(struct tk_log_reader *r, struct tk_slot *out)
 			return tk__log_lapped(r, v & ~TK_SLOT_WRITING);
 		return TK_LOG_EMPTY;
 	}
-	memcpy(out, slot, r->slot_size);
+	if (r->gating)
+		memcpy(out, slot, r->slot_size);
+	else
+		tk__slot_copy_racy(out, slot, r->slot_size);
 	/* The copy is done before the re-check; pairs with the writer's
 	 * fence_store after it marks the slot WRITING. */
 	tk_fence_load();

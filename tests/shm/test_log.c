@@ -130,10 +130,12 @@ Test(log, non_gating_reader_reports_exactly_what_it_missed)
 	for (i = 1; i <= 3 * 64; i++)
 		put(&w, i);
 	cr_assert_eq(tk_log_read(&r, &s), TK_LOG_LAPPED);
+	/* The oldest still there is 129; a follower skips a quarter ring more
+	 * so it is not lapped again at once. */
 	cr_assert_eq(r.gap_from, 1);
-	cr_assert_eq(r.gap_to, 2 * 64 + 1);
-	cr_assert_eq(r.skipped, 128);
-	for (i = 2 * 64 + 1; i <= 3 * 64; i++) {
+	cr_assert_eq(r.gap_to, 2 * 64 + 1 + 16);
+	cr_assert_eq(r.skipped, 128 + 16);
+	for (i = 2 * 64 + 1 + 16; i <= 3 * 64; i++) {
 		cr_assert_eq(tk_log_read(&r, &s), TK_LOG_OK);
 		cr_assert_eq(s.seq, i);
 		cr_assert_eq(value_of(&s), i);
