@@ -1,0 +1,662 @@
+/*
+ * bench/ring: how fast a 64-byte message crosses from one core to the other,
+ * between two processes pinned to different cores, all in one run:
+ *
+ *   c2c      one cache line bounced between the cores: the physical limit
+ *   ck_ring  Concurrency Kit's SPSC ring (ck_ring_enqueue_spsc_size), 64-byte entries
+ *   pipe     a pipe, one write(2)/read(2) per 64-byte message: the everyday baseline
+ *   log      the tickd log, one slot per write/read
+ *   log x64  the tickd log, claimed/published and read in batches of 64
+ *
+ * Latency is one-way, measured as half a round trip (ping-pong over a pair
+ * of channels, timed with the TSC on one core only, so no cross-core clock
+ * skew).  Throughput streams N messages one way, the consumer checking each
+ * sequence.  The host moves the two vCPUs between near and far placements:
+ * the c2c latency is measured right before and after every other figure and
+ * printed beside it.  The last line is one JSON object.
+ *
+ * usage: ring [--quick] [--cpus A,B]
+ */
+#include <ck_ring.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/hist.h"
+#include "shm/log.h"
+#include "shm/segment.h"
+
+struct msg64 {
+	uint64_t seq;
+	uint64_t pad[7];
+};
+_Static_assert(sizeof(struct msg64) == 64, "64-byte payloads");
+CK_RING_PROTOTYPE(msg64, msg64)
+
+#define RING_SLOTS 16384u
+
+/* Everything the two processes share, set up before the fork. */
+struct shared {
+	/* c2c: the bounced line. */
+	uint64_t line __attribute__((aligned(64)));
+	uint8_t pad0[56];
+	uint64_t go __attribute__((aligned(64)));
+	uint64_t start_ns;
+	uint64_t done_ns;
+	uint64_t errors;
+	uint8_t pad1[32];
+	struct ck_ring ring_ab __attribute__((aligned(64)));
+	struct ck_ring ring_ba __attribute__((aligned(64)));
+	struct msg64 buf_ab[RING_SLOTS] __attribute__((aligned(64)));
+	struct msg64 buf_ba[RING_SLOTS] __attribute__((aligned(64)));
+};
+
+static struct shared *sh;
+static int cpu_a = 0, cpu_b = 1;
+static double tsc_per_ns;
+static const char *seg_path;
+static struct tk_segment seg;
+static int pipe_ab[2], pipe_ba[2];
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+		fprintf(stderr, "ring: cannot pin to cpu %d: %s\n", cpu, strerror(errno));
+		exit(1);
+	}
+}
+
+/* Run `echo` in a child pinned to cpu_b and `drive` here, pinned to cpu_a. */
+static void run_pair(void (*drive)(void *), void (*echo)(void *), void *arg)
+{
+	pid_t pid;
+	int status;
+
+	ck_pr_store_64(&sh->go, 0);
+	pid = fork();
+	if (pid == 0) {
+		pin(cpu_b);
+		while (ck_pr_load_64(&sh->go) == 0)
+			ck_pr_stall();
+		echo(arg);
+		_exit(0);
+	}
+	pin(cpu_a);
+	ck_pr_store_64(&sh->go, 1);
+	drive(arg);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "ring: child failed (status %d)\n", status);
+		exit(1);
+	}
+}
+
+struct pp {
+	uint64_t iters;
+	uint64_t warmup;
+	struct tk_hist hist; /* one-way ns */
+	uint32_t batch;
+};
+
+static void hist_rtt(struct pp *p, uint64_t i, uint64_t t0, uint64_t t1)
+{
+	if (i >= p->warmup)
+		tk_hist_record(&p->hist, (uint64_t)((double)(t1 - t0) / tsc_per_ns / 2.0 + 0.5));
+}
+
+/* ---------------------------------------------------------------- c2c */
+
+static void c2c_drive(void *arg)
+{
+	struct pp *p = arg;
+	uint64_t i, v = 0;
+
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		uint64_t t0 = tk_tsc();
+
+		ck_pr_store_64(&sh->line, ++v);
+		while (ck_pr_load_64(&sh->line) != v + 1)
+			ck_pr_stall();
+		v++;
+		hist_rtt(p, i, t0, tk_tsc());
+	}
+}
+
+static void c2c_echo(void *arg)
+{
+	struct pp *p = arg;
+	uint64_t i, v = 0;
+
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		v++;
+		while (ck_pr_load_64(&sh->line) != v)
+			ck_pr_stall();
+		ck_pr_store_64(&sh->line, ++v);
+	}
+}
+
+static uint64_t c2c_p50(uint64_t iters)
+{
+	struct pp p = { .iters = iters, .warmup = 1000 };
+
+	ck_pr_store_64(&sh->line, 0);
+	tk_hist_init(&p.hist);
+	run_pair(c2c_drive, c2c_echo, &p);
+	return tk_hist_percentile(&p.hist, 50);
+}
+
+/* ---------------------------------------------------------------- ck_ring */
+
+static void ck_drive(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m = { 0 }, in;
+	unsigned int size;
+	uint64_t i;
+
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		uint64_t t0 = tk_tsc();
+
+		m.seq = i;
+		while (!ck_ring_enqueue_spsc_size_msg64(&sh->ring_ab, sh->buf_ab, &m, &size))
+			ck_pr_stall();
+		while (!ck_ring_dequeue_spsc_msg64(&sh->ring_ba, sh->buf_ba, &in))
+			ck_pr_stall();
+		hist_rtt(p, i, t0, tk_tsc());
+	}
+}
+
+static void ck_echo(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m;
+	unsigned int size;
+	uint64_t i;
+
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		while (!ck_ring_dequeue_spsc_msg64(&sh->ring_ab, sh->buf_ab, &m))
+			ck_pr_stall();
+		while (!ck_ring_enqueue_spsc_size_msg64(&sh->ring_ba, sh->buf_ba, &m, &size))
+			ck_pr_stall();
+	}
+}
+
+static void ck_produce(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m = { 0 };
+	unsigned int size;
+	uint64_t i;
+
+	sh->start_ns = (uint64_t)tk_mono_ns();
+	for (i = 1; i <= p->iters; i++) {
+		m.seq = i;
+		while (!ck_ring_enqueue_spsc_size_msg64(&sh->ring_ab, sh->buf_ab, &m, &size))
+			ck_pr_stall();
+	}
+}
+
+static void ck_consume(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m;
+	uint64_t i;
+
+	for (i = 1; i <= p->iters; i++) {
+		while (!ck_ring_dequeue_spsc_msg64(&sh->ring_ab, sh->buf_ab, &m))
+			ck_pr_stall();
+		sh->errors += m.seq != i;
+	}
+	sh->done_ns = (uint64_t)tk_mono_ns();
+}
+
+/* ---------------------------------------------------------------- pipe */
+
+static void pipe_io(int fd, void *buf, bool out)
+{
+	size_t done = 0;
+
+	while (done < 64) {
+		ssize_t n = out ? write(fd, (char *)buf + done, 64 - done)
+				: read(fd, (char *)buf + done, 64 - done);
+
+		if (n <= 0) {
+			perror("pipe");
+			exit(1);
+		}
+		done += (size_t)n;
+	}
+}
+
+static void pipe_drive(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m = { 0 };
+	uint64_t i;
+
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		uint64_t t0 = tk_tsc();
+
+		m.seq = i;
+		pipe_io(pipe_ab[1], &m, true);
+		pipe_io(pipe_ba[0], &m, false);
+		hist_rtt(p, i, t0, tk_tsc());
+	}
+}
+
+static void pipe_echo(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m;
+	uint64_t i;
+
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		pipe_io(pipe_ab[0], &m, false);
+		pipe_io(pipe_ba[1], &m, true);
+	}
+}
+
+static void pipe_produce(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m = { 0 };
+	uint64_t i;
+
+	sh->start_ns = (uint64_t)tk_mono_ns();
+	for (i = 1; i <= p->iters; i++) {
+		m.seq = i;
+		pipe_io(pipe_ab[1], &m, true);
+	}
+}
+
+static void pipe_consume(void *arg)
+{
+	struct pp *p = arg;
+	struct msg64 m;
+	uint64_t i;
+
+	for (i = 1; i <= p->iters; i++) {
+		pipe_io(pipe_ab[0], &m, false);
+		sh->errors += m.seq != i;
+	}
+	sh->done_ns = (uint64_t)tk_mono_ns();
+}
+
+/* ---------------------------------------------------------------- tickd log */
+
+static void log_attach(struct tk_segment *s)
+{
+	if (tk_segment_attach(s, seg_path, TK_ATTACH_WRITER) < 0) {
+		fprintf(stderr, "ring: %s\n", tk_err_msg());
+		exit(1);
+	}
+}
+
+static void log_open_reader(struct tk_log_reader *r, const struct tk_segment *s, const char *log,
+			    const char *name)
+{
+	struct tk_reader_opts o = { .name = name, .gating = true, .start = TK_START_END };
+
+	if (tk_log_reader_open(r, s, log, &o) < 0) {
+		fprintf(stderr, "ring: %s\n", tk_err_msg());
+		exit(1);
+	}
+}
+
+static void log_open_writer(struct tk_log_writer *w, const struct tk_segment *s, const char *log)
+{
+	if (tk_log_writer_open(w, tk_log_find(s, log)) < 0) {
+		fprintf(stderr, "ring: %s\n", tk_err_msg());
+		exit(1);
+	}
+}
+
+/* Both sides open their reader before either writes: a rendezvous on `go`. */
+static void rendezvous(uint64_t me)
+{
+	ck_pr_faa_64(&sh->go, 1);
+	while (ck_pr_load_64(&sh->go) < me)
+		ck_pr_stall();
+}
+
+static void log_drive(void *arg)
+{
+	struct pp *p = arg;
+	struct tk_log_writer w;
+	struct tk_log_reader r;
+	struct tk_slot in;
+	uint64_t i, v = 0;
+
+	log_open_writer(&w, &seg, "ab");
+	log_open_reader(&r, &seg, "ba", "bench-a");
+	rendezvous(3);
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		uint64_t t0 = tk_tsc();
+
+		v = i;
+		while (tk_log_write(&w, 100, 0, &v, sizeof(v)) != TK_LOG_OK)
+			ck_pr_stall();
+		while (tk_log_read(&r, &in) != TK_LOG_OK)
+			ck_pr_stall();
+		tk_log_reader_commit(&r);
+		hist_rtt(p, i, t0, tk_tsc());
+	}
+	tk_log_reader_close(&r);
+	tk_log_writer_close(&w);
+}
+
+static void log_echo(void *arg)
+{
+	struct pp *p = arg;
+	struct tk_segment s;
+	struct tk_log_writer w;
+	struct tk_log_reader r;
+	struct tk_slot in;
+	uint64_t i;
+
+	log_attach(&s);
+	log_open_writer(&w, &s, "ba");
+	log_open_reader(&r, &s, "ab", "bench-b");
+	rendezvous(3);
+	for (i = 0; i < p->iters + p->warmup; i++) {
+		while (tk_log_read(&r, &in) != TK_LOG_OK)
+			ck_pr_stall();
+		tk_log_reader_commit(&r);
+		while (tk_log_write(&w, 100, 0, in.data, 8) != TK_LOG_OK)
+			ck_pr_stall();
+	}
+	tk_log_reader_close(&r);
+	tk_log_writer_close(&w);
+}
+
+static void log_produce(void *arg)
+{
+	struct pp *p = arg;
+	struct tk_log_writer w;
+	uint64_t seq = 1;
+
+	log_open_writer(&w, &seg, "ab");
+	rendezvous(3);
+	sh->start_ns = (uint64_t)tk_mono_ns();
+	if (p->batch <= 1) {
+		for (; seq <= p->iters; seq++)
+			while (tk_log_write(&w, 100, 0, &seq, sizeof(seq)) != TK_LOG_OK)
+				ck_pr_stall();
+	} else {
+		while (seq <= p->iters) {
+			uint64_t left = p->iters - seq + 1;
+			uint32_t want = left < p->batch ? (uint32_t)left : p->batch, got, i;
+			struct tk_slot *s = tk_log_claim(&w, want, &got);
+
+			if (s == NULL) {
+				ck_pr_stall();
+				continue;
+			}
+			for (i = 0; i < got; i++) {
+				s[i].type = 100;
+				memcpy(s[i].data, &seq, sizeof(seq));
+				seq++;
+			}
+			tk_log_publish(&w, got);
+		}
+	}
+	tk_log_writer_close(&w);
+}
+
+static void log_consume(void *arg)
+{
+	struct pp *p = arg;
+	struct tk_segment s;
+	struct tk_log_reader r;
+	static struct tk_slot buf[64];
+	uint64_t expect = 1, v;
+
+	log_attach(&s);
+	log_open_reader(&r, &s, "ab", "bench-b");
+	rendezvous(3);
+	while (expect <= p->iters) {
+		if (p->batch <= 1) {
+			if (tk_log_read(&r, &buf[0]) != TK_LOG_OK) {
+				ck_pr_stall();
+				continue;
+			}
+			tk_log_reader_commit(&r);
+			memcpy(&v, buf[0].data, sizeof(v));
+			sh->errors += v != expect;
+			expect++;
+		} else {
+			int st;
+			uint32_t n = tk_log_read_batch(&r, buf, p->batch, &st), i;
+
+			if (n == 0) {
+				ck_pr_stall();
+				continue;
+			}
+			tk_log_reader_commit(&r);
+			for (i = 0; i < n; i++) {
+				memcpy(&v, buf[i].data, sizeof(v));
+				sh->errors += v != expect;
+				expect++;
+			}
+		}
+	}
+	sh->done_ns = (uint64_t)tk_mono_ns();
+	tk_log_reader_close(&r);
+}
+
+/* ---------------------------------------------------------------- harness */
+
+static void fresh_state(void)
+{
+	struct tk_seg_config cfg;
+
+	ck_ring_init(&sh->ring_ab, RING_SLOTS);
+	ck_ring_init(&sh->ring_ba, RING_SLOTS);
+	sh->errors = 0;
+	if (seg.base != NULL)
+		tk_segment_detach(&seg);
+	tk_seg_config_default(&cfg);
+	cfg.symbol_capacity = 16;
+	tk_seg_config_add_log(&cfg, "ab", RING_SLOTS, 64, 4);
+	tk_seg_config_add_log(&cfg, "ba", RING_SLOTS, 64, 4);
+	if (tk_segment_create(&seg, seg_path, &cfg, true) < 0) {
+		fprintf(stderr, "ring: %s\n", tk_err_msg());
+		exit(1);
+	}
+}
+
+struct row {
+	const char *name;
+	struct tk_hist hist;
+	bool has_lat;
+	double mps;
+	uint64_t c2c_before, c2c_after;
+};
+
+static void latency(struct row *row, void (*drive)(void *), void (*echo)(void *),
+		    uint64_t iters)
+{
+	struct pp p = { .iters = iters, .warmup = iters / 20 };
+
+	fresh_state();
+	tk_hist_init(&p.hist);
+	row->c2c_before = c2c_p50(100000);
+	run_pair(drive, echo, &p);
+	row->c2c_after = c2c_p50(100000);
+	row->hist = p.hist;
+	row->has_lat = true;
+}
+
+static void log_pair(void (*drive)(void *), void (*echo)(void *), struct pp *p)
+{
+	pid_t pid;
+	int status;
+
+	/* Like run_pair, but the two sides meet after opening their logs. */
+	ck_pr_store_64(&sh->go, 0);
+	pid = fork();
+	if (pid == 0) {
+		pin(cpu_b);
+		echo(p);
+		_exit(0);
+	}
+	pin(cpu_a);
+	ck_pr_faa_64(&sh->go, 1);
+	drive(p);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "ring: child failed (status %d)\n", status);
+		exit(1);
+	}
+}
+
+static void log_latency(struct row *row, uint64_t iters)
+{
+	struct pp p = { .iters = iters, .warmup = iters / 20 };
+
+	fresh_state();
+	tk_hist_init(&p.hist);
+	row->c2c_before = c2c_p50(100000);
+	log_pair(log_drive, log_echo, &p);
+	row->c2c_after = c2c_p50(100000);
+	row->hist = p.hist;
+	row->has_lat = true;
+}
+
+static void throughput(struct row *row, void (*produce)(void *), void (*consume)(void *),
+		       uint64_t n, uint32_t batch, bool is_log)
+{
+	struct pp p = { .iters = n, .batch = batch };
+
+	fresh_state();
+	row->c2c_before = c2c_p50(100000);
+	sh->done_ns = 0;
+	if (is_log)
+		log_pair(produce, consume, &p);
+	else
+		run_pair(produce, consume, &p);
+	row->mps = (double)n / ((double)(sh->done_ns - sh->start_ns) / 1e9);
+	row->c2c_after = c2c_p50(100000);
+	if (sh->errors != 0) {
+		fprintf(stderr, "ring: %s: %llu messages out of order\n", row->name,
+			(unsigned long long)sh->errors);
+		exit(1);
+	}
+}
+
+static void print_row(const struct row *r)
+{
+	if (r->has_lat)
+		printf("%-22s %8llu %8llu %8llu %10llu %14s   c2c %llu/%llu ns\n", r->name,
+		       (unsigned long long)tk_hist_percentile(&r->hist, 50),
+		       (unsigned long long)tk_hist_percentile(&r->hist, 99),
+		       (unsigned long long)tk_hist_percentile(&r->hist, 99.9),
+		       (unsigned long long)r->hist.max, "",
+		       (unsigned long long)r->c2c_before, (unsigned long long)r->c2c_after);
+	else
+		printf("%-22s %8s %8s %8s %10s %14.1f   c2c %llu/%llu ns\n", r->name, "", "", "", "",
+		       r->mps / 1e6, (unsigned long long)r->c2c_before,
+		       (unsigned long long)r->c2c_after);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t lat_iters = 1000000, n_fast = 100000000, n_pipe = 2000000;
+	struct row c2c = { "c2c one-way" }, ckl = { "ck_ring SPSC hop" }, pl = { "pipe hop" },
+		   ll = { "tickd log hop" }, ckt = { "ck_ring SPSC stream" },
+		   pt = { "pipe stream" }, lt = { "tickd log stream" },
+		   lbt = { "tickd log x64 stream" };
+	char path[64];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			lat_iters = 100000;
+			n_fast = 10000000;
+			n_pipe = 200000;
+		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc &&
+			   sscanf(argv[i + 1], "%d,%d", &cpu_a, &cpu_b) == 2) {
+			i++;
+		} else {
+			fprintf(stderr, "usage: ring [--quick] [--cpus A,B]\n");
+			return 2;
+		}
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED || pipe(pipe_ab) != 0 || pipe(pipe_ba) != 0) {
+		perror("ring");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/dev/shm/tickd-bench-ring-%d", (int)getpid());
+	seg_path = path;
+	tsc_per_ns = tk_tsc_per_ns();
+
+	/* c2c is its own baseline: measure it like the others. */
+	fresh_state();
+	c2c.c2c_before = c2c_p50(100000);
+	{
+		struct pp p = { .iters = lat_iters, .warmup = lat_iters / 20 };
+
+		tk_hist_init(&p.hist);
+		ck_pr_store_64(&sh->line, 0);
+		run_pair(c2c_drive, c2c_echo, &p);
+		c2c.hist = p.hist;
+		c2c.has_lat = true;
+	}
+	c2c.c2c_after = c2c_p50(100000);
+	latency(&ckl, ck_drive, ck_echo, lat_iters);
+	latency(&pl, pipe_drive, pipe_echo, lat_iters / 10);
+	log_latency(&ll, lat_iters);
+	throughput(&ckt, ck_produce, ck_consume, n_fast, 1, false);
+	throughput(&pt, pipe_produce, pipe_consume, n_pipe, 1, false);
+	throughput(&lt, log_produce, log_consume, n_fast, 1, true);
+	throughput(&lbt, log_produce, log_consume, n_fast, 64, true);
+	tk_segment_detach(&seg);
+	unlink(path);
+
+	printf("bench/ring: 64-byte messages between two processes pinned to cpus %d and %d\n"
+	       "latency is one-way (half a round trip), ns; c2c = core-to-core p50 right before/after\n\n",
+	       cpu_a, cpu_b);
+	printf("%-22s %8s %8s %8s %10s %14s\n", "", "p50", "p99", "p99.9", "max", "M msgs/s");
+	print_row(&c2c);
+	print_row(&ckl);
+	print_row(&pl);
+	print_row(&ll);
+	print_row(&ckt);
+	print_row(&pt);
+	print_row(&lt);
+	print_row(&lbt);
+	printf("\nlog hop p50 / c2c p50 = %.2f, log hop p99 / c2c p99 = %.2f, log stream / ck_ring "
+	       "stream = %.2f\n",
+	       (double)tk_hist_percentile(&ll.hist, 50) / (double)tk_hist_percentile(&c2c.hist, 50),
+	       (double)tk_hist_percentile(&ll.hist, 99) / (double)tk_hist_percentile(&c2c.hist, 99),
+	       lt.mps / ckt.mps);
+	printf("{\"c2c_oneway_ns_p50\":%llu,\"c2c_oneway_ns_p99\":%llu,\"log_hop_ns_p50\":%llu,"
+	       "\"log_hop_ns_p99\":%llu,\"log_hop_ns_p999\":%llu,\"ckring_hop_ns_p50\":%llu,"
+	       "\"ckring_hop_ns_p99\":%llu,\"pipe_hop_ns_p50\":%llu,\"pipe_hop_ns_p99\":%llu,"
+	       "\"log_mps\":%.0f,\"log_batch_mps\":%.0f,\"ckring_mps\":%.0f,\"pipe_mps\":%.0f,"
+	       "\"c2c_p50_around_log_hop\":[%llu,%llu]}\n",
+	       (unsigned long long)tk_hist_percentile(&c2c.hist, 50),
+	       (unsigned long long)tk_hist_percentile(&c2c.hist, 99),
+	       (unsigned long long)tk_hist_percentile(&ll.hist, 50),
+	       (unsigned long long)tk_hist_percentile(&ll.hist, 99),
+	       (unsigned long long)tk_hist_percentile(&ll.hist, 99.9),
+	       (unsigned long long)tk_hist_percentile(&ckl.hist, 50),
+	       (unsigned long long)tk_hist_percentile(&ckl.hist, 99),
+	       (unsigned long long)tk_hist_percentile(&pl.hist, 50),
+	       (unsigned long long)tk_hist_percentile(&pl.hist, 99), lt.mps, lbt.mps, ckt.mps,
+	       pt.mps, (unsigned long long)ll.c2c_before, (unsigned long long)ll.c2c_after);
+	return 0;
+}
