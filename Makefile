@@ -35,7 +35,7 @@ test-asan: deps
 test-tsan: deps
 	@cmake -S . -B $(BUILD)-tsan -DTICKD_SANITIZE=thread -DTICKD_BENCH=OFF -DTICKD_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(BUILD)-tsan -j $(JOBS)
-	cd $(BUILD)-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1" \
+	cd $(BUILD)-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 history_size=7" \
 	  TICKD_TEST_SCALE=small ctest --output-on-failure -L tsan
 
 bench: build

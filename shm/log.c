@@ -477,7 +477,7 @@ int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
 {
 	struct tk_log_region *log = r->log;
 	uint64_t w = tk_log_write_seq(log);
-	uint64_t oldest;
+	uint64_t oldest, n;
 
 	/* The writer has written `seen` (or is writing it), so every sequence
 	 * up to seen - nslots is gone; write_seq may tell us it is further. */
@@ -492,6 +492,14 @@ int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
 		oldest += log->nslots / 4;
 	if (oldest <= r->next)
 		oldest = r->next + 1;
+	/* The writer may already hold the next slots (marked WRITING ahead of
+	 * its payload): step past them to the oldest sequence really there. */
+	for (n = 0; n < log->nslots; n++, oldest++) {
+		uint64_t v = tk_load_acquire_64(&tk__log_slot(r->slots, oldest, r->mask, r->shift)->seq);
+
+		if ((v & ~TK_SLOT_WRITING) <= oldest)
+			break;
+	}
 	r->gap_from = r->next;
 	r->gap_to = oldest;
 	r->skipped += oldest - r->next;

@@ -264,11 +264,10 @@ static inline void tk_log_publish(struct tk_log_writer *w, uint32_t n)
 	uint64_t s = w->next;
 	uint32_t i;
 
-	/* Payload stores before the sequence words; pairs with the reader's
-	 * acquire load of the sequence word in tk_log_read. */
-	tk_fence_store();
+	/* Release: the payload stores before each sequence word; pairs with
+	 * the reader's acquire load of the sequence word in tk_log_read. */
 	for (i = 0; i < n; i++)
-		tk_store_relaxed_64(&tk__log_slot(w->slots, s + i, w->mask, w->shift)->seq, s + i);
+		tk_store_release_64(&tk__log_slot(w->slots, s + i, w->mask, w->shift)->seq, s + i);
 	w->next = s + n;
 	w->claimed = 0;
 	/* Mark the next slot WRITING now, off the critical path, if no gating
