@@ -31,6 +31,32 @@ static void tk__backoff(struct tk_idle *idle)
 	tk_sleep_ns(ns);
 }
 
+struct tk__block {
+	const struct tk_log_reader *r;
+	struct timespec deadline;
+};
+
+static bool tk__ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* ck_ec's own backoff lets an iteration run past the caller's deadline (to
+ * "forever" after a second), so each iteration is clamped here; and data
+ * that arrived without a wake-up (a lost flag, see ck_ec.h) ends the wait. */
+static int tk__block_pred(const struct ck_ec_wait_state *st, struct timespec *iteration_deadline)
+{
+	const struct tk__block *b = st->data;
+
+	if (tk_log_readable(b->r))
+		return 1;
+	if (!tk__ts_before(&st->now, &b->deadline))
+		return 2;
+	if (tk__ts_before(&b->deadline, iteration_deadline))
+		*iteration_deadline = b->deadline;
+	return 0;
+}
+
 void tk_idle_wait(struct tk_idle *idle, struct tk_log_reader *r, int64_t max_ns)
 {
 	switch (idle->kind) {
@@ -39,7 +65,7 @@ void tk_idle_wait(struct tk_idle *idle, struct tk_log_reader *r, int64_t max_ns)
 		return;
 	case TK_IDLE_BLOCK:
 		if (r != NULL) {
-			struct timespec deadline;
+			struct tk__block b = { .r = r };
 			uint32_t snap;
 			int64_t at;
 
@@ -49,13 +75,14 @@ void tk_idle_wait(struct tk_idle *idle, struct tk_log_reader *r, int64_t max_ns)
 			}
 			/* Snapshot, re-check, then sleep only if the count is unchanged:
 			 * the writer bumps it after publishing, so no wake-up is lost. */
-			snap = ck_ec32_value(&r->log->ec);
+			snap = ck_ec32_value(&tk_log_reader_table(r->log)->ec);
 			if (tk_log_readable(r))
 				return;
 			at = tk_mono_ns() + max_ns;
-			deadline.tv_sec = at / 1000000000LL;
-			deadline.tv_nsec = at % 1000000000LL;
-			ck_ec32_wait(&r->log->ec, &tk_ec_sp, snap, &deadline);
+			b.deadline.tv_sec = at / 1000000000LL;
+			b.deadline.tv_nsec = at % 1000000000LL;
+			ck_ec32_wait_pred(&tk_log_reader_table(r->log)->ec, &tk_ec_sp, snap,
+					  tk__block_pred, &b, &b.deadline);
 			return;
 		}
 		/* fall through */

@@ -123,8 +123,7 @@ void tk_log_init(struct tk_log_region *log, const struct tk_log_spec *spec)
 	log->nreaders = spec->nreaders;
 	log->slots_offset = TK_LOG_READERS_OFFSET + ((readers_size + 4095) & ~4095ull);
 	snprintf(log->name, sizeof(log->name), "%s", spec->name);
-	ck_ec32_init(&log->ec, 0);
-	/* Reader table and slots are zero: the segment file starts zero-filled. */
+	/* Reader table, event count and slots start zero: a new file is zero-filled. */
 }
 
 uint64_t tk_log_region_size(const struct tk_log_spec *spec)

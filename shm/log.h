@@ -122,10 +122,7 @@ struct tk_log_region {
 	/* Line 2: the writer's publish word. */
 	uint64_t write_seq; /* last published sequence; store-release by the writer */
 	uint8_t pad1[56];
-	/* Line 3: event count for sleeping readers. */
-	struct ck_ec32 ec;
-	uint8_t pad2[60];
-	/* Line 4: writer ownership and cold-path counters, written by the writer only. */
+	/* Line 3: writer ownership and cold-path counters, written by the writer only. */
 	int32_t writer_pid;
 	uint32_t blocked_by; /* reader index + 1 currently holding the writer, or 0 */
 	uint64_t writer_start;
@@ -136,16 +133,20 @@ struct tk_log_region {
 	uint64_t writer_restarts;
 	uint64_t recovered_slots; /* complete slots found past write_seq at a restart */
 } __attribute__((aligned(64)));
-_Static_assert(sizeof(struct tk_log_region) == 320, "log header layout is ABI");
+_Static_assert(sizeof(struct tk_log_region) == 256, "log header layout is ABI");
 
-/* First line of the reader table (a page readers may write). */
+/* Head of the reader table, on the pages readers may write. */
 struct tk_reader_table {
 	uint32_t epoch; /* bumped by a reader when it joins, so the writer rescans */
-	uint8_t pad[60];
+	uint8_t pad0[60];
+	/* Event count for sleeping readers: the writer bumps it, a reader about
+	 * to sleep sets its flag bit, so it lives where readers may write. */
+	struct ck_ec32 ec;
+	uint8_t pad1[60];
 };
-#define TK_READER_TABLE_HEADER 64u
+#define TK_READER_TABLE_HEADER 128u
+_Static_assert(sizeof(struct tk_reader_table) == TK_READER_TABLE_HEADER, "reader table head");
 _Static_assert(__builtin_offsetof(struct tk_log_region, write_seq) == 128, "producer line");
-_Static_assert(__builtin_offsetof(struct tk_log_region, ec) == 192, "event count line");
 
 static inline struct tk_reader_table *tk_log_reader_table(struct tk_log_region *log)
 {
@@ -284,7 +285,7 @@ static inline void tk_log_publish(struct tk_log_writer *w, uint32_t n)
 	/* For stats and restarts only; readers find data by the slot words. */
 	tk_store_release_64(&w->log->write_seq, s + n - 1);
 	/* Wakes BLOCK readers; a plain `inc` unless one of them set the flag. */
-	ck_ec32_inc(&w->log->ec, &tk_ec_sp);
+	ck_ec32_inc(&tk_log_reader_table(w->log)->ec, &tk_ec_sp);
 }
 
 /* Result codes of the hot path: distinct, FULL is not an error. */

@@ -460,6 +460,28 @@ Test(log, blocking_idle_sleeps_until_the_writer_publishes)
 	cr_assert_lt(tk_mono_ns() - t0, 2000LL * 1000 * 1000);
 }
 
+Test(log, blocking_idle_on_a_read_only_attach_times_out_on_its_deadline)
+{
+	struct tk_segment ro;
+	struct tk_log_reader r;
+	struct tk_reader_opts o = { .start = TK_START_END };
+	struct tk_idle idle;
+	int64_t t0, waited;
+
+	/* A reader's mapping: the event count it sleeps on must be writable. */
+	cr_assert_eq(tk_segment_attach(&ro, path, TK_ATTACH_READER), 0);
+	cr_assert_eq(tk_log_reader_open(&r, &ro, "t", &o), 0);
+	tk_idle_init(&idle, TK_IDLE_BLOCK);
+	idle.iter = 1000; /* past the spinning phase */
+	t0 = tk_mono_ns();
+	tk_idle_wait(&idle, &r, 50 * 1000 * 1000);
+	waited = tk_mono_ns() - t0;
+	cr_assert_geq(waited, 45 * 1000 * 1000);
+	cr_assert_lt(waited, 500 * 1000 * 1000, "waited %lld ns for a 50 ms deadline",
+		     (long long)waited);
+	tk_segment_detach(&ro);
+}
+
 Test(log, larger_slots_carry_larger_records)
 {
 	struct tk_seg_config cfg;
