@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make run` until the feed and the engine land: create the segment, start
+# a stand-in writer of synthetic trades, and watch it with `tickd top`
+# (q or Ctrl-C stops everything).  Without a terminal it shows three frames
+# and the last trades, then stops.
+set -euo pipefail
+B=${1:-build}
+export TICKD_SHM_PATH=${TICKD_SHM_PATH:-/dev/shm/tickd}
+
+"$B/tickd" init --fresh
+"$B/tests/system/tick_writer" --rate 20000 &
+wpid=$!
+trap 'kill $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true' EXIT
+echo "writing synthetic trades into $TICKD_SHM_PATH (pid $wpid); in another terminal try:"
+echo "  $B/tickd tail ticks.0        $B/tickd stats        $B/tickd top"
+sleep 1
+if [ -t 0 ] && [ -t 1 ]; then
+  "$B/tickd" top
+else
+  "$B/tickd" top --iterations 3
+  "$B/tickd" tail --count 5 --no-follow
+fi
