@@ -62,6 +62,7 @@ int tk_ctl_send(struct tk_ctl_region *c, uint32_t type, const char *arg, uint64_
 {
 	struct tk_ctl_msg *slots = tk__slots(c);
 	uint64_t mask = c->nslots - 1;
+	/* Relaxed: a starting guess; the slot word (acquire) and the CAS decide. */
 	uint64_t pos = tk_load_relaxed_64(&c->enqueue_pos);
 	struct tk_ctl_msg *m;
 	size_t len = strlen(arg);
@@ -75,13 +76,14 @@ int tk_ctl_send(struct tk_ctl_region *c, uint32_t type, const char *arg, uint64_
 		/* Acquire: pairs with the consumer's release that freed the slot. */
 		dif = (int64_t)(tk_load_acquire_64(&m->seq) - pos);
 		if (dif == 0) {
+			/* Full-barrier CAS: one producer claims pos. */
 			if (tk_cas_64(&c->enqueue_pos, pos, pos + 1))
 				break;
-			pos = tk_load_relaxed_64(&c->enqueue_pos);
+			pos = tk_load_relaxed_64(&c->enqueue_pos); /* retry from the new guess */
 		} else if (dif < 0) {
 			return -EAGAIN;
 		} else {
-			pos = tk_load_relaxed_64(&c->enqueue_pos);
+			pos = tk_load_relaxed_64(&c->enqueue_pos); /* as above */
 		}
 	}
 	m->type = type;
@@ -124,11 +126,12 @@ int tk_ctl_recv(struct tk_ctl_region *c, struct tk_ctl_msg *out, int64_t now_ns)
 		return 1;
 	}
 	/* Claimed (enqueue_pos moved past us) but not published. */
+	/* Relaxed: only to tell "claimed" from "empty"; the CAS below decides. */
 	if (seq == pos && tk_load_relaxed_64(&c->enqueue_pos) > pos) {
 		if (stuck_pos != pos) {
 			stuck_pos = pos;
 			stuck_since = now_ns;
-		} else if (now_ns - stuck_since >= TK_CTL_ABANDON_NS &&
+		} else if (now_ns - stuck_since >= TK_CTL_ABANDON_NS && /* full-barrier CAS vs publish */
 			   tk_cas_64(&m->seq, pos, pos + c->nslots)) {
 			c->dequeue_pos = pos + 1;
 			c->abandoned++;

@@ -51,6 +51,7 @@ const char *tk_idle_name(enum tk_idle_kind kind);
 static inline int tk_log_readable(const struct tk_log_reader *r)
 {
 	const struct tk_slot *slot = tk__log_slot(r->slots, r->next, r->mask, r->shift);
+	/* Relaxed: a peek to decide whether to sleep; tk_log_read acquires. */
 	uint64_t v = tk_load_relaxed_64(&slot->seq);
 
 	return v == r->next || (v & ~TK_SLOT_WRITING) > r->next;

@@ -107,6 +107,32 @@ bool tk_pid_alive(int32_t pid, uint64_t start)
 	return start == 0 || now_start == start;
 }
 
+uint64_t tk_pid_ns(void)
+{
+	static uint64_t cached;
+	char link[64];
+	ssize_t n;
+
+	if (cached != 0)
+		return cached;
+	n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	/* "pid:[4026531836]" */
+	cached = strchr(link, '[') != NULL ? strtoull(strchr(link, '[') + 1, NULL, 10) : 0;
+	return cached;
+}
+
+bool tk_reader_alive(const struct tk_reader_slot *rs, int64_t now_coarse_ns)
+{
+	if (rs->pid_ns == tk_pid_ns())
+		return tk_pid_alive(rs->pid, rs->pid_start);
+	/* Relaxed: the reader's own timestamp, any recent value will do. */
+	return now_coarse_ns - (int64_t)tk_load_relaxed_64((uint64_t *)&rs->heartbeat_ns) <
+	       TK_READER_DEAD_AFTER_NS;
+}
+
 /* ---------------------------------------------------------- layout */
 
 void tk_log_init(struct tk_log_region *log, const struct tk_log_spec *spec)
@@ -164,6 +190,8 @@ struct tk_log_region *tk_log_find(const struct tk_segment *seg, const char *name
 int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log)
 {
 	int32_t me = (int32_t)getpid();
+	/* Acquire: pairs with the CAS by which the previous writer took the log;
+	 * its writer_start store precedes our liveness check below. */
 	int32_t owner = (int32_t)tk_load_acquire_32((uint32_t *)&log->writer_pid);
 	uint64_t s, recovered = 0;
 
@@ -186,6 +214,8 @@ int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log)
 
 	/* Continue after the last complete slot.  write_seq may lag the slots
 	 * by a batch if the previous writer died between the two stores. */
+	/* Acquire on both: pairs with the previous writer's release stores of
+	 * write_seq and of each slot's sequence word. */
 	s = tk_load_acquire_64(&log->write_seq) + 1;
 	while (recovered < log->nslots &&
 	       tk_load_acquire_64(&tk__log_slot(w->slots, s, w->mask, w->shift)->seq) == s) {
@@ -194,10 +224,12 @@ int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log)
 	}
 	w->next = s;
 	w->limit = s; /* forces a gate scan at the first claim */
+	/* Relaxed: only a value to differ from, so the first claim rescans. */
 	w->epoch = tk_load_relaxed_32(&tk_log_reader_table(log)->epoch) - 1;
 	if (owner != 0 || s > 1) {
 		log->writer_restarts++;
 		log->recovered_slots += recovered;
+		/* Release: pairs with readers' acquire in tk_log_write_seq. */
 		if (s > 1)
 			tk_store_release_64(&log->write_seq, s - 1);
 		tk_info("log %s: writer resumes at sequence %llu (%llu complete slots past the "
@@ -211,6 +243,7 @@ void tk_log_writer_close(struct tk_log_writer *w)
 {
 	if (w->log == NULL)
 		return;
+	/* Full-barrier CAS: our last publish precedes giving the log up. */
 	tk_cas_32((uint32_t *)&w->log->writer_pid, (uint32_t)getpid(), 0);
 	w->log = NULL;
 }
@@ -220,14 +253,16 @@ static void tk__log_release(struct tk_log_writer *w, int idx, enum tk_release_re
 {
 	struct tk_log_region *log = w->log;
 	struct tk_reader_slot *rs = &tk_log_readers(log)[idx];
+	/* Acquire: pairs with the reader's release in commit (for the message). */
 	uint64_t cursor = tk_load_acquire_64(&rs->cursor);
 
-	/* CAS: the reader may be closing or rejoining at this very moment. */
+	/* Full-barrier CAS: the reader may be closing or rejoining at this very
+	 * moment; its release_reason and released_at follow the state change. */
 	if (!tk_cas_32(&rs->state, TK_READER_ACTIVE, TK_READER_RELEASED))
 		return;
 	rs->release_reason = reason;
 	rs->released_at = w->next;
-	tk_faa_64(&rs->releases, 1);
+	tk_faa_64(&rs->releases, 1); /* atomic: a stats reader may be reading it */
 	if (reason == TK_RELEASE_DEAD) {
 		log->releases_dead++;
 		tk_warn("log %s: released gating reader '%.31s' (pid %d): its process is gone; "
@@ -254,11 +289,12 @@ static bool tk__log_check_blocker(struct tk_log_writer *w, int idx, uint64_t c, 
 		w->blocked_cursor = c;
 		w->blocked_since = now;
 		w->last_liveness_check = 0;
+		/* Relaxed: for display only (stats, top). */
 		tk_store_relaxed_32(&w->log->blocked_by, (uint32_t)idx + 1);
 	}
 	if (now - w->last_liveness_check >= TK_LIVENESS_CHECK_NS) {
 		w->last_liveness_check = now;
-		if (!tk_pid_alive(rs->pid, rs->pid_start)) {
+		if (!tk_reader_alive(rs, tk_mono_coarse_ns())) {
 			tk__log_release(w, idx, TK_RELEASE_DEAD, now);
 			return true;
 		}
@@ -289,6 +325,8 @@ uint64_t tk__log_refresh_gate(struct tk_log_writer *w)
 			uint64_t c;
 
 			/* Acquire: pairs with the reader's release store of ACTIVE. */
+			/* Relaxed flags: ordered after the acquire of state, which the
+			 * reader released after writing them. */
 			if (tk_load_acquire_32(&readers[i].state) != TK_READER_ACTIVE ||
 			    !(tk_load_relaxed_32(&readers[i].flags) & TK_READER_F_GATING))
 				continue;
@@ -307,7 +345,7 @@ uint64_t tk__log_refresh_gate(struct tk_log_writer *w)
 				log->writer_wait_ns += (uint64_t)(now - w->wait_start);
 				w->wait_start = 0;
 				w->blocked_idx = -1;
-				tk_store_relaxed_32(&log->blocked_by, 0);
+				tk_store_relaxed_32(&log->blocked_by, 0); /* display only */
 			}
 			w->limit = limit;
 			return limit - s;
@@ -362,12 +400,15 @@ static int tk__log_claim_slot(struct tk_log_region *log, const char *name, bool 
 	for (i = 0; i < log->nreaders; i++) {
 		struct tk_reader_slot *rs = &readers[i];
 
+		/* Acquire: pairs with the release of ACTIVE by the slot's owner;
+		 * its name and pid are complete. */
 		st = tk_load_acquire_32(&rs->state);
 		if (st == TK_READER_FREE || strncmp(rs->name, name, TK_NAME_MAX) != 0)
 			continue;
-		if (st != TK_READER_CLOSED && rs->pid != me && tk_pid_alive(rs->pid, rs->pid_start))
+		if (st != TK_READER_CLOSED && rs->pid != me && tk_reader_alive(rs, tk_mono_coarse_ns()))
 			return tk_err_set(EBUSY, "reader name '%s' on log '%.31s' is held by live pid %d",
 					  name, log->name, (int)rs->pid);
+		/* Full-barrier CAS: one process wins the slot. */
 		if (!tk_cas_32(&rs->state, st, TK_READER_OPENING))
 			return tk_err_set(EBUSY, "reader name '%s' on log '%.31s' is being opened by "
 					  "another process", name, log->name);
@@ -379,13 +420,13 @@ static int tk__log_claim_slot(struct tk_log_region *log, const char *name, bool 
 		for (i = 0; i < log->nreaders; i++) {
 			struct tk_reader_slot *rs = &readers[i];
 
-			st = tk_load_acquire_32(&rs->state);
+			st = tk_load_acquire_32(&rs->state); /* as above */
 			if (pass == 0 && st != TK_READER_FREE)
 				continue;
 			if (pass == 1 && st != TK_READER_CLOSED &&
-			    (st == TK_READER_FREE || tk_pid_alive(rs->pid, rs->pid_start)))
+			    (st == TK_READER_FREE || tk_reader_alive(rs, tk_mono_coarse_ns())))
 				continue;
-			if (tk_cas_32(&rs->state, st, TK_READER_OPENING))
+			if (tk_cas_32(&rs->state, st, TK_READER_OPENING)) /* one winner */
 				return (int)i;
 		}
 	}
@@ -431,6 +472,7 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 	snprintf(rs->name, sizeof(rs->name), "%s", opts->name);
 	rs->pid = (int32_t)getpid();
 	rs->pid_start = tk_pid_start(rs->pid);
+	rs->pid_ns = tk_pid_ns();
 	rs->flags = (opts->gating ? TK_READER_F_GATING : 0) |
 		    (opts->gating && opts->release_on_stall ? TK_READER_F_RELEASE_ON_STALL : 0);
 	rs->stall_ns = opts->stall_ns > 0 ? opts->stall_ns : TK_DEFAULT_STALL_NS;
@@ -448,7 +490,7 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 	r->slot = rs;
 	r->idx = idx;
 	r->gating = opts->gating;
-	tk_store_relaxed_64(&rs->cursor, r->next);
+	tk_store_relaxed_64(&rs->cursor, r->next); /* published by the release below */
 	/* Release: name, pid, flags and cursor are visible before the writer
 	 * (acquire on state) counts this reader. */
 	tk_store_release_32(&rs->state, TK_READER_ACTIVE);
@@ -464,11 +506,12 @@ void tk_log_reader_close(struct tk_log_reader *r)
 
 	if (rs == NULL)
 		return;
+	/* Release: pairs with the writer's acquire of the cursor, as in commit. */
 	tk_store_release_64(&rs->cursor, r->next);
-	st = tk_load_acquire_32(&rs->state);
+	st = tk_load_acquire_32(&rs->state); /* pairs with the writer's release CAS */
 	/* Gating readers keep their cursor for the next open under this name. */
 	if (st == TK_READER_ACTIVE || st == TK_READER_RELEASED)
-		tk_cas_32(&rs->state, st, r->gating ? TK_READER_CLOSED : TK_READER_FREE);
+		tk_cas_32(&rs->state, st, r->gating ? TK_READER_CLOSED : TK_READER_FREE); /* vs release */
 	r->slot = NULL;
 }
 
@@ -494,6 +537,7 @@ int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
 	/* The writer may already hold the next slots (marked WRITING ahead of
 	 * its payload): step past them to the oldest sequence really there. */
 	for (n = 0; n < log->nslots; n++, oldest++) {
+		/* Acquire: pairs with the writer's publish; only the word matters. */
 		uint64_t v = tk_load_acquire_64(&tk__log_slot(r->slots, oldest, r->mask, r->shift)->seq);
 
 		if ((v & ~TK_SLOT_WRITING) <= oldest)
@@ -505,6 +549,7 @@ int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
 	r->gaps++;
 	r->next = oldest;
 	if (r->slot != NULL) {
+		/* Relaxed: counters for stats. */
 		tk_store_relaxed_64(&r->slot->skipped, r->skipped);
 		tk_store_relaxed_64(&r->slot->gaps, r->gaps);
 	}
@@ -515,14 +560,18 @@ void tk__log_reader_rejoin(struct tk_log_reader *r)
 {
 	struct tk_reader_slot *rs = r->slot;
 
+	/* Acquire: pairs with the writer's CAS that released us. */
 	if (tk_load_acquire_32(&rs->state) != TK_READER_RELEASED || rs->pid != (int32_t)getpid())
 		return;
 	/* Rejoin only once the reader points at data still in the ring; the
 	 * next read reports the gap otherwise, and the commit after it rejoins. */
 	if (r->next < tk_log_oldest(r->log))
 		return;
+	/* Full-barrier CAS after the cursor's release store in commit: the
+	 * writer that sees ACTIVE sees that cursor. */
 	if (!tk_cas_32(&rs->state, TK_READER_RELEASED, TK_READER_ACTIVE))
 		return;
+	/* Full barrier (locked add): the writer rescans on its next claim. */
 	tk_faa_32(&tk_log_reader_table(r->log)->epoch, 1);
 	tk_info("log %s: reader '%.31s' rejoined the gate at %llu", r->log->name, rs->name,
 		(unsigned long long)r->next);
@@ -530,6 +579,7 @@ void tk__log_reader_rejoin(struct tk_log_reader *r)
 
 void tk_log_reader_heartbeat(struct tk_log_reader *r)
 {
+	/* Relaxed: a timestamp for stats and the operator. */
 	if (r->slot != NULL)
 		tk_store_relaxed_64((uint64_t *)&r->slot->heartbeat_ns,
 				    (uint64_t)tk_mono_coarse_ns());

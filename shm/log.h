@@ -97,7 +97,7 @@ struct tk_reader_slot {
 	int32_t pid;
 	uint64_t pid_start; /* /proc/<pid>/stat starttime: tells a reused pid apart */
 	int64_t stall_ns;   /* for TK_READER_F_RELEASE_ON_STALL */
-	uint8_t pad_b[8];
+	uint64_t pid_ns;    /* inode of its pid namespace: a pid means nothing across them */
 	/* Line C: state; CAS by the reader to claim, store by the writer to release. */
 	uint32_t state;          /* enum tk_reader_state */
 	uint32_t release_reason; /* enum tk_release_reason of the last release */
@@ -232,7 +232,8 @@ static inline struct tk_slot *tk_log_claim(struct tk_log_writer *w, uint32_t wan
 	uint64_t room = w->limit - s;
 	uint32_t n, i;
 
-	/* reader_epoch is read-mostly: an L1 hit unless a reader just joined. */
+	/* Relaxed: the epoch is only a hint to rescan (the rescan acquires it);
+	 * read-mostly, so an L1 hit unless a reader just joined. */
 	if (__builtin_expect(room < want || tk_load_relaxed_32(&tk_log_reader_table(w->log)->epoch) != w->epoch, 0)) {
 		room = tk__log_refresh_gate(w);
 		if (room == 0) {
@@ -245,7 +246,8 @@ static inline struct tk_slot *tk_log_claim(struct tk_log_writer *w, uint32_t wan
 		n = (uint32_t)room;
 	if (w->nslots - (uint32_t)(s & w->mask) < n)
 		n = w->nslots - (uint32_t)(s & w->mask);
-	/* The first slot is usually marked already (see tk_log_publish). */
+	/* The first slot is usually marked already (see tk_log_publish).
+	 * Relaxed stores: ordered before the payload by the fence below. */
 	for (i = w->premarked == s ? 1 : 0; i < n; i++)
 		tk_store_relaxed_64(&tk__log_slot(w->slots, s + i, w->mask, w->shift)->seq,
 				    (s + i) | TK_SLOT_WRITING);
@@ -278,11 +280,14 @@ static inline void tk_log_publish(struct tk_log_writer *w, uint32_t n)
 	 * polling reader between the mark and the payload: this halves the
 	 * cache-line traffic of a hop. */
 	if (w->next < w->limit) {
+		/* Relaxed: after the release stores above in program order (TSO);
+		 * a reader seeing it only learns "not yet / lapped". */
 		tk_store_relaxed_64(&tk__log_slot(w->slots, w->next, w->mask, w->shift)->seq,
 				    w->next | TK_SLOT_WRITING);
 		w->premarked = w->next;
 	}
-	/* For stats and restarts only; readers find data by the slot words. */
+	/* Release: pairs with tk_log_write_seq's acquire.  For stats, laps and
+	 * restarts only; readers find data by the slot words. */
 	tk_store_release_64(&w->log->write_seq, s + n - 1);
 	/* Wakes BLOCK readers; a plain `inc` unless one of them set the flag. */
 	ck_ec32_inc(&tk_log_reader_table(w->log)->ec, &tk_ec_sp);
@@ -356,7 +361,11 @@ struct tk_log_reader {
 	uint64_t skipped;    /* total sequences missed */
 	uint64_t gaps;
 	uint64_t consumed;
+	uint64_t commits;
 };
+
+/* Refresh the heartbeat (idle loops and every 256 commits). */
+void tk_log_reader_heartbeat(struct tk_log_reader *r);
 
 /*
  * Open a reader on a log.  A named reader takes the cursor slot of that
@@ -399,7 +408,7 @@ static inline int tk_log_read(struct tk_log_reader *r, struct tk_slot *out)
 	/* The copy is done before the re-check; pairs with the writer's
 	 * fence_store after it marks the slot WRITING. */
 	tk_fence_load();
-	v = tk_load_relaxed_64(&slot->seq);
+	v = tk_load_relaxed_64(&slot->seq); /* ordered after the copy by the fence */
 	if (__builtin_expect(v != s, 0))
 		return tk__log_lapped(r, v & ~TK_SLOT_WRITING);
 	r->next = s + 1;
@@ -442,13 +451,16 @@ static inline void tk_log_reader_commit(struct tk_log_reader *r)
 	/* Release: the reader's loads of every slot before `next` are done
 	 * before the writer, acquiring the cursor, may overwrite them. */
 	tk_store_release_64(&slot->cursor, r->next);
-	tk_store_relaxed_64(&slot->consumed, r->consumed);
+	tk_store_relaxed_64(&slot->consumed, r->consumed); /* stats counter */
+	/* A busy reader never idles: refresh its heartbeat every 256 commits
+	 * (a vDSO read of the coarse clock, no syscall). */
+	if (__builtin_expect((++r->commits & 255) == 0, 0))
+		tk_log_reader_heartbeat(r);
+	/* Relaxed: a hint; rejoin re-reads it with acquire. */
 	if (r->gating && __builtin_expect(tk_load_relaxed_32(&slot->state) != TK_READER_ACTIVE, 0))
 		tk__log_reader_rejoin(r);
 }
 
-/* Refresh the heartbeat (idle loops; commit does not, to stay syscall- and clock-free). */
-void tk_log_reader_heartbeat(struct tk_log_reader *r);
 
 /* Last published sequence of the log (0 if none). */
 static inline uint64_t tk_log_write_seq(const struct tk_log_region *log)
@@ -468,6 +480,20 @@ static inline uint64_t tk_log_oldest(const struct tk_log_region *log)
 
 /* Is the process that registered this pid (with this start time) still alive? */
 bool tk_pid_alive(int32_t pid, uint64_t start);
+
+/* Heartbeat age past which a reader in another pid namespace counts as dead. */
+#define TK_READER_DEAD_AFTER_NS (10 * 1000 * 1000 * 1000LL)
+
+/*
+ * Is the reader in this slot alive?  In our pid namespace: its pid exists,
+ * is not a zombie and was started when it registered.  In another one (a
+ * container), where its pid means nothing here: its heartbeat is younger
+ * than TK_READER_DEAD_AFTER_NS.  Cold path: reads /proc.
+ */
+bool tk_reader_alive(const struct tk_reader_slot *rs, int64_t now_coarse_ns);
+
+/* Inode of this process's pid namespace (0 if unknown). */
+uint64_t tk_pid_ns(void);
 
 /* /proc/<pid>/stat starttime, 0 if unknown. */
 uint64_t tk_pid_start(int32_t pid);

@@ -49,6 +49,8 @@ int tk_state_read(const struct tk_state_region *st, uint32_t id, void *out, size
 		return -EINVAL;
 	r = tk_state_record(st, id);
 	for (;;) {
+		/* ck_sequence_read_begin, but bounded: the load, then a load fence
+		 * pairing with the store fence in ck_sequence_write_begin/end. */
 		version = ck_pr_load_uint(&r->seq.sequence);
 		if ((version & 1u) == 0) {
 			/* Load fence: the payload loads come after the sequence load. */

@@ -62,6 +62,7 @@ static inline struct tk_state_record *tk_state_record(const struct tk_state_regi
 /* Did a writer die in the middle of updating this record? */
 static inline int tk_state_torn(const struct tk_state_region *st, uint32_t id)
 {
+	/* Relaxed: the record's own writer asks, or a reader that then retries. */
 	return (ck_pr_load_uint(&tk_state_record(st, id)->seq.sequence) & 1u) != 0;
 }
 
@@ -77,6 +78,7 @@ static inline void *tk_state_write_begin(struct tk_state_region *st, uint32_t id
 	 * sequence stays odd exactly while someone is writing. */
 	if (__builtin_expect(ck_pr_load_uint(&r->seq.sequence) & 1u, 0))
 		ck_pr_store_uint(&r->seq.sequence, ck_pr_load_uint(&r->seq.sequence) + 1);
+	/* (Plain ck_pr load/store: we are the only writer of this word.) */
 	/* ck_sequence_write_begin: sequence odd, then a store fence, so a reader
 	 * that sees any payload store also sees the odd sequence. */
 	ck_sequence_write_begin(&r->seq);
@@ -87,7 +89,7 @@ static inline void tk_state_write_end(struct tk_state_region *st, uint32_t id)
 {
 	struct tk_state_record *r = tk_state_record(st, id);
 
-	ck_pr_store_64(&r->updates, r->updates + 1);
+	ck_pr_store_64(&r->updates, r->updates + 1); /* inside the bracket: ordered by it */
 	/* ck_sequence_write_end: store fence, then the sequence even again;
 	 * pairs with the load fence in ck_sequence_read_retry. */
 	ck_sequence_write_end(&r->seq);

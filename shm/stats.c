@@ -26,6 +26,8 @@ void tk_log_stats_read(const struct tk_log_region *log, struct tk_log_stats *s)
 	int64_t now = tk_mono_coarse_ns();
 	uint32_t i;
 
+	/* Counters are read relaxed: for display, a value one update old is
+	 * fine.  State and cursor are acquired, as the writer does. */
 	memset(s, 0, sizeof(*s));
 	memcpy(s->name, log->name, TK_NAME_MAX);
 	s->name[TK_NAME_MAX - 1] = '\0';
@@ -52,7 +54,7 @@ void tk_log_stats_read(const struct tk_log_region *log, struct tk_log_stats *s)
 		memcpy(o->name, rs->name, TK_NAME_MAX);
 		o->name[TK_NAME_MAX - 1] = '\0';
 		o->pid = rs->pid;
-		o->alive = st != TK_READER_CLOSED && tk_pid_alive(rs->pid, rs->pid_start);
+		o->alive = st != TK_READER_CLOSED && tk_reader_alive(rs, now);
 		o->gating = (rs->flags & TK_READER_F_GATING) != 0;
 		o->release_on_stall = (rs->flags & TK_READER_F_RELEASE_ON_STALL) != 0;
 		o->state = st;

@@ -122,6 +122,7 @@ int32_t tk_symtab_intern(struct tk_symtab_region *t, const char *name, uint32_t 
 	if (found != -ENOENT)
 		return found;
 	hash = tk__hash(name, len);
+	/* Full barrier (locked add): each adder gets its own id. */
 	id = tk_faa_32(&t->next_id, 1);
 	if (id >= t->capacity)
 		return -ENOSPC;
@@ -132,13 +133,14 @@ int32_t tk_symtab_intern(struct tk_symtab_region *t, const char *name, uint32_t 
 	/* Release: the name is complete before the entry reads as READY. */
 	tk_store_release_32(&e->state, TK_SYM_READY);
 	for (i = hash & mask, n = 0; n < t->nbuckets; i = (i + 1) & mask, n++) {
+		/* Acquire: pairs with the CAS that published the bucket. */
 		uint32_t b = tk_load_acquire_32(&buckets[i]);
 
 		if (b == 0) {
 			/* Full barrier CAS: the entry's stores precede the bucket. */
 			if (tk_cas_32(&buckets[i], 0, id + 1))
 				return (int32_t)id;
-			b = tk_load_acquire_32(&buckets[i]);
+			b = tk_load_acquire_32(&buckets[i]); /* the winner's, published by its CAS */
 		}
 		if (b - 1 < t->capacity && tk__same(&entries[b - 1], hash, name, len)) {
 			/* Someone added the same name first: theirs is the id. */
@@ -165,6 +167,8 @@ const char *tk_symtab_name(const struct tk_symtab_region *t, int32_t id)
 
 uint32_t tk_symtab_count(const struct tk_symtab_region *t)
 {
+	/* Acquire: pairs with the adders' locked add; entries below may still
+	 * be filling, which tk_symtab_name tells by their state. */
 	uint32_t n = tk_load_acquire_32((uint32_t *)&t->next_id);
 
 	return n < t->capacity ? n : t->capacity;

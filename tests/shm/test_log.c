@@ -304,6 +304,33 @@ Test(log, dead_gating_reader_is_released_and_its_cursor_kept)
 	}
 }
 
+Test(log, reader_in_another_pid_namespace_is_judged_by_its_heartbeat)
+{
+	struct tk_log_writer w;
+	struct tk_log_reader r;
+	struct tk_reader_opts o = { .name = "contained", .gating = true, .start = TK_START_OLDEST };
+	struct tk_reader_slot *rs;
+	uint64_t i;
+
+	cr_assert_eq(tk_log_writer_open(&w, log_), 0);
+	cr_assert_eq(tk_log_reader_open(&r, &seg, "t", &o), 0);
+	rs = &tk_log_readers(log_)[r.idx];
+	/* As a reader in a container would register: a pid from its own
+	 * namespace (here one that does not exist in ours), heartbeating. */
+	rs->pid_ns = tk_pid_ns() + 1;
+	rs->pid = 999999;
+	tk_log_reader_heartbeat(&r);
+	for (i = 1; i <= 64; i++)
+		put(&w, i);
+	cr_assert_eq(tk_log_write(&w, 7, 0, &i, sizeof(i)), TK_LOG_FULL,
+		     "a fresh heartbeat keeps it alive whatever its pid");
+	cr_assert_eq(log_->releases_dead, 0);
+	rs->heartbeat_ns -= TK_READER_DEAD_AFTER_NS + 1;
+	tk_sleep_ns(20 * 1000 * 1000); /* past the writer's liveness-check interval */
+	put(&w, 65);
+	cr_assert_eq(log_->releases_dead, 1, "a stale heartbeat means dead");
+}
+
 Test(log, stalled_reader_with_release_policy_is_released_after_its_stall_time)
 {
 	struct tk_log_writer w;

@@ -2,10 +2,11 @@
 # The public reader API from outside the tree: install tickd into a scratch
 # prefix, build examples/follow.c with nothing but pkg-config, and let it
 # follow a running writer.
-# usage: example_test.sh SOURCE_DIR BUILD_DIR
+# usage: example_test.sh SOURCE_DIR BUILD_DIR [EXTRA_CFLAGS (a sanitizer build's)]
 set -euo pipefail
 S=$1
 B=$2
+X=${3:-}
 D=$(mktemp -d)
 P=/dev/shm/tickd-example-test-$$
 export TICKD_SHM_PATH=$P
@@ -16,7 +17,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$B" --prefix "$D/prefix" >/dev/null
 export PKG_CONFIG_PATH=$D/prefix/lib/pkgconfig:$D/prefix/lib/x86_64-linux-gnu/pkgconfig
 cp "$S/examples/follow.c" "$D/"
-(cd "$D" && cc -Wall -Wextra -Werror follow.c -o follow $(pkg-config --cflags --libs tickd)) ||
+(cd "$D" && cc -Wall -Wextra -Werror $X follow.c -o follow $(pkg-config --cflags --libs tickd)) ||
   fail "the example does not build with pkg-config"
 
 "$B/tickd" init --slots 4096 >/dev/null
