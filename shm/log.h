@@ -279,8 +279,10 @@ static inline void tk_log_publish(struct tk_log_writer *w, uint32_t n)
 	 * transfer, instead of marking it first and being interrupted by the
 	 * polling reader between the mark and the payload: this halves the
 	 * cache-line traffic of a hop. */
-	if (w->next < w->limit) {
-		/* Relaxed: after the release stores above in program order (TSO);
+	if (w->next < w->limit &&
+	    tk_load_relaxed_32(&tk_log_reader_table(w->log)->epoch) == w->epoch) {
+		/* (No reader joined since the limit was computed: it still holds.)
+		 * Relaxed: after the release stores above in program order (TSO);
 		 * a reader seeing it only learns "not yet / lapped". */
 		tk_store_relaxed_64(&tk__log_slot(w->slots, w->next, w->mask, w->shift)->seq,
 				    w->next | TK_SLOT_WRITING);

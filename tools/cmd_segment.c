@@ -123,30 +123,42 @@ static const char *kind_name(uint32_t kind)
 	}
 }
 
-int tk_cmd_info(int argc, char **argv)
+/*
+ * Parse the options of a command whose only setting is --shm-path.
+ * Returns -1 to go on (path set), else the exit status (help or misuse).
+ */
+static int path_only_opts(int argc, char **argv, const char *usage, const char **path)
 {
 	static const struct option longopts[] = {
 		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c != 'p') {
+			fputs(usage, c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+		*path = optarg;
+	}
+	return -1;
+}
+
+int tk_cmd_info(int argc, char **argv)
+{
 	const char *path = NULL;
 	struct tk_segment seg;
 	const struct tk_seg_header *h;
 	char when[64];
 	time_t t;
 	uint32_t i;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'p') {
-			path = optarg;
-		} else {
-			fprintf(c == 'h' ? stdout : stderr,
+	int rc = path_only_opts(argc, argv,
 				"usage: tickd info [--shm-path PATH]\nPrint the segment's header: "
-				"version, creator, configuration and regions.\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
+				"version, creator, configuration and regions.\n", &path);
+
+	if (rc >= 0)
+		return rc;
 	if (tk_tool_attach(&seg, path) < 0)
 		return 1;
 	h = seg.hdr;
@@ -170,23 +182,13 @@ int tk_cmd_info(int argc, char **argv)
 
 int tk_cmd_clean(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
-	};
 	const char *path = tk_segment_default_path();
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'p') {
-			path = optarg;
-		} else {
-			fprintf(c == 'h' ? stdout : stderr,
+	int rc = path_only_opts(argc, argv,
 				"usage: tickd clean [--shm-path PATH]\nRemove the segment (stop "
-				"tickd first: running processes keep their mapping).\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
+				"tickd first: running processes keep their mapping).\n", &path);
+
+	if (rc >= 0)
+		return rc;
 	if (tk_segment_unlink(path) < 0) {
 		if (errno == ENOENT || strstr(tk_err_msg(), "No such file") != NULL) {
 			printf("no segment at %s\n", path);
