@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config python3   # python3: the tools test checks JSON with it
   libck-dev libjemalloc-dev liburing-dev libwebsockets-dev librdkafka-dev
   libcivetweb-dev civetweb   # civetweb: Debian's CMake package for it names /usr/bin/civetweb
   libcriterion-dev libsimdjson-dev libinih-dev
