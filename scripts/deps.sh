@@ -12,7 +12,6 @@ pkgs=(
 
 missing=()
 for p in "${pkgs[@]}"; do
-  [[ $p == \#* ]] && break
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
