@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run` until the feed and the engine land: create the segment, start
-# a stand-in writer of synthetic trades, and watch it with `tickd top`
+# `make run` until `tickd run` lands (issue 3): create the segment, start
+# the synthetic feed in real time, and watch it with `tickd top`
 # (q or Ctrl-C stops everything).  Without a terminal it shows three frames
 # and the last trades, then stops.
 set -euo pipefail
@@ -8,10 +8,10 @@ B=${1:-build}
 export TICKD_SHM_PATH=${TICKD_SHM_PATH:-/dev/shm/tickd}
 
 "$B/tickd" init --fresh
-"$B/tests/system/tick_writer" --rate 20000 &
+"$B/tickd" feed --source synth --start now --rate 5000 --symbols 8 &
 wpid=$!
 trap 'kill $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true' EXIT
-echo "writing synthetic trades into $TICKD_SHM_PATH (pid $wpid); in another terminal try:"
+echo "synthetic feed writing into $TICKD_SHM_PATH (pid $wpid); in another terminal try:"
 echo "  $B/tickd tail ticks.0        $B/tickd stats        $B/tickd top"
 sleep 1
 if [ -t 0 ] && [ -t 1 ]; then
