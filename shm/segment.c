@@ -189,10 +189,29 @@ static uint64_t tk__fs_round(int fd, uint64_t size, bool *hugetlb)
 	return size;
 }
 
+/* Is transparent huge page support for shared memory switched off? */
+static bool tk__shmem_thp_off(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r");
+
+	if (f == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	return strstr(buf, "[never]") != NULL || strstr(buf, "[deny]") != NULL;
+}
+
 static int tk__map_tuning(struct tk_segment *seg, const struct tk_seg_config *cfg, bool hugetlb)
 {
-	if ((cfg->flags & TK_SEG_F_HUGEPAGES) && !hugetlb &&
-	    madvise(seg->base, seg->size, MADV_HUGEPAGE) != 0)
+	if ((cfg->flags & TK_SEG_F_HUGEPAGES) && !hugetlb && tk__shmem_thp_off())
+		tk_warn("segment %s: huge pages asked for, but the kernel gives shared memory none "
+			"(/sys/kernel/mm/transparent_hugepage/shmem_enabled is never or deny): "
+			"set it to advise, or put the segment on hugetlbfs with --shm-path",
+			seg->path);
+	else if ((cfg->flags & TK_SEG_F_HUGEPAGES) && !hugetlb &&
+		 madvise(seg->base, seg->size, MADV_HUGEPAGE) != 0)
 		tk_warn("segment %s: huge pages asked for but madvise(MADV_HUGEPAGE) failed: %s "
 			"(is /sys/kernel/mm/transparent_hugepage/shmem_enabled 'advise'? or use "
 			"--shm-path on a hugetlbfs mount)",
