@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define TK_NS_PER_S 1000000000LL
-#define TK_AGG_MAX_OPEN 16 /* open windows per symbol and timeframe */
+#define TK_AGG_MAX_OPEN 8 /* open windows per symbol and timeframe: lateness <= 6 windows */
 
 struct tk_bar {
 	int64_t window_start; /* epoch ns, a multiple of tf_ns */

@@ -31,7 +31,7 @@
 
 #include "engine/bar.h"
 
-#define TK_IND_HISTORY 128 /* closes and volumes kept: periods up to 127 */
+#define TK_IND_HISTORY 64 /* closes and volumes kept: periods up to 62 */
 
 struct tk_ind_cfg {
 	uint32_t sma_fast;    /* 20 */

@@ -376,6 +376,7 @@ static uint64_t tk__log_start_seq(struct tk_log_region *log, const struct tk_rea
 {
 	switch (opts->start) {
 	case TK_START_OLDEST:
+	case TK_START_RESUME_OLDEST:
 		return tk_log_oldest(log);
 	case TK_START_SEQ:
 		return opts->start_seq > 0 ? opts->start_seq : 1;
@@ -477,7 +478,8 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 		    (opts->gating && opts->release_on_stall ? TK_READER_F_RELEASE_ON_STALL : 0);
 	rs->stall_ns = opts->stall_ns > 0 ? opts->stall_ns : TK_DEFAULT_STALL_NS;
 	rs->heartbeat_ns = tk_mono_coarse_ns();
-	if (resumed && opts->start == TK_START_RESUME && rs->cursor != 0) {
+	if (resumed && (opts->start == TK_START_RESUME || opts->start == TK_START_RESUME_OLDEST) &&
+	    rs->cursor != 0) {
 		r->next = rs->cursor;
 		r->resumed = true;
 	} else {

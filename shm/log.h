@@ -343,6 +343,7 @@ struct tk_reader_opts {
 		TK_START_END,        /* only what is written from now on */
 		TK_START_OLDEST,     /* the oldest sequence still in the ring */
 		TK_START_SEQ,        /* start_seq (clamped to what is still there: reported as a gap) */
+		TK_START_RESUME_OLDEST, /* committed cursor if any, else the oldest still there */
 	} start;
 	uint64_t start_seq;
 };

@@ -15,6 +15,8 @@ enum tk_rec_type {
 	TK_REC_TICK = 1,      /* aux = symbol id */
 	TK_REC_HEARTBEAT = 2, /* the feed's clock: advances stream time */
 	TK_REC_GAP = 3,       /* the feed lost its connection: trades in [from, to) may be missing */
+	TK_REC_BAR = 4,       /* aux = symbol id; a closed bar with its indicators (256-byte slots) */
+	TK_REC_SIGNAL = 5,    /* aux = symbol id (128-byte slots) */
 	TK_REC_TEST = 100,    /* test and benchmark payloads */
 };
 
@@ -43,5 +45,53 @@ struct tk_gap {
 	uint32_t nsymbols; /* symbols subscribed at the time */
 	uint32_t feed;
 };
+
+/* A closed bar and the indicators as of it.  NaN: not defined yet. */
+struct tk_bar_rec {
+	int64_t window_start; /* epoch ns */
+	int64_t tf_ns;
+	double open;
+	double high;
+	double low;
+	double close;
+	double volume;
+	double vwap;
+	uint64_t trade_count;
+	double session_vwap;
+	double sma_fast;
+	double sma_slow;
+	double ema_fast;
+	double ema_slow;
+	double rsi;
+	double volatility;
+	uint16_t sma_fast_n; /* the periods, so readers can name the fields */
+	uint16_t sma_slow_n;
+	uint16_t ema_fast_n;
+	uint16_t ema_slow_n;
+	uint16_t rsi_n;
+	uint16_t volatility_n;
+	uint32_t signals; /* signal bits this bar raised */
+};
+_Static_assert(sizeof(struct tk_bar_rec) <= 256 - 16, "a bar fits a 256-byte slot");
+
+enum tk_signal_kind {
+	TK_SIGNAL_PCT_CHANGE = 1,
+	TK_SIGNAL_VOLUME_SPIKE = 2,
+	TK_SIGNAL_SMA_CROSS = 3,
+	TK_SIGNAL_VWAP_CROSS = 4,
+};
+
+struct tk_signal_rec {
+	int64_t ts_ns; /* the end of the bar that raised it */
+	int64_t tf_ns;
+	uint32_t kind;     /* enum tk_signal_kind */
+	int32_t direction; /* +1 up, -1 down */
+	double pct_change; /* (close - open) / open of the bar */
+	double close;
+	double vwap;
+	double volume;
+	double value; /* kind-specific: volume / average volume, fast - slow SMA, close - session VWAP */
+};
+_Static_assert(sizeof(struct tk_signal_rec) <= 128 - 16, "a signal fits a 128-byte slot");
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "common/err.h"
 #include "common/opts.h"
+#include "engine/live.h"
+#include "engine/worker.h"
 #include "shm/ctlring.h"
 #include "shm/log.h"
 #include "tools/tools.h"
@@ -32,10 +34,14 @@ static void init_usage(FILE *out)
 		"                    a path on a hugetlbfs mount gives huge pages)\n"
 		"  --fresh           replace an existing segment (its data is lost)\n"
 		"  --logs A,B,...    tick logs to create (default ticks.0)\n"
-		"  --slots N         slots per log, a power of two (default 1048576)\n"
+		"  --slots N         slots per tick log, a power of two (default 1048576)\n"
+		"  --timeframes LIST bar logs to create, bars.<tf> (default 1s,1m,5m,1h; env TIMEFRAMES)\n"
+		"  --shards N        engine shards: bars.<tf>.<i> and signals.<i> each (default 1)\n"
+		"  --bar-slots N     slots per bar log and the signal log (default 65536)\n"
 		"  --readers N       reader-cursor slots per log (default 16)\n"
 		"  --symbols N       symbol capacity (default 16384)\n"
-		"  --state-size N    bytes of live state per symbol, multiple of 64 (default 256)\n"
+		"  --state-size N    bytes of live state per symbol, multiple of 64 (default: what\n"
+		"                    the engine's live state needs)\n"
 		"  --mode OCTAL      file permissions (default 0600)\n"
 		"  --group NAME      group of the file (with --mode 0640 or 0660 to share it)\n"
 		"  --mlock           lock the segment in RAM\n"
@@ -51,17 +57,23 @@ int tk_cmd_init(int argc, char **argv)
 		{ "state-size", required_argument, 0, 'z' }, { "mode", required_argument, 0, 'm' },
 		{ "group", required_argument, 0, 'g' },    { "mlock", no_argument, 0, 'L' },
 		{ "hugepages", no_argument, 0, 'H' },      { "help", no_argument, 0, 'h' },
+		{ "timeframes", required_argument, 0, 'T' }, { "shards", required_argument, 0, 'S' },
+		{ "bar-slots", required_argument, 0, 'B' },
 		{ 0, 0, 0, 0 }
 	};
 	const char *path = tk_segment_default_path(), *logs = "ticks.0";
 	struct tk_seg_config cfg;
 	struct tk_segment seg;
-	uint32_t slots = 1u << 20, readers = 16;
+	uint32_t slots = 1u << 20, readers = 16, shards = 1, bar_slots = 65536, t, s;
+	const char *tfs = getenv("TIMEFRAMES");
+	int64_t tf[TK_MAX_TF];
+	int ntf;
 	bool fresh = false;
 	char *list, *tok, *save;
 	int c;
 
 	tk_seg_config_default(&cfg);
+	cfg.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -91,6 +103,9 @@ int tk_cmd_init(int argc, char **argv)
 		}
 		case 'L': cfg.flags |= TK_SEG_F_MLOCK; break;
 		case 'H': cfg.flags |= TK_SEG_F_HUGEPAGES; break;
+		case 'T': tfs = optarg; break;
+		case 'S': shards = (uint32_t)tk_opt_u64("--shards", optarg, 1, 64); break;
+		case 'B': bar_slots = (uint32_t)tk_opt_u64("--bar-slots", optarg, 64, 1u << 24); break;
 		case 'h': init_usage(stdout); return 0;
 		default: init_usage(stderr); return 2;
 		}
@@ -100,6 +115,21 @@ int tk_cmd_init(int argc, char **argv)
 		if (tk_seg_config_add_log(&cfg, tok, slots, 64, readers) < 0)
 			tk_opt_fail("--logs", "%s", tk_err_msg());
 	free(list);
+	ntf = tk_timeframes_parse(tfs != NULL && *tfs != '\0' ? tfs : "1s,1m,5m,1h", tf, TK_MAX_TF);
+	if (ntf < 0)
+		tk_opt_fail("--timeframes", "%s", tk_err_msg());
+	for (s = 0; s < shards; s++) {
+		char name[TK_NAME_MAX];
+
+		for (t = 0; t < (uint32_t)ntf; t++) {
+			tk_bar_log_name(tf[t], s, shards, name, sizeof(name));
+			if (tk_seg_config_add_log(&cfg, name, bar_slots, 256, readers) < 0)
+				tk_opt_fail("--timeframes", "%s", tk_err_msg());
+		}
+		tk_signal_log_name(s, shards, name, sizeof(name));
+		if (tk_seg_config_add_log(&cfg, name, bar_slots, 128, readers) < 0)
+			tk_opt_fail("--shards", "%s", tk_err_msg());
+	}
 	if (tk_seg_config_validate(&cfg) < 0)
 		tk_opt_fail("segment", "%s", tk_err_msg());
 	if (tk_segment_create(&seg, path, &cfg, fresh) < 0) {

@@ -6,6 +6,7 @@
 
 static const struct tk_cmd tk_cmds[] = {
 	{ "feed", tk_cmd_feed, "a feed handler: write trades into a tick log (--source synth)" },
+	{ "engine", tk_cmd_engine, "an engine worker: bars, indicators and signals in place" },
 	{ "init", tk_cmd_init, "create the shared-memory segment" },
 	{ "info", tk_cmd_info, "print the segment's header and regions" },
 	{ "clean", tk_cmd_clean, "remove the segment" },

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "engine/bar.h"
 #include "shm/ctlring.h"
 #include "shm/records.h"
 #include "tools/tools.h"
@@ -11,6 +12,30 @@
 static long long tk__ms(int64_t ns)
 {
 	return (long long)(ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000));
+}
+
+static void tk__symbol(struct tk_buf *b, uint32_t id, const struct tk_symtab_region *symbols)
+{
+	const char *sym = tk_symtab_name(symbols, (int32_t)id);
+
+	if (sym != NULL)
+		tk_json_str(b, sym, strlen(sym));
+	else
+		tk_buf_printf(b, "\"#%u\"", id);
+}
+
+/* ,"name":number (null when not defined) */
+static void tk__num(struct tk_buf *b, const char *name, double v)
+{
+	tk_buf_printf(b, ",\"%s\":", name);
+	tk_json_double(b, v);
+}
+
+/* ,"name_n":number: an indicator named after its period (sma_20) */
+static void tk__num_n(struct tk_buf *b, const char *name, unsigned n, double v)
+{
+	tk_buf_printf(b, ",\"%s_%u\":", name, n);
+	tk_json_double(b, v);
 }
 
 void tk_render_record(struct tk_buf *b, const struct tk_slot *slot,
@@ -64,6 +89,53 @@ void tk_render_record(struct tk_buf *b, const struct tk_slot *slot,
 			      "\"feed\":%u,\"seq\":%llu}",
 			      tk__ms(g.from_ns), tk__ms(g.to_ns), g.nsymbols, g.feed,
 			      (unsigned long long)slot->seq);
+		return;
+	}
+	case TK_REC_BAR: {
+		struct tk_bar_rec r;
+		char tf[16];
+
+		memcpy(&r, slot->data, sizeof(r));
+		tk_timeframe_name(r.tf_ns, tf, sizeof(tf));
+		tk_buf_puts(b, "{\"symbol\":");
+		tk__symbol(b, slot->aux, symbols);
+		tk_buf_printf(b, ",\"tf\":\"%s\",\"window_start\":%lld", tf, tk__ms(r.window_start));
+		tk__num(b, "open", r.open);
+		tk__num(b, "high", r.high);
+		tk__num(b, "low", r.low);
+		tk__num(b, "close", r.close);
+		tk__num(b, "volume", r.volume);
+		tk__num(b, "vwap", r.vwap);
+		tk_buf_printf(b, ",\"trade_count\":%llu", (unsigned long long)r.trade_count);
+		tk__num(b, "session_vwap", r.session_vwap);
+		tk__num_n(b, "sma", r.sma_fast_n, r.sma_fast);
+		tk__num_n(b, "sma", r.sma_slow_n, r.sma_slow);
+		tk__num_n(b, "ema", r.ema_fast_n, r.ema_fast);
+		tk__num_n(b, "ema", r.ema_slow_n, r.ema_slow);
+		tk__num_n(b, "rsi", r.rsi_n, r.rsi);
+		tk__num_n(b, "volatility", r.volatility_n, r.volatility);
+		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
+		return;
+	}
+	case TK_REC_SIGNAL: {
+		static const char *kinds[] = { "?", "pct_change", "volume_spike", "sma_cross",
+					       "vwap_cross" };
+		struct tk_signal_rec r;
+		char tf[16];
+
+		memcpy(&r, slot->data, sizeof(r));
+		tk_timeframe_name(r.tf_ns, tf, sizeof(tf));
+		tk_buf_puts(b, "{\"symbol\":");
+		tk__symbol(b, slot->aux, symbols);
+		tk_buf_printf(b, ",\"ts\":%lld,\"type\":\"%s\",\"tf\":\"%s\"", tk__ms(r.ts_ns),
+			      r.kind < 5 ? kinds[r.kind] : "?", tf);
+		tk__num(b, "pct_change", r.pct_change);
+		tk__num(b, "close", r.close);
+		tk__num(b, "vwap", r.vwap);
+		tk__num(b, "volume", r.volume);
+		tk_buf_printf(b, ",\"direction\":\"%s\"", r.direction > 0 ? "up" : "down");
+		tk__num(b, "value", r.value);
+		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
 		return;
 	}
 	default:

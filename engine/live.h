@@ -1,0 +1,59 @@
+/*
+ * The per-symbol live state the engine keeps in place in the segment (the
+ * payload of the symbol's seqlocked state record): what a `/quote` or a
+ * dashboard needs, readable at any time by any process without asking the
+ * worker.  Part of the reader ABI: change with TK_SEG_ABI_VERSION.
+ */
+#ifndef TK_ENGINE_LIVE_H
+#define TK_ENGINE_LIVE_H
+
+#include <stdint.h>
+
+#define TK_MAX_TF 8 /* timeframes per engine */
+
+struct tk_live_bar {
+	int64_t window_start; /* 0: no open bar */
+	double open;
+	double high;
+	double low;
+	double close;
+	double volume;
+	double vwap;
+	uint64_t trade_count;
+};
+
+struct tk_live_ind {
+	int64_t window_start; /* of the last closed bar; 0: none yet */
+	double close;
+	double vwap;
+	double session_vwap;
+	double sma_fast;
+	double sma_slow;
+	double ema_fast;
+	double ema_slow;
+	double rsi;
+	double volatility;
+};
+
+struct tk_live {
+	uint64_t last_seq; /* log sequence of the last tick applied */
+	int64_t last_ts;   /* its event time */
+	double last_price;
+	double last_size;
+	uint64_t trades; /* applied */
+	uint64_t late;   /* dropped as late, all timeframes */
+	int64_t day;     /* UTC day (epoch ns of its midnight) of the day fields */
+	double day_open;
+	double day_high;
+	double day_low;
+	double day_volume;
+	double prev_close; /* last price of the previous day that traded; NaN if none */
+	double change;     /* last_price - prev_close */
+	double change_pct; /* 100 * change / prev_close */
+	uint32_t ntf;
+	uint32_t reserved;
+	struct tk_live_bar open_bar[TK_MAX_TF]; /* the newest open window of each timeframe */
+	struct tk_live_ind ind[TK_MAX_TF];      /* as of the last closed bar of each */
+};
+
+#endif

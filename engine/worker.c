@@ -1,0 +1,435 @@
+#include "engine/worker.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/msg.h"
+#include "shm/records.h"
+
+#define TK_DAY_NS (86400 * TK_NS_PER_S)
+#define TK_READ_BATCH 64
+
+void tk_worker_cfg_default(struct tk_worker_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->shards = 1;
+	cfg->ntf = (uint32_t)tk_timeframes_parse("1s,1m,5m,1h", cfg->tf_ns, TK_MAX_TF);
+	cfg->pct_tf_mask = 1u << 1; /* 1m */
+	cfg->lateness_ns = 2 * TK_NS_PER_S;
+	tk_ind_cfg_default(&cfg->ind);
+	cfg->idle = TK_IDLE_BACKOFF;
+}
+
+void tk_bar_log_name(int64_t tf, uint32_t shard, uint32_t shards, char *out, unsigned cap)
+{
+	char name[16];
+
+	tk_timeframe_name(tf, name, sizeof(name));
+	if (shards > 1)
+		snprintf(out, cap, "bars.%s.%u", name, shard);
+	else
+		snprintf(out, cap, "bars.%s", name);
+}
+
+void tk_signal_log_name(uint32_t shard, uint32_t shards, char *out, unsigned cap)
+{
+	if (shards > 1)
+		snprintf(out, cap, "signals.%u", shard);
+	else
+		snprintf(out, cap, "signals");
+}
+
+uint32_t tk_shard_of(const char *name, uint32_t shards)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % shards;
+}
+
+static int tk__open_writer(struct tk_log_writer *w, struct tk_segment *seg, const char *name,
+			   uint32_t min_slot)
+{
+	struct tk_log_region *log = tk_log_find(seg, name);
+
+	if (log == NULL)
+		return tk_err_set(ENOENT, "segment %s has no log '%s': was it made for this engine "
+				  "configuration (timeframes, shards)?", seg->path, name);
+	if (log->slot_size < min_slot)
+		return tk_err_set(EINVAL, "log '%s' has %u-byte slots, the engine needs %u", name,
+				  log->slot_size, min_slot);
+	return tk_log_writer_open(w, log);
+}
+
+int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_worker_cfg *cfg)
+{
+	char name[TK_NAME_MAX], reader[TK_NAME_MAX];
+	uint32_t i;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->cfg = *cfg;
+	w->seg = seg;
+	w->symtab = tk_symtab_of(seg);
+	w->state = tk_state_of(seg);
+	w->capacity = w->symtab->capacity;
+	w->stream_time = INT64_MIN;
+	if (tk_state_payload_size(w->state) < sizeof(struct tk_live))
+		return tk_err_set(EINVAL, "state records hold %u bytes, the engine's live state needs "
+				  "%zu (tickd init --state-size %zu or more)",
+				  tk_state_payload_size(w->state), sizeof(struct tk_live),
+				  sizeof(struct tk_live) + TK_STATE_HEADER);
+	for (i = 0; i < cfg->ntf; i++) {
+		if (tk_agg_windows_needed(cfg->tf_ns[i], cfg->lateness_ns) > TK_AGG_MAX_OPEN) {
+			tk_timeframe_name(cfg->tf_ns[i], name, sizeof(name));
+			return tk_err_set(EINVAL, "a lateness of %.1f s needs more than %d open %s "
+					  "windows per symbol: lower WATERMARK_SECONDS or drop %s",
+					  (double)cfg->lateness_ns / 1e9, TK_AGG_MAX_OPEN, name, name);
+		}
+		w->next_close[i] = INT64_MAX;
+		tk_bar_log_name(cfg->tf_ns[i], cfg->shard, cfg->shards, name, sizeof(name));
+		rc = tk__open_writer(&w->bars[i], seg, name, 256);
+		if (rc < 0)
+			return rc;
+	}
+	tk_signal_log_name(cfg->shard, cfg->shards, name, sizeof(name));
+	rc = tk__open_writer(&w->signals, seg, name, 128);
+	if (rc < 0)
+		return rc;
+	snprintf(reader, sizeof(reader), "engine.%u", cfg->shard);
+	for (i = 0; i < seg->hdr->config.nlogs && w->nin < TK_MAX_INPUTS; i++) {
+		const char *lname = seg->hdr->config.logs[i].name;
+		struct tk_reader_opts o = { .name = reader, .gating = true,
+					    .start = TK_START_RESUME_OLDEST };
+
+		if (strncmp(lname, "ticks.", 6) != 0)
+			continue;
+		rc = tk_log_reader_open(&w->in[w->nin], seg, lname, &o);
+		if (rc < 0)
+			return rc;
+		w->nin++;
+	}
+	if (w->nin == 0)
+		return tk_err_set(ENOENT, "segment %s has no tick log (ticks.*)", seg->path);
+	w->sym = calloc(w->capacity, sizeof(*w->sym));
+	w->shard_of = malloc(w->capacity);
+	w->buf = aligned_alloc(64, 4096);
+	if (w->sym == NULL || w->shard_of == NULL || w->buf == NULL)
+		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
+	memset(w->shard_of, 0xff, w->capacity);
+	tk_idle_init(&w->idle, cfg->idle);
+	return 0;
+}
+
+void tk_worker_close(struct tk_worker *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->nin; i++)
+		tk_log_reader_close(&w->in[i]);
+	for (i = 0; i < w->cfg.ntf; i++)
+		tk_log_writer_close(&w->bars[i]);
+	tk_log_writer_close(&w->signals);
+	free(w->sym);
+	free(w->shard_of);
+	free(w->buf);
+	w->sym = NULL;
+}
+
+/* Write to an output log, waiting while its gating readers hold it. */
+static void tk__emit(struct tk_log_writer *out, uint32_t type, uint32_t aux,
+		     const void *data, uint32_t len)
+{
+	struct tk_idle idle;
+
+	tk_idle_init(&idle, TK_IDLE_BACKOFF);
+	while (tk_log_write(out, type, aux, data, len) == TK_LOG_FULL)
+		tk_idle_wait(&idle, NULL, 0);
+}
+
+static bool tk__mine(struct tk_worker *w, uint32_t id)
+{
+	if (w->shard_of[id] == 0xff) {
+		const char *name = tk_symtab_name(w->symtab, (int32_t)id);
+
+		if (name == NULL)
+			return false;
+		w->shard_of[id] = (uint8_t)tk_shard_of(name, w->cfg.shards);
+	}
+	return w->shard_of[id] == w->cfg.shard;
+}
+
+static void tk__signal(struct tk_worker *w, uint32_t id, const struct tk_bar *b,
+		       const struct tk_ind_values *v, uint32_t kind, int32_t dir, double value)
+{
+	struct tk_signal_rec s = {
+		.ts_ns = b->window_start + b->tf_ns,
+		.tf_ns = b->tf_ns,
+		.kind = kind,
+		.direction = dir,
+		.pct_change = b->open > 0 ? (b->close - b->open) / b->open : 0,
+		.close = b->close,
+		.vwap = v->vwap,
+		.volume = b->volume,
+		.value = value,
+	};
+
+	tk__emit(&w->signals, TK_REC_SIGNAL, id, &s, sizeof(s));
+	w->stats.signals++;
+}
+
+/* A bar closed: indicators, live state, the bar record, its signals. */
+static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struct tk_bar *b)
+{
+	struct tk_sym_engine *se = &w->sym[id];
+	const struct tk_ind_cfg *ic = &w->cfg.ind;
+	struct tk_ind_values v;
+	struct tk_bar_rec r;
+	struct tk_live *live;
+	uint32_t sig;
+
+	sig = tk_ind_update(&se->ind[t], ic, b, (w->cfg.pct_tf_mask >> t) & 1, &v);
+	r = (struct tk_bar_rec){
+		.window_start = b->window_start, .tf_ns = b->tf_ns, .open = b->open, .high = b->high,
+		.low = b->low, .close = b->close, .volume = b->volume, .vwap = v.vwap,
+		.trade_count = b->trade_count, .session_vwap = v.session_vwap,
+		.sma_fast = v.sma_fast, .sma_slow = v.sma_slow, .ema_fast = v.ema_fast,
+		.ema_slow = v.ema_slow, .rsi = v.rsi, .volatility = v.volatility,
+		.sma_fast_n = (uint16_t)ic->sma_fast, .sma_slow_n = (uint16_t)ic->sma_slow,
+		.ema_fast_n = (uint16_t)ic->ema_fast, .ema_slow_n = (uint16_t)ic->ema_slow,
+		.rsi_n = (uint16_t)ic->rsi, .volatility_n = (uint16_t)ic->volatility, .signals = sig,
+	};
+	tk__emit(&w->bars[t], TK_REC_BAR, id, &r, sizeof(r));
+	w->stats.bars++;
+
+	live = tk_state_write_begin(w->state, id);
+	live->ind[t] = (struct tk_live_ind){
+		.window_start = b->window_start, .close = b->close, .vwap = v.vwap,
+		.session_vwap = v.session_vwap, .sma_fast = v.sma_fast, .sma_slow = v.sma_slow,
+		.ema_fast = v.ema_fast, .ema_slow = v.ema_slow, .rsi = v.rsi,
+		.volatility = v.volatility,
+	};
+	if (live->open_bar[t].window_start == b->window_start)
+		live->open_bar[t].window_start = 0;
+	tk_state_write_end(w->state, id);
+
+	if (sig & TK_SIG_PCT_CHANGE)
+		tk__signal(w, id, b, &v, TK_SIGNAL_PCT_CHANGE, b->close >= b->open ? 1 : -1,
+			   r.open > 0 ? (b->close - b->open) / b->open : 0);
+	if (sig & TK_SIG_VOLUME_SPIKE)
+		tk__signal(w, id, b, &v, TK_SIGNAL_VOLUME_SPIKE, 1,
+			   v.volume_sma > 0 ? b->volume / v.volume_sma : INFINITY);
+	if (sig & (TK_SIG_SMA_CROSS_UP | TK_SIG_SMA_CROSS_DOWN))
+		tk__signal(w, id, b, &v, TK_SIGNAL_SMA_CROSS, sig & TK_SIG_SMA_CROSS_UP ? 1 : -1,
+			   v.sma_fast - v.sma_slow);
+	if (sig & (TK_SIG_VWAP_CROSS_UP | TK_SIG_VWAP_CROSS_DOWN))
+		tk__signal(w, id, b, &v, TK_SIGNAL_VWAP_CROSS, sig & TK_SIG_VWAP_CROSS_UP ? 1 : -1,
+			   b->close - v.session_vwap);
+}
+
+/*
+ * Close, for timeframe t, every window whose end + lateness stream time
+ * has passed (all of them with `all`): symbols in id order, each symbol's
+ * windows oldest first.  Then recompute the earliest next deadline.
+ */
+static void tk__close_tf(struct tk_worker *w, uint32_t t, bool all)
+{
+	int64_t next = INT64_MAX;
+	struct tk_bar out[TK_AGG_MAX_OPEN];
+	uint32_t id, n, k;
+
+	for (id = 0; id < w->capacity; id++) {
+		struct tk_agg *a = &w->sym[id].agg[t];
+
+		if (!w->sym[id].active || a->nopen == 0)
+			continue;
+		n = all ? tk_agg_close_all(a, out, TK_AGG_MAX_OPEN)
+			: tk_agg_close(a, w->cfg.lateness_ns, w->stream_time, out, TK_AGG_MAX_OPEN);
+		for (k = 0; k < n; k++)
+			tk__closed(w, id, t, &out[k]);
+		if (tk_agg_next_close(a, w->cfg.lateness_ns) < next)
+			next = tk_agg_next_close(a, w->cfg.lateness_ns);
+	}
+	w->next_close[t] = next;
+}
+
+static void tk__advance(struct tk_worker *w, int64_t ts)
+{
+	uint32_t t;
+
+	if (ts <= w->stream_time)
+		return;
+	w->stream_time = ts;
+	for (t = 0; t < w->cfg.ntf; t++)
+		if (w->stream_time >= w->next_close[t])
+			tk__close_tf(w, t, false);
+}
+
+static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const struct tk_tick *k)
+{
+	struct tk_sym_engine *se = &w->sym[id];
+	struct tk_live *live = tk_state_write_begin(w->state, id);
+	int64_t day = tk_window_start(k->ts_ns, TK_DAY_NS);
+	uint32_t t;
+
+	if (live->trades == 0) {
+		live->prev_close = NAN;
+		live->day = INT64_MIN;
+	}
+	if (day > live->day) {
+		if (live->trades > 0)
+			live->prev_close = live->last_price;
+		live->day = day;
+		live->day_open = live->day_high = live->day_low = k->price;
+		live->day_volume = 0;
+	}
+	if (day == live->day) {
+		live->day_high = k->price > live->day_high ? k->price : live->day_high;
+		live->day_low = k->price < live->day_low ? k->price : live->day_low;
+		live->day_volume += k->size;
+	}
+	if (live->trades == 0 || k->ts_ns >= live->last_ts) {
+		live->last_ts = k->ts_ns;
+		live->last_price = k->price;
+		live->last_size = k->size;
+	}
+	live->change = live->last_price - live->prev_close;
+	live->change_pct = 100.0 * live->change / live->prev_close;
+	live->last_seq = seq;
+	live->trades++;
+	live->ntf = w->cfg.ntf;
+	for (t = 0; t < w->cfg.ntf; t++) {
+		const struct tk_agg *a = &se->agg[t];
+
+		if (a->nopen > 0) {
+			const struct tk_bar *b = &a->open[a->nopen - 1];
+
+			live->open_bar[t] = (struct tk_live_bar){
+				.window_start = b->window_start, .open = b->open, .high = b->high,
+				.low = b->low, .close = b->close, .volume = b->volume,
+				.vwap = tk_bar_vwap(b), .trade_count = b->trade_count,
+			};
+		}
+	}
+	tk_state_write_end(w->state, id);
+}
+
+static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
+{
+	struct tk_tick k;
+	struct tk_sym_engine *se;
+	uint32_t id = rec->aux, t;
+	uint32_t late = 0;
+
+	memcpy(&k, rec->data, sizeof(k));
+	if (id >= w->capacity || !tk__mine(w, id)) {
+		w->stats.other_shard++;
+		tk__advance(w, k.ts_ns);
+		return;
+	}
+	se = &w->sym[id];
+	if (!se->active) {
+		uint32_t i;
+
+		se->active = true;
+		for (i = 0; i < w->cfg.ntf; i++)
+			tk_ind_init(&se->ind[i]);
+	}
+	for (t = 0; t < w->cfg.ntf; t++) {
+		int r = tk_agg_add(&se->agg[t], w->cfg.tf_ns[t], w->cfg.lateness_ns, w->stream_time,
+				   k.ts_ns, k.price, k.size, rec->seq);
+
+		if (r != TK_AGG_APPLIED) {
+			late++;
+			continue;
+		}
+		if (tk_agg_next_close(&se->agg[t], w->cfg.lateness_ns) < w->next_close[t])
+			w->next_close[t] = tk_agg_next_close(&se->agg[t], w->cfg.lateness_ns);
+	}
+	w->stats.ticks++;
+	w->stats.late += late;
+	tk__live_tick(w, id, rec->seq, &k);
+	if (late != 0) {
+		struct tk_live *live = tk_state_write_begin(w->state, id);
+
+		live->late += late;
+		tk_state_write_end(w->state, id);
+	}
+	tk__advance(w, k.ts_ns);
+}
+
+void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
+{
+	switch (rec->type) {
+	case TK_REC_TICK:
+		tk__tick(w, rec);
+		return;
+	case TK_REC_HEARTBEAT: {
+		struct tk_heartbeat hb;
+		uint32_t t;
+
+		memcpy(&hb, rec->data, sizeof(hb));
+		w->stats.heartbeats++;
+		tk__advance(w, hb.clock_ns);
+		if (hb.flags & TK_HEARTBEAT_F_END) {
+			/* A finite source has ended: every open bar closes now. */
+			w->stats.ends++;
+			for (t = 0; t < w->cfg.ntf; t++)
+				tk__close_tf(w, t, true);
+		}
+		return;
+	}
+	default:
+		return; /* gap events and others: nothing to compute */
+	}
+}
+
+int tk_worker_run(struct tk_worker *w, volatile int *stop)
+{
+	uint32_t i, ended;
+
+	while (!*stop) {
+		uint32_t got = 0;
+
+		for (i = 0, ended = 0; i < w->nin; i++) {
+			struct tk_log_reader *r = &w->in[i];
+			uint32_t n = 0;
+			int rc;
+
+			while (n < TK_READ_BATCH && (rc = tk_log_read(r, w->buf)) != TK_LOG_EMPTY) {
+				if (rc == TK_LOG_LAPPED) {
+					tk_warn("%s: lost sequences %llu to %llu of %s (released while "
+						"stalled?)",
+						r->slot->name, (unsigned long long)r->gap_from,
+						(unsigned long long)r->gap_to - 1, r->log->name);
+					continue;
+				}
+				tk_worker_apply(w, w->buf);
+				if (w->buf->type == TK_REC_HEARTBEAT &&
+				    (((struct tk_heartbeat *)w->buf->data)->flags & TK_HEARTBEAT_F_END))
+					w->in_ended[i] = true;
+				n++;
+			}
+			if (n > 0)
+				tk_log_reader_commit(r);
+			got += n;
+			ended += w->in_ended[i];
+		}
+		if (w->cfg.exit_at_end && ended == w->nin)
+			return 0;
+		if (got == 0) {
+			for (i = 0; i < w->nin; i++)
+				tk_log_reader_heartbeat(&w->in[i]);
+			tk_idle_wait(&w->idle, w->nin == 1 ? &w->in[0] : NULL, 100 * 1000 * 1000);
+		} else {
+			tk_idle_reset(&w->idle);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * The engine worker: consumes every tick log as a gating reader, applies
+ * the ticks of its shard to bars, indicators and signals, keeps each
+ * symbol's live state in place (seqlocked), and writes closed bars and
+ * signals to its output logs.
+ *
+ * DESIGN.  Everything the worker computes is a function of the sequence of
+ * records it consumes, never of the clock or of batching: stream time is
+ * the largest event time seen (trades and the feed's heartbeats), windows
+ * close when it passes their end plus the lateness, and closed bars go out
+ * in a fixed order (timeframe, then symbol id, then window).  Symbols are
+ * assigned to shards by a hash of their name, so the assignment survives
+ * restarts and does not depend on which process added a symbol first.
+ */
+#ifndef TK_ENGINE_WORKER_H
+#define TK_ENGINE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/bar.h"
+#include "engine/indicators.h"
+#include "engine/live.h"
+#include "shm/idle.h"
+#include "shm/log.h"
+#include "shm/segment.h"
+#include "shm/state.h"
+#include "shm/symtab.h"
+
+#define TK_MAX_INPUTS 8
+
+struct tk_worker_cfg {
+	uint32_t shard;
+	uint32_t shards;
+	int64_t tf_ns[TK_MAX_TF];
+	uint32_t ntf;
+	uint32_t pct_tf_mask; /* timeframes where pct_change is evaluated */
+	int64_t lateness_ns;
+	struct tk_ind_cfg ind;
+	enum tk_idle_kind idle;
+	bool exit_at_end; /* return once every input has ended and been applied */
+};
+
+/* Engine-private state of one symbol. */
+struct tk_sym_engine {
+	struct tk_agg agg[TK_MAX_TF];
+	struct tk_ind_state ind[TK_MAX_TF];
+	bool active;
+};
+
+struct tk_worker_stats {
+	uint64_t ticks;
+	uint64_t other_shard;
+	uint64_t late;
+	uint64_t bars;
+	uint64_t signals;
+	uint64_t heartbeats;
+	uint64_t ends;
+};
+
+struct tk_worker {
+	struct tk_worker_cfg cfg;
+	struct tk_segment *seg;
+	struct tk_symtab_region *symtab;
+	struct tk_state_region *state;
+	struct tk_log_reader in[TK_MAX_INPUTS];
+	bool in_ended[TK_MAX_INPUTS];
+	uint32_t nin;
+	struct tk_log_writer bars[TK_MAX_TF];
+	struct tk_log_writer signals;
+	uint32_t capacity;
+	struct tk_sym_engine *sym; /* [capacity] */
+	uint8_t *shard_of;         /* [capacity], 0xff: not computed yet */
+	int64_t stream_time;
+	int64_t next_close[TK_MAX_TF];
+	struct tk_idle idle;
+	struct tk_worker_stats stats;
+	struct tk_slot *buf; /* one input slot */
+};
+
+/* Defaults: 1s,1m,5m,1h, lateness 2 s, pct_change on 1m, shard 0 of 1. */
+void tk_worker_cfg_default(struct tk_worker_cfg *cfg);
+
+/* Name of the bar log of a timeframe for a shard ("bars.1m", or "bars.1m.2"
+ * when there are several shards), and of the signal log. */
+void tk_bar_log_name(int64_t tf, uint32_t shard, uint32_t shards, char *out, unsigned cap);
+void tk_signal_log_name(uint32_t shard, uint32_t shards, char *out, unsigned cap);
+
+/* Shard of a symbol: FNV-1a of its name modulo shards. */
+uint32_t tk_shard_of(const char *name, uint32_t shards);
+
+/*
+ * Attach the worker to a segment made for this configuration: opens its
+ * output logs as their writer and every "ticks.*" log as gating reader
+ * "engine.<shard>".  0, or a negative errno with a message.
+ */
+int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_worker_cfg *cfg);
+void tk_worker_close(struct tk_worker *w);
+
+/* Apply one input record (a tick, a heartbeat, a gap event). */
+void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec);
+
+/*
+ * Run until *stop becomes non-zero, or (exit_at_end) every input has sent
+ * its end of stream and everything before it is applied.  Returns 0.
+ */
+int tk_worker_run(struct tk_worker *w, volatile int *stop);
+
+#endif

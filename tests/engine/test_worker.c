@@ -1,0 +1,222 @@
+#include <criterion/criterion.h>
+#include <math.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "engine/worker.h"
+#include "shm/records.h"
+#include "tests/helpers.h"
+
+#define S(x) ((int64_t)((x) * 1e9 + 0.5))
+#define T0 S(1704205800) /* a UTC minute boundary */
+
+static struct tk_segment seg;
+static char path[128];
+static struct tk_worker w;
+static struct tk_worker_cfg cfg;
+static int32_t aapl, msft;
+static uint64_t seq;
+
+static void setup(void)
+{
+	struct tk_seg_config c;
+
+	tk_seg_config_default(&c);
+	c.symbol_capacity = 64;
+	c.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
+	tk_seg_config_add_log(&c, "ticks.0", 1024, 64, 4);
+	tk_seg_config_add_log(&c, "bars.1s", 1024, 256, 4);
+	tk_seg_config_add_log(&c, "bars.1m", 1024, 256, 4);
+	tk_seg_config_add_log(&c, "signals", 1024, 128, 4);
+	cr_assert_eq(tk_segment_create(&seg, tk_test_path(path, sizeof(path), "wk"), &c, true), 0,
+		     "%s", tk_err_msg());
+	tk_worker_cfg_default(&cfg);
+	cfg.ntf = (uint32_t)tk_timeframes_parse("1s,1m", cfg.tf_ns, TK_MAX_TF);
+	cfg.pct_tf_mask = 2;
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	aapl = tk_symtab_intern(tk_symtab_of(&seg), "AAPL", 4);
+	msft = tk_symtab_intern(tk_symtab_of(&seg), "MSFT", 4);
+	seq = 0;
+}
+
+static void teardown(void)
+{
+	tk_worker_close(&w);
+	tk_segment_detach(&seg);
+	unlink(path);
+}
+
+TestSuite(worker, .init = setup, .fini = teardown);
+
+static void tick(int32_t id, int64_t ts, double price, double size)
+{
+	struct tk_slot s = { .seq = ++seq, .type = TK_REC_TICK, .aux = (uint32_t)id };
+	struct tk_tick t = { .ts_ns = ts, .price = price, .size = size };
+
+	memcpy(s.data, &t, sizeof(t));
+	tk_worker_apply(&w, &s);
+}
+
+static void heartbeat(int64_t clock, uint32_t flags)
+{
+	struct tk_slot s = { .seq = ++seq, .type = TK_REC_HEARTBEAT };
+	struct tk_heartbeat h = { .clock_ns = clock, .flags = flags };
+
+	memcpy(s.data, &h, sizeof(h));
+	tk_worker_apply(&w, &s);
+}
+
+/* Read every bar record of a log from the start. */
+static int bars(const char *log, struct tk_bar_rec *out, int32_t *ids, int max)
+{
+	struct tk_reader_opts o = { .start = TK_START_OLDEST };
+	struct tk_log_reader r;
+	uint8_t buf[256];
+	int n = 0;
+
+	cr_assert_eq(tk_log_reader_open(&r, &seg, log, &o), 0);
+	while (n < max && tk_log_read(&r, (struct tk_slot *)buf) == TK_LOG_OK) {
+		memcpy(&out[n], buf + 16, sizeof(out[n]));
+		ids[n++] = (int32_t)((struct tk_slot *)buf)->aux;
+	}
+	return n;
+}
+
+static struct tk_live live_of(int32_t id)
+{
+	struct tk_live l;
+
+	cr_assert_eq(tk_state_read(tk_state_of(&seg), (uint32_t)id, &l, sizeof(l)), 0);
+	return l;
+}
+
+Test(worker, an_idle_symbol_closes_its_bars_on_heartbeats)
+{
+	struct tk_bar_rec b[8];
+	int32_t ids[8];
+
+	tick(aapl, T0 + S(10.5), 100, 1);
+	tick(aapl, T0 + S(10.7), 101, 3);
+	heartbeat(T0 + S(12.999), 0);
+	cr_assert_eq(bars("bars.1s", b, ids, 8), 0, "window 10 closes at 13 s");
+	heartbeat(T0 + S(13), 0);
+	cr_assert_eq(bars("bars.1s", b, ids, 8), 1);
+	cr_assert_eq(ids[0], aapl);
+	cr_assert_eq(b[0].window_start, T0 + S(10));
+	cr_assert_eq(b[0].open, 100);
+	cr_assert_eq(b[0].close, 101);
+	cr_assert_eq(b[0].volume, 4);
+	cr_assert_eq(b[0].vwap, 100.75);
+	cr_assert_eq(b[0].trade_count, 2);
+	cr_assert(isnan(b[0].sma_fast));
+	cr_assert_eq(bars("bars.1m", b, ids, 8), 0);
+	heartbeat(T0 + S(62), 0);
+	cr_assert_eq(bars("bars.1m", b, ids, 8), 1, "the 1m window closes at 62 s");
+	cr_assert_eq(b[0].window_start, T0);
+}
+
+Test(worker, late_trades_are_dropped_and_counted)
+{
+	struct tk_bar_rec b[8];
+	int32_t ids[8];
+	struct tk_live l;
+
+	tick(aapl, T0 + S(10.5), 100, 1);
+	heartbeat(T0 + S(13), 0);
+	tick(aapl, T0 + S(10.9), 50, 7); /* its 1s window closed at 13: late there */
+	l = live_of(aapl);
+	cr_assert_eq(l.late, 1, "late in 1s, on time in 1m");
+	cr_assert_eq(l.trades, 2);
+	cr_assert_eq(w.stats.late, 1);
+	cr_assert_eq(bars("bars.1s", b, ids, 8), 1);
+	cr_assert_eq(b[0].volume, 1, "the late trade never reaches the closed bar");
+	heartbeat(T0 + S(62), 0);
+	cr_assert_eq(bars("bars.1m", b, ids, 8), 1);
+	cr_assert_eq(b[0].volume, 8);
+	cr_assert_eq(b[0].low, 50);
+}
+
+Test(worker, live_state_holds_the_last_trade_the_day_and_the_open_bars)
+{
+	struct tk_live l;
+
+	tick(aapl, T0 + S(1), 100, 10);
+	tick(aapl, T0 + S(2), 104, 5);
+	tick(aapl, T0 + S(1.5), 99, 1); /* earlier event time: not the last trade */
+	l = live_of(aapl);
+	cr_assert_eq(l.last_price, 104);
+	cr_assert_eq(l.last_size, 5);
+	cr_assert_eq(l.last_seq, 3);
+	cr_assert_eq(l.day_open, 100);
+	cr_assert_eq(l.day_high, 104);
+	cr_assert_eq(l.day_low, 99);
+	cr_assert_eq(l.day_volume, 16);
+	cr_assert(isnan(l.prev_close), "no previous day");
+	cr_assert_eq(l.open_bar[1].window_start, T0);
+	cr_assert_eq(l.open_bar[1].open, 100);
+	cr_assert_eq(l.open_bar[1].close, 104);
+	cr_assert_eq(l.open_bar[1].trade_count, 3);
+	/* The next UTC day: the previous close and the change. */
+	tick(aapl, T0 + S(86400), 102, 1);
+	l = live_of(aapl);
+	cr_assert_eq(l.prev_close, 104);
+	cr_assert_eq(l.change, -2);
+	cr_assert_float_eq(l.change_pct, -200.0 / 104, 1e-12);
+	cr_assert_eq(l.day_open, 102);
+}
+
+Test(worker, indicators_and_pct_change_signals_on_closed_bars)
+{
+	struct tk_bar_rec b[64];
+	int32_t ids[64];
+	int i, n;
+
+	/* A 1m bar from 100 to 102: +2 %, beyond the 1 % threshold. */
+	tick(msft, T0 + S(5), 100, 1);
+	tick(msft, T0 + S(50), 102, 1);
+	heartbeat(T0 + S(62), 0);
+	n = bars("signals", b, ids, 64);
+	for (i = 0; i < n; i++) {
+		struct tk_signal_rec s;
+
+		memcpy(&s, &b[i], sizeof(s));
+		if (s.kind == TK_SIGNAL_PCT_CHANGE) {
+			cr_assert_eq(ids[i], msft);
+			cr_assert_eq(s.tf_ns, 60 * TK_NS_PER_S);
+			cr_assert_float_eq(s.pct_change, 0.02, 1e-12);
+			cr_assert_eq(s.ts_ns, T0 + S(60));
+			return;
+		}
+	}
+	cr_assert_fail("no pct_change signal among %d", n);
+}
+
+Test(worker, end_of_stream_closes_every_open_bar)
+{
+	struct tk_bar_rec b[8];
+	int32_t ids[8];
+
+	tick(aapl, T0 + S(1), 100, 1);
+	tick(msft, T0 + S(1.2), 200, 1);
+	heartbeat(T0 + S(1.3), TK_HEARTBEAT_F_END);
+	cr_assert_eq(bars("bars.1s", b, ids, 8), 2);
+	cr_assert_eq(ids[0], aapl, "symbols close in id order");
+	cr_assert_eq(ids[1], msft);
+	cr_assert_eq(bars("bars.1m", b, ids, 8), 2);
+}
+
+Test(worker, a_worker_names_the_log_its_shard_lacks_and_shards_are_stable)
+{
+	struct tk_worker w2;
+	struct tk_worker_cfg c2 = cfg;
+	uint32_t mine = tk_shard_of("AAPL", 2);
+
+	tk_worker_close(&w);
+	c2.shards = 2;
+	c2.shard = 1 - mine;
+	/* The segment has no bars.1s.1: the worker says what is missing. */
+	cr_assert_lt(tk_worker_open(&w2, &seg, &c2), 0);
+	cr_assert(strstr(tk_err_msg(), "bars.1s") != NULL, "%s", tk_err_msg());
+	cr_assert_eq(tk_shard_of("AAPL", 2), mine, "stable");
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0);
+}
