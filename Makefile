@@ -30,7 +30,7 @@ test-unit: build
 test-asan: deps
 	@cmake -S . -B $(BUILD)-asan -DTICKD_SANITIZE=address -DTICKD_BENCH=OFF -DTICKD_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS)
-	cd $(BUILD)-asan && TICKD_TEST_SCALE=small ctest --output-on-failure -L 'shm|system'
+	cd $(BUILD)-asan && TICKD_TEST_SCALE=small ctest --output-on-failure
 
 test-tsan: deps
 	@cmake -S . -B $(BUILD)-tsan -DTICKD_SANITIZE=thread -DTICKD_BENCH=OFF -DTICKD_WERROR=$(WERROR) >/dev/null
