@@ -6,6 +6,13 @@
 
 static struct tk_synth a, b;
 
+/* Field by field: the struct has padding that memcmp would read. */
+static int same(const struct tk_synth_trade *x, const struct tk_synth_trade *y)
+{
+	return x->symbol == y->symbol && x->ts_ns == y->ts_ns && x->price == y->price &&
+	       x->size == y->size;
+}
+
 static struct tk_synth_cfg cfg_seed(uint64_t seed)
 {
 	struct tk_synth_cfg c;
@@ -26,7 +33,7 @@ Test(synth, the_same_seed_gives_the_same_trades)
 	for (i = 0; i < 10000; i++) {
 		tk_synth_next(&a, &x);
 		tk_synth_next(&b, &y);
-		cr_assert(memcmp(&x, &y, sizeof(x)) == 0, "trade %d differs", i);
+		cr_assert(same(&x, &y), "trade %d differs", i);
 	}
 	c.seed = 8;
 	tk_synth_init(&b, &c);
@@ -36,7 +43,7 @@ Test(synth, the_same_seed_gives_the_same_trades)
 	for (i = 0; i < 100; i++) {
 		tk_synth_next(&a, &x);
 		tk_synth_next(&b, &y);
-		differ += memcmp(&x, &y, sizeof(x)) != 0;
+		differ += !same(&x, &y);
 	}
 	cr_assert_gt(differ, 90, "another seed, another market");
 }
