@@ -271,7 +271,8 @@ static void tk__advance(struct tk_worker *w, int64_t ts)
 			tk__close_tf(w, t, false);
 }
 
-static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const struct tk_tick *k)
+static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const struct tk_tick *k,
+			  uint32_t late)
 {
 	struct tk_sym_engine *se = &w->sym[id];
 	struct tk_live *live = tk_state_write_begin(w->state, id);
@@ -303,6 +304,7 @@ static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const 
 	live->change_pct = 100.0 * live->change / live->prev_close;
 	live->last_seq = seq;
 	live->trades++;
+	live->late += late;
 	live->ntf = w->cfg.ntf;
 	for (t = 0; t < w->cfg.ntf; t++) {
 		const struct tk_agg *a = &se->agg[t];
@@ -354,13 +356,7 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 	}
 	w->stats.ticks++;
 	w->stats.late += late;
-	tk__live_tick(w, id, rec->seq, &k);
-	if (late != 0) {
-		struct tk_live *live = tk_state_write_begin(w->state, id);
-
-		live->late += late;
-		tk_state_write_end(w->state, id);
-	}
+	tk__live_tick(w, id, rec->seq, &k, late);
 	tk__advance(w, k.ts_ns);
 }
 
