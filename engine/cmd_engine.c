@@ -126,11 +126,13 @@ int tk_cmd_engine(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	tk_info("shard %u of %u: %u timeframes, lateness %.1f s, %u tick log(s)%s", cfg.shard,
 		cfg.shards, cfg.ntf, (double)cfg.lateness_ns / 1e9, w.nin,
-		w.in[0].resumed ? ", resuming at the committed cursor" : "");
+		w.restored ? ", restored from its checkpoint" : "");
 	tk_worker_run(&w, &tk__engine_stop);
-	tk_info("applied %llu ticks (%llu late), %llu bars, %llu signals",
+	tk_info("applied %llu ticks (%llu late), %llu bars, %llu signals; after the restart %llu "
+		"records already written were recomputed identically, %llu differed",
 		(unsigned long long)w.stats.ticks, (unsigned long long)w.stats.late,
-		(unsigned long long)w.stats.bars, (unsigned long long)w.stats.signals);
+		(unsigned long long)w.stats.bars, (unsigned long long)w.stats.signals,
+		(unsigned long long)w.replay_verified, (unsigned long long)w.replay_mismatch);
 	tk_worker_close(&w);
 	tk_segment_detach(&seg);
 	return 0;

@@ -1,5 +1,6 @@
 #include "engine/worker.h"
 
+#include "engine/checkpoint.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -67,6 +68,11 @@ static int tk__open_writer(struct tk_log_writer *w, struct tk_segment *seg, cons
 	return tk_log_writer_open(w, log);
 }
 
+static struct tk_log_writer *tk__out(struct tk_worker *w, uint32_t idx)
+{
+	return idx == TK_OUT_SIGNALS ? &w->signals : &w->bars[idx];
+}
+
 int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_worker_cfg *cfg)
 {
 	char name[TK_NAME_MAX], reader[TK_NAME_MAX];
@@ -124,6 +130,30 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
 	memset(w->shard_of, 0xff, w->capacity);
 	tk_idle_init(&w->idle, cfg->idle);
+
+	w->ckpt_every = UINT64_MAX;
+	for (i = 0; i < w->nin; i++)
+		if (w->in[i].log->nslots / 4 < w->ckpt_every)
+			w->ckpt_every = w->in[i].log->nslots / 4;
+	for (i = 0; i < TK_OUTPUTS; i++)
+		if (i < cfg->ntf || i == TK_OUT_SIGNALS)
+			w->out_pos[i] = tk__out(w, i)->next - 1;
+	rc = tk_ckpt_load(w);
+	if (rc < 0)
+		return rc;
+	w->restored = rc == 1;
+	for (i = 0; i < TK_OUTPUTS; i++) {
+		uint64_t written;
+
+		if (i >= cfg->ntf && i != TK_OUT_SIGNALS)
+			continue;
+		written = tk__out(w, i)->next - 1;
+		w->skip[i] = written > w->out_pos[i] ? written - w->out_pos[i] : 0;
+	}
+	if (!w->restored && w->in[0].resumed)
+		tk_warn("no checkpoint: state starts empty at the committed cursor %llu",
+			(unsigned long long)w->in[0].next);
+	w->last_ckpt_ns = tk_mono_coarse_ns();
 	return 0;
 }
 
@@ -142,15 +172,40 @@ void tk_worker_close(struct tk_worker *w)
 	w->sym = NULL;
 }
 
-/* Write to an output log, waiting while its gating readers hold it. */
-static void tk__emit(struct tk_log_writer *out, uint32_t type, uint32_t aux,
+/*
+ * Write to output idx, waiting while its gating readers hold it.  After a
+ * restart, the records the killed worker already wrote are not written
+ * again: each is compared with the one in the log (if still there) and
+ * skipped.
+ */
+static void tk__emit(struct tk_worker *w, uint32_t idx, uint32_t type, uint32_t aux,
 		     const void *data, uint32_t len)
 {
+	struct tk_log_writer *out = tk__out(w, idx);
 	struct tk_idle idle;
 
+	if (w->skip[idx] > 0) {
+		uint64_t s = ++w->out_pos[idx];
+		const struct tk_slot *had = tk__log_slot(out->slots, s, out->mask, out->shift);
+
+		w->skip[idx]--;
+		/* Acquire: pairs with the release that published the slot. */
+		if (tk_load_acquire_64(&had->seq) == s) {
+			if (had->type != type || had->aux != aux || memcmp(had->data, data, len) != 0) {
+				if (w->replay_mismatch++ == 0)
+					tk_error("%s: record %llu computed again differs from the one "
+						 "written before the restart: the computation is not "
+						 "deterministic", out->log->name, (unsigned long long)s);
+			} else {
+				w->replay_verified++;
+			}
+		}
+		return;
+	}
 	tk_idle_init(&idle, TK_IDLE_BACKOFF);
 	while (tk_log_write(out, type, aux, data, len) == TK_LOG_FULL)
 		tk_idle_wait(&idle, NULL, 0);
+	w->out_pos[idx] = out->next - 1;
 }
 
 static bool tk__mine(struct tk_worker *w, uint32_t id)
@@ -180,7 +235,7 @@ static void tk__signal(struct tk_worker *w, uint32_t id, const struct tk_bar *b,
 		.value = value,
 	};
 
-	tk__emit(&w->signals, TK_REC_SIGNAL, id, &s, sizeof(s));
+	tk__emit(w, TK_OUT_SIGNALS, TK_REC_SIGNAL, id, &s, sizeof(s));
 	w->stats.signals++;
 }
 
@@ -205,7 +260,7 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 		.ema_fast_n = (uint16_t)ic->ema_fast, .ema_slow_n = (uint16_t)ic->ema_slow,
 		.rsi_n = (uint16_t)ic->rsi, .volatility_n = (uint16_t)ic->volatility, .signals = sig,
 	};
-	tk__emit(&w->bars[t], TK_REC_BAR, id, &r, sizeof(r));
+	tk__emit(w, t, TK_REC_BAR, id, &r, sizeof(r));
 	w->stats.bars++;
 
 	live = tk_state_write_begin(w->state, id);
@@ -386,6 +441,23 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 	}
 }
 
+/* Checkpoint, then (only then) commit the input cursors. */
+static void tk__checkpoint(struct tk_worker *w)
+{
+	uint32_t i;
+
+	if (tk_ckpt_save(w) < 0) {
+		tk_error("%s (cursors stay where they were)", tk_err_msg());
+		return;
+	}
+	for (i = 0; i < w->nin; i++) {
+		tk_log_reader_commit(&w->in[i]);
+		tk_log_reader_heartbeat(&w->in[i]);
+	}
+	w->since_ckpt = 0;
+	w->last_ckpt_ns = tk_mono_coarse_ns();
+}
+
 int tk_worker_run(struct tk_worker *w, volatile int *stop)
 {
 	uint32_t i, ended;
@@ -412,11 +484,17 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 					w->in_ended[i] = true;
 				n++;
 			}
-			if (n > 0)
-				tk_log_reader_commit(r);
 			got += n;
 			ended += w->in_ended[i];
 		}
+		w->since_ckpt += got;
+		/* A quarter ring of input, a second, or an idle moment: the
+		 * cursors may advance only past a checkpoint. */
+		if (w->since_ckpt > 0 &&
+		    (got == 0 || w->since_ckpt >= w->ckpt_every ||
+		     tk_mono_coarse_ns() - w->last_ckpt_ns >= 1000 * 1000 * 1000LL ||
+		     (w->cfg.exit_at_end && ended == w->nin)))
+			tk__checkpoint(w);
 		if (w->cfg.exit_at_end && ended == w->nin)
 			return 0;
 		if (got == 0) {
@@ -427,5 +505,7 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 			tk_idle_reset(&w->idle);
 		}
 	}
+	if (w->since_ckpt > 0)
+		tk__checkpoint(w);
 	return 0;
 }

@@ -28,6 +28,8 @@
 #include "shm/symtab.h"
 
 #define TK_MAX_INPUTS 8
+#define TK_OUTPUTS (TK_MAX_TF + 1) /* bars of each timeframe, then signals (TK_MAX_TF) */
+#define TK_OUT_SIGNALS TK_MAX_TF
 
 struct tk_worker_cfg {
 	uint32_t shard;
@@ -76,6 +78,17 @@ struct tk_worker {
 	struct tk_idle idle;
 	struct tk_worker_stats stats;
 	struct tk_slot *buf; /* one input slot */
+	/* Restart: position of each output as the computation sees it, and how
+	 * many records the killed predecessor wrote past the checkpoint. */
+	uint64_t out_pos[TK_OUTPUTS];
+	uint64_t skip[TK_OUTPUTS];
+	uint64_t replay_verified;
+	uint64_t replay_mismatch;
+	uint64_t checkpoints;
+	uint64_t ckpt_every;          /* input records between checkpoints */
+	uint64_t since_ckpt;          /* input records since the last one */
+	int64_t last_ckpt_ns;
+	bool restored;
 };
 
 /* Defaults: 1s,1m,5m,1h, lateness 2 s, pct_change on 1m, shard 0 of 1. */

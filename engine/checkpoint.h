@@ -1,0 +1,22 @@
+/* Worker checkpoints: the design is at the top of checkpoint.c. */
+#ifndef TK_ENGINE_CHECKPOINT_H
+#define TK_ENGINE_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "engine/worker.h"
+
+/* The checkpoint file of this worker: <segment path>.engine.<shard>. */
+void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap);
+
+/* Write a checkpoint of w, whole or not at all.  0 or a negative errno. */
+int tk_ckpt_save(struct tk_worker *w);
+
+/*
+ * Restore w from its checkpoint, if there is one for this segment:
+ * 1 restored, 0 none (or one left over from an earlier segment, removed),
+ * negative errno with a message if it is unusable (another configuration).
+ */
+int tk_ckpt_load(struct tk_worker *w);
+
+#endif
