@@ -1,11 +1,13 @@
 /* tickd init | info | clean: the segment's life cycle. */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/opts.h"
@@ -219,6 +221,20 @@ int tk_cmd_clean(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	{
+		/* The engine workers' checkpoints live beside the segment. */
+		char pattern[300];
+		glob_t g;
+		size_t i;
+
+		snprintf(pattern, sizeof(pattern), "%s.engine.*", path);
+		if (glob(pattern, 0, NULL, &g) == 0) {
+			for (i = 0; i < g.gl_pathc; i++)
+				if (unlink(g.gl_pathv[i]) == 0)
+					printf("removed %s\n", g.gl_pathv[i]);
+			globfree(&g);
+		}
+	}
 	if (tk_segment_unlink(path) < 0) {
 		if (errno == ENOENT || strstr(tk_err_msg(), "No such file") != NULL) {
 			printf("no segment at %s\n", path);

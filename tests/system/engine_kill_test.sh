@@ -47,7 +47,7 @@ while :; do
   epid=$!
   if [ $first -eq 1 ]; then
     engine_registered
-    feed 40 &           # about 3.7 s of wall time
+    feed 25 &           # about 6 s of wall time
     fpid=$!
     first=0
   fi
