@@ -5,6 +5,7 @@
 #include "tools/tools.h"
 
 static const struct tk_cmd tk_cmds[] = {
+	{ "run", tk_cmd_run, "create the segment, start and supervise the engine and the feed" },
 	{ "feed", tk_cmd_feed, "a feed handler: write trades into a tick log (--source synth)" },
 	{ "engine", tk_cmd_engine, "an engine worker: bars, indicators and signals in place" },
 	{ "init", tk_cmd_init, "create the shared-memory segment" },

@@ -25,6 +25,7 @@ int tk_cmd_stats(int argc, char **argv);
 int tk_cmd_top(int argc, char **argv);
 int tk_cmd_feed(int argc, char **argv);
 int tk_cmd_engine(int argc, char **argv);
+int tk_cmd_run(int argc, char **argv);
 
 /* Attach for reading (the segment named by --shm-path or the environment);
  * prints the error and returns non-zero on failure. */

@@ -1,0 +1,367 @@
+/*
+ * tickd run: the embedded default.  Creates (or reuses) the segment, starts
+ * the engine workers and the feed as child processes (each the `tickd`
+ * binary running its role), restarts a crashed child with a backoff, and
+ * stops them all on SIGINT/SIGTERM.  The segment outlives the run: a new
+ * `tickd run` resumes on it (data, live state, cursors, checkpoints);
+ * `--fresh` starts a new one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/msg.h"
+#include "common/opts.h"
+#include "shm/log.h"
+#include "tools/tools.h"
+
+#define TK_RUN_MAX_CHILDREN 66
+#define TK_RUN_MAX_ARGS 40
+
+static volatile sig_atomic_t tk__run_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	tk__run_stop = 1;
+}
+
+struct tk_child {
+	char name[32];
+	char *argv[TK_RUN_MAX_ARGS];
+	int argc;
+	pid_t pid;
+	bool done;         /* exited 0: a finite role that finished */
+	int restarts;
+	int64_t backoff_ns;
+	int64_t restart_at; /* monotonic ns, 0: not waiting */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tickd run [options]\n"
+		"Create the segment (or resume on it), start the engine workers and the feed,\n"
+		"and supervise them until Ctrl-C.\n\n"
+		"  --fresh              start a new segment (the old data is lost)\n"
+		"  --source synth       the feed's source (default synth)\n"
+		"  --seed S --rate R --symbols N --count N --speed X|max --start EPOCH|now\n"
+		"                       handed to the feed (see tickd feed --help); with --count the\n"
+		"                       feed runs at speed max unless --speed says otherwise\n"
+		"  --shards N           engine workers (default 1)\n"
+		"  --cpus A,B,...       pin engine worker i to cpu i of the list (bare metal)\n"
+		"  --idle KIND          the workers' idle strategy: backoff (default), spin, block\n"
+		"  --duration S         stop after S seconds\n"
+		"  --exit-at-end        exit once a finite feed has ended and every worker drained it\n"
+		"  --slots N            tick log slots when creating the segment (default 1048576)\n"
+		"  --shm-path PATH      segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n"
+		"Settings of the engine (TIMEFRAMES, WATERMARK_SECONDS, SIGNAL_PCT_CHANGE) come from\n"
+		"the environment, as for tickd engine.\n");
+}
+
+static void tk__arg(struct tk_child *c, const char *a)
+{
+	if (c->argc < TK_RUN_MAX_ARGS - 1)
+		c->argv[c->argc++] = strdup(a);
+	c->argv[c->argc] = NULL;
+}
+
+static void tk__spawn(struct tk_child *c, const char *self)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		/* A terminal's Ctrl-C reaches the whole group: let the supervisor
+		 * decide the order of the stop. */
+		setpgid(0, 0);
+		execv(self, c->argv);
+		fprintf(stderr, "tickd run: cannot start %s: %s\n", c->name, strerror(errno));
+		_exit(127);
+	}
+	c->pid = pid;
+	c->restart_at = 0;
+}
+
+/* Wait until every engine worker has registered its cursor on ticks.0, so
+ * that the feed's first record is already protected. */
+static int tk__wait_registered(const char *path, uint32_t shards, const struct tk_child *engines)
+{
+	int64_t deadline = tk_mono_ns() + 10 * 1000000000LL;
+	struct tk_segment seg;
+
+	if (tk_segment_attach(&seg, path, TK_ATTACH_READER) < 0)
+		return -1;
+	while (tk_mono_ns() < deadline && !tk__run_stop) {
+		struct tk_log_region *log = tk_log_find(&seg, "ticks.0");
+		uint32_t i, j, found = 0;
+
+		for (i = 0; log != NULL && i < shards; i++) {
+			char want[32];
+
+			snprintf(want, sizeof(want), "engine.%u", i);
+			for (j = 0; j < log->nreaders; j++) {
+				struct tk_reader_slot *rs = &tk_log_readers(log)[j];
+
+				if (strcmp(rs->name, want) == 0 && rs->pid == engines[i].pid &&
+				    tk_load_acquire_32(&rs->state) == TK_READER_ACTIVE)
+					found++;
+			}
+		}
+		if (found == shards) {
+			tk_segment_detach(&seg);
+			return 0;
+		}
+		tk_sleep_ns(5 * 1000 * 1000);
+	}
+	tk_segment_detach(&seg);
+	return -1;
+}
+
+int tk_cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "fresh", no_argument, 0, 'f' },        { "source", required_argument, 0, 'S' },
+		{ "seed", required_argument, 0, 's' },   { "rate", required_argument, 0, 'r' },
+		{ "symbols", required_argument, 0, 'y' }, { "count", required_argument, 0, 'c' },
+		{ "speed", required_argument, 0, 'x' },  { "start", required_argument, 0, 't' },
+		{ "shards", required_argument, 0, 'n' }, { "cpus", required_argument, 0, 'C' },
+		{ "idle", required_argument, 0, 'I' },   { "duration", required_argument, 0, 'd' },
+		{ "exit-at-end", no_argument, 0, 'e' },  { "slots", required_argument, 0, 'L' },
+		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
+	const char *path = tk_segment_default_path(), *source = "synth", *seed = NULL, *rate = NULL;
+	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
+	const char *idle = NULL, *slots = NULL;
+	char self[4096], buf[64];
+	bool fresh = false, exit_at_end = false;
+	uint32_t shards = 1, i, nkids;
+	int64_t duration_ns = 0, t0;
+	struct tk_segment seg;
+	int c, rc = 0;
+	ssize_t n;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': fresh = true; break;
+		case 'S': source = optarg; break;
+		case 's': seed = optarg; break;
+		case 'r': rate = optarg; break;
+		case 'y': symbols = optarg; break;
+		case 'c': count = optarg; break;
+		case 'x': speed = optarg; break;
+		case 't': start = optarg; break;
+		case 'n': shards = (uint32_t)tk_opt_u64("--shards", optarg, 1, 64); break;
+		case 'C': cpus = optarg; break;
+		case 'I': idle = optarg; break;
+		case 'd': duration_ns = tk_opt_duration("--duration", optarg); break;
+		case 'e': exit_at_end = true; break;
+		case 'L': slots = optarg; break;
+		case 'p': path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (strcmp(source, "synth") != 0)
+		tk_opt_fail("--source", "'%s' is not a source this build has (synth)", source);
+	if (exit_at_end && count == NULL)
+		tk_opt_fail("--exit-at-end", "needs a finite source: give --count");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "tickd run: cannot find my own binary: %s\n", strerror(errno));
+		return 1;
+	}
+	self[n] = '\0';
+	tk_msg_set_role("run");
+
+	/* The segment: reuse it unless asked for a fresh one. */
+	if (fresh || tk_segment_attach(&seg, path, TK_ATTACH_READER) < 0) {
+		struct tk_child init = { .name = "init" };
+		int status;
+
+		tk__arg(&init, "tickd");
+		tk__arg(&init, "init");
+		tk__arg(&init, "--shm-path");
+		tk__arg(&init, path);
+		if (fresh)
+			tk__arg(&init, "--fresh");
+		if (slots != NULL) {
+			tk__arg(&init, "--slots");
+			tk__arg(&init, slots);
+		}
+		snprintf(buf, sizeof(buf), "%u", shards);
+		tk__arg(&init, "--shards");
+		tk__arg(&init, buf);
+		tk__spawn(&init, self);
+		waitpid(init.pid, &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			tk_error("could not create the segment %s", path);
+			return 1;
+		}
+	} else {
+		tk_info("resuming on the existing segment %s (created by pid %d); --fresh starts anew",
+			path, (int)seg.hdr->creator_pid);
+		tk_segment_detach(&seg);
+	}
+
+	/* Engine workers first, then the feed once they are registered. */
+	for (i = 0; i < shards; i++) {
+		struct tk_child *k = &kids[i];
+
+		snprintf(k->name, sizeof(k->name), "engine.%u", i);
+		tk__arg(k, "tickd");
+		tk__arg(k, "engine");
+		tk__arg(k, "--shm-path");
+		tk__arg(k, path);
+		snprintf(buf, sizeof(buf), "%u", i);
+		tk__arg(k, "--shard");
+		tk__arg(k, buf);
+		snprintf(buf, sizeof(buf), "%u", shards);
+		tk__arg(k, "--shards");
+		tk__arg(k, buf);
+		if (idle != NULL) {
+			tk__arg(k, "--idle");
+			tk__arg(k, idle);
+		}
+		if (cpus != NULL) {
+			const char *p = cpus;
+			uint32_t j;
+
+			for (j = 0; j < i && p != NULL; j++) {
+				p = strchr(p, ',');
+				p = p != NULL ? p + 1 : NULL;
+			}
+			if (p != NULL) {
+				snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(p, ","), p);
+				tk__arg(k, "--cpu");
+				tk__arg(k, buf);
+			}
+		}
+		if (exit_at_end)
+			tk__arg(k, "--exit-at-end");
+		k->backoff_ns = 100 * 1000 * 1000LL;
+	}
+	{
+		struct tk_child *f = &kids[shards];
+		const char *pairs[][2] = { { "--seed", seed },   { "--rate", rate },
+					   { "--symbols", symbols }, { "--count", count },
+					   { "--start", start } };
+		unsigned j;
+
+		snprintf(f->name, sizeof(f->name), "feed");
+		tk__arg(f, "tickd");
+		tk__arg(f, "feed");
+		tk__arg(f, "--source");
+		tk__arg(f, source);
+		tk__arg(f, "--shm-path");
+		tk__arg(f, path);
+		for (j = 0; j < sizeof(pairs) / sizeof(pairs[0]); j++)
+			if (pairs[j][1] != NULL) {
+				tk__arg(f, pairs[j][0]);
+				tk__arg(f, pairs[j][1]);
+			}
+		tk__arg(f, "--speed");
+		tk__arg(f, speed != NULL ? speed : count != NULL ? "max" : "1");
+		f->backoff_ns = 100 * 1000 * 1000LL;
+	}
+	nkids = shards + 1;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGCHLD, SIG_DFL);
+	for (i = 0; i < shards; i++)
+		tk__spawn(&kids[i], self);
+	if (tk__wait_registered(path, shards, kids) < 0 && !tk__run_stop)
+		tk_warn("the engine workers did not register within 10 s; starting the feed anyway");
+	tk__spawn(&kids[shards], self);
+	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s)%s.\n"
+	       "  look: tickd top | tickd tail bars.1m | tickd tail signals | tickd stats --json\n",
+	       path, source, seed ? " seed " : "", seed ? seed : "", shards,
+	       exit_at_end ? "; exits when the feed's end is drained" : "; Ctrl-C stops");
+	fflush(stdout);
+
+	t0 = tk_mono_ns();
+	while (!tk__run_stop) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		int64_t now = tk_mono_ns();
+		uint32_t live = 0, done = 0;
+
+		if (pid > 0) {
+			for (i = 0; i < nkids; i++) {
+				struct tk_child *k = &kids[i];
+
+				if (k->pid != pid)
+					continue;
+				k->pid = 0;
+				if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+					k->done = true;
+					tk_info("%s finished", k->name);
+				} else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+					/* A configuration error: restarting cannot help. */
+					tk_error("%s refused its settings (exit 2); stopping", k->name);
+					tk__run_stop = 1;
+					rc = 1;
+				} else {
+					k->restart_at = now + k->backoff_ns;
+					tk_warn("%s (pid %d) %s %d; restarting in %.1f s (restart %d)",
+						k->name, (int)pid,
+						WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+						WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+						(double)k->backoff_ns / 1e9, k->restarts + 1);
+					if (k->backoff_ns < 5 * 1000000000LL)
+						k->backoff_ns *= 2;
+				}
+			}
+			continue;
+		}
+		for (i = 0; i < nkids; i++) {
+			struct tk_child *k = &kids[i];
+
+			if (k->pid == 0 && !k->done && k->restart_at != 0 && now >= k->restart_at) {
+				k->restarts++;
+				tk__spawn(k, self);
+			}
+			live += k->pid != 0;
+			done += k->done;
+		}
+		if (exit_at_end && done == nkids)
+			break;
+		if (duration_ns > 0 && now - t0 >= duration_ns)
+			break;
+		(void)live;
+		tk_sleep_ns(20 * 1000 * 1000);
+	}
+	/* Stop: the feed first, then the workers, so they drain what it wrote. */
+	for (i = nkids; i-- > 0;) {
+		struct tk_child *k = &kids[i];
+		int64_t deadline = tk_mono_ns() + 5 * 1000000000LL;
+		int status;
+
+		if (k->pid == 0)
+			continue;
+		kill(k->pid, SIGTERM);
+		while (waitpid(k->pid, &status, WNOHANG) == 0) {
+			if (tk_mono_ns() > deadline) {
+				tk_warn("%s did not stop within 5 s: killing it", k->name);
+				kill(k->pid, SIGKILL);
+				waitpid(k->pid, &status, 0);
+				break;
+			}
+			tk_sleep_ns(10 * 1000 * 1000);
+		}
+	}
+	tk_info("stopped; the segment %s stays for inspection (tickd clean removes it)", path);
+	return rc;
+}
