@@ -40,6 +40,7 @@ test-tsan: deps
 
 bench: build
 	$(BUILD)/bench/ring
+	$(BUILD)/bench/engine
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

@@ -89,9 +89,18 @@ int tk_ckpt_save(struct tk_worker *w)
 	for (i = 0; i < w->capacity; i++)
 		nactive += w->sym[i].active;
 	size = sizeof(*h) + (size_t)nactive * esz;
-	buf = calloc(1, size);
-	if (buf == NULL)
-		return tk_err_set(ENOMEM, "checkpoint: out of memory for %zu bytes", size);
+	if (size > w->ckpt_cap) {
+		/* Grow with headroom: the steady state allocates nothing. */
+		size_t cap = size + size / 2 + 16 * esz;
+
+		buf = realloc(w->ckpt_buf, cap);
+		if (buf == NULL)
+			return tk_err_set(ENOMEM, "checkpoint: out of memory for %zu bytes", cap);
+		w->ckpt_buf = buf;
+		w->ckpt_cap = cap;
+	}
+	buf = w->ckpt_buf;
+	memset(buf, 0, sizeof(*h));
 	h = (struct tk_ckpt_head *)buf;
 	tk__head_config(w, h);
 	h->nin = w->nin;
@@ -126,13 +135,10 @@ int tk_ckpt_save(struct tk_worker *w)
 	tk_ckpt_path(w, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->seg->hdr->config.mode);
-	if (fd < 0) {
-		free(buf);
+	if (fd < 0)
 		return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
-	}
 	n = write(fd, buf, size);
 	close(fd);
-	free(buf);
 	if (n != (ssize_t)size)
 		return tk_err_set(EIO, "checkpoint %s: short write", tmp);
 	/* rename is atomic: the checkpoint is the old one or the new one, whole. */

@@ -169,6 +169,7 @@ void tk_worker_close(struct tk_worker *w)
 	free(w->sym);
 	free(w->shard_of);
 	free(w->buf);
+	free(w->ckpt_buf);
 	w->sym = NULL;
 }
 

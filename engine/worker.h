@@ -89,6 +89,8 @@ struct tk_worker {
 	uint64_t since_ckpt;          /* input records since the last one */
 	int64_t last_ckpt_ns;
 	bool restored;
+	uint8_t *ckpt_buf; /* reused: a checkpoint allocates only when symbols were added */
+	size_t ckpt_cap;
 };
 
 /* Defaults: 1s,1m,5m,1h, lateness 2 s, pct_change on 1m, shard 0 of 1. */

@@ -73,6 +73,13 @@ static void tk__arg(struct tk_child *c, const char *a)
 	c->argv[c->argc] = NULL;
 }
 
+static void tk__free_args(struct tk_child *c)
+{
+	while (c->argc > 0)
+		free(c->argv[--c->argc]);
+	c->argv[0] = NULL;
+}
+
 static void tk__spawn(struct tk_child *c, const char *self)
 {
 	pid_t pid = fork();
@@ -205,6 +212,7 @@ int tk_cmd_run(int argc, char **argv)
 		tk__arg(&init, buf);
 		tk__spawn(&init, self);
 		waitpid(init.pid, &status, 0);
+		tk__free_args(&init);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			tk_error("could not create the segment %s", path);
 			return 1;
@@ -362,6 +370,8 @@ int tk_cmd_run(int argc, char **argv)
 			tk_sleep_ns(10 * 1000 * 1000);
 		}
 	}
+	for (i = 0; i < nkids; i++)
+		tk__free_args(&kids[i]);
 	tk_info("stopped; the segment %s stays for inspection (tickd clean removes it)", path);
 	return rc;
 }
