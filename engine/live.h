@@ -18,7 +18,7 @@ struct tk_live_bar {
 	double low;
 	double close;
 	double volume;
-	double vwap;
+	double pv; /* sum of price * size: vwap = pv / volume (close if the volume is 0) */
 	uint64_t trade_count;
 };
 
@@ -50,6 +50,7 @@ struct tk_live {
 	double prev_close; /* last price of the previous day that traded; NaN if none */
 	double change;     /* last_price - prev_close */
 	double change_pct; /* 100 * change / prev_close */
+	double inv_prev_close; /* 100 / prev_close: the percentage without a division per tick */
 	uint32_t ntf;
 	uint32_t reserved;
 	struct tk_live_bar open_bar[TK_MAX_TF]; /* the newest open window of each timeframe */

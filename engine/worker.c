@@ -337,11 +337,14 @@ static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const 
 
 	if (live->trades == 0) {
 		live->prev_close = NAN;
+		live->inv_prev_close = NAN;
 		live->day = INT64_MIN;
 	}
 	if (day > live->day) {
-		if (live->trades > 0)
+		if (live->trades > 0) {
 			live->prev_close = live->last_price;
+			live->inv_prev_close = 100.0 / live->prev_close;
+		}
 		live->day = day;
 		live->day_open = live->day_high = live->day_low = k->price;
 		live->day_volume = 0;
@@ -357,7 +360,7 @@ static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const 
 		live->last_size = k->size;
 	}
 	live->change = live->last_price - live->prev_close;
-	live->change_pct = 100.0 * live->change / live->prev_close;
+	live->change_pct = live->change * live->inv_prev_close;
 	live->last_seq = seq;
 	live->trades++;
 	live->late += late;
@@ -370,8 +373,8 @@ static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const 
 
 			live->open_bar[t] = (struct tk_live_bar){
 				.window_start = b->window_start, .open = b->open, .high = b->high,
-				.low = b->low, .close = b->close, .volume = b->volume,
-				.vwap = tk_bar_vwap(b), .trade_count = b->trade_count,
+				.low = b->low, .close = b->close, .volume = b->volume, .pv = b->pv,
+				.trade_count = b->trade_count,
 			};
 		}
 	}

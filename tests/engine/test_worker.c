@@ -156,6 +156,7 @@ Test(worker, live_state_holds_the_last_trade_the_day_and_the_open_bars)
 	cr_assert_eq(l.open_bar[1].open, 100);
 	cr_assert_eq(l.open_bar[1].close, 104);
 	cr_assert_eq(l.open_bar[1].trade_count, 3);
+	cr_assert_eq(l.open_bar[1].pv, 100.0 * 10 + 104 * 5 + 99 * 1, "pv of the open 1m bar");
 	/* The next UTC day: the previous close and the change. */
 	tick(aapl, T0 + S(86400), 102, 1);
 	l = live_of(aapl);
