@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,8 +292,15 @@ static struct lat latency(uint64_t iters, bool apply)
 
 			struct tk_live *live = (struct tk_live *)((uint8_t *)rec + TK_STATE_HEADER);
 
+			int64_t give_up = tk_mono_ns() + 2000000000LL;
+
 			while (ck_pr_load_64(&live->last_seq) < wr.next - 1)
-				tk_cpu_relax();
+				if (tk_mono_ns() > give_up) {
+					fprintf(stderr, "engine: the worker never applied tick %llu\n",
+						(unsigned long long)(wr.next - 1));
+					kill(pid, SIGKILL);
+					exit(1);
+				}
 			if (i >= iters / 20)
 				tk_hist_record(&r.roundtrip,
 					       (uint64_t)((double)(tk_tsc() - t0) / tsc_per_ns + 0.5));
