@@ -14,6 +14,7 @@
 
 #define TK_DAY_NS (86400 * TK_NS_PER_S)
 #define TK_READ_BATCH 64
+#define TK_WORKER_BUF 4096 /* bytes: a batch of input slots */
 
 void tk_worker_cfg_default(struct tk_worker_cfg *cfg)
 {
@@ -125,7 +126,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 		return tk_err_set(ENOENT, "segment %s has no tick log (ticks.*)", seg->path);
 	w->sym = calloc(w->capacity, sizeof(*w->sym));
 	w->shard_of = malloc(w->capacity);
-	w->buf = aligned_alloc(64, 4096);
+	w->buf = aligned_alloc(64, TK_WORKER_BUF);
 	if (w->sym == NULL || w->shard_of == NULL || w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
 	memset(w->shard_of, 0xff, w->capacity);
@@ -462,6 +463,54 @@ static void tk__checkpoint(struct tk_worker *w)
 	w->last_ckpt_ns = tk_mono_coarse_ns();
 }
 
+#define TK_PREFETCH_AHEAD 4
+
+/* Ask for the lines a tick of symbol id will touch. */
+static void tk__prefetch(const struct tk_worker *w, const struct tk_slot *rec)
+{
+	const struct tk_sym_engine *se;
+	const uint8_t *live;
+	uint32_t t;
+
+	if (rec->type != TK_REC_TICK || rec->aux >= w->capacity)
+		return;
+	se = &w->sym[rec->aux];
+	for (t = 0; t < w->cfg.ntf; t++) {
+		__builtin_prefetch(&se->agg[t], 1);
+		__builtin_prefetch((const uint8_t *)&se->agg[t] + 64, 1);
+	}
+	/* The shortest timeframe keeps several windows open under lateness. */
+	__builtin_prefetch((const uint8_t *)&se->agg[0] + 192, 1);
+	__builtin_prefetch((const uint8_t *)&se->agg[0] + 320, 1);
+	live = (const uint8_t *)tk_state_record(w->state, rec->aux);
+	for (t = 0; t < 8; t++)
+		__builtin_prefetch(live + 64 * t, 1);
+}
+
+void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, uint32_t stride)
+{
+	const uint8_t *p = recs;
+	uint32_t i;
+
+	for (i = 0; i < n && i < TK_PREFETCH_AHEAD; i++)
+		tk__prefetch(w, (const struct tk_slot *)(p + (size_t)i * stride));
+	for (i = 0; i < n; i++) {
+		if (i + TK_PREFETCH_AHEAD < n)
+			tk__prefetch(w, (const struct tk_slot *)(p + (size_t)(i + TK_PREFETCH_AHEAD) * stride));
+		tk_worker_apply(w, (const struct tk_slot *)(p + (size_t)i * stride));
+	}
+}
+
+static bool tk__is_end(const struct tk_slot *s)
+{
+	struct tk_heartbeat hb;
+
+	if (s->type != TK_REC_HEARTBEAT)
+		return false;
+	memcpy(&hb, s->data, sizeof(hb));
+	return (hb.flags & TK_HEARTBEAT_F_END) != 0;
+}
+
 int tk_worker_run(struct tk_worker *w, volatile int *stop)
 {
 	uint32_t i, ended;
@@ -471,23 +520,20 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 
 		for (i = 0, ended = 0; i < w->nin; i++) {
 			struct tk_log_reader *r = &w->in[i];
-			uint32_t n = 0;
-			int rc;
+			uint32_t max = TK_WORKER_BUF >> r->shift, n, k;
+			int st;
 
-			while (n < TK_READ_BATCH && (rc = tk_log_read(r, w->buf)) != TK_LOG_EMPTY) {
-				if (rc == TK_LOG_LAPPED) {
-					tk_warn("%s: lost sequences %llu to %llu of %s (released while "
-						"stalled?)",
-						r->slot->name, (unsigned long long)r->gap_from,
-						(unsigned long long)r->gap_to - 1, r->log->name);
-					continue;
-				}
-				tk_worker_apply(w, w->buf);
-				if (w->buf->type == TK_REC_HEARTBEAT &&
-				    (((struct tk_heartbeat *)w->buf->data)->flags & TK_HEARTBEAT_F_END))
+			/* A batch read, then a batch apply with prefetching. */
+			n = tk_log_read_batch(r, w->buf, max < TK_READ_BATCH ? max : TK_READ_BATCH, &st);
+			if (st == TK_LOG_LAPPED)
+				tk_warn("%s: lost sequences %llu to %llu of %s (released while stalled?)",
+					r->slot->name, (unsigned long long)r->gap_from,
+					(unsigned long long)r->gap_to - 1, r->log->name);
+			tk_worker_apply_batch(w, w->buf, n, r->slot_size);
+			for (k = 0; k < n; k++)
+				if (tk__is_end((const struct tk_slot *)((uint8_t *)w->buf +
+									  ((size_t)k << r->shift))))
 					w->in_ended[i] = true;
-				n++;
-			}
 			got += n;
 			ended += w->in_ended[i];
 		}

@@ -116,6 +116,14 @@ void tk_worker_close(struct tk_worker *w);
 void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec);
 
 /*
+ * Apply n records laid out at `stride` bytes, in order: the same result as
+ * n calls of tk_worker_apply, but the state of the symbol a few records
+ * ahead is prefetched while the current one is applied, so thousands of
+ * symbols cost cache misses in parallel rather than one after another.
+ */
+void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, uint32_t stride);
+
+/*
  * Run until *stop becomes non-zero, or (exit_at_end) every input has sent
  * its end of stream and everything before it is applied.  Returns 0.
  */
