@@ -86,8 +86,7 @@ int tk_ckpt_save(struct tk_worker *w)
 	ssize_t n;
 	int fd;
 
-	for (i = 0; i < w->capacity; i++)
-		nactive += w->sym[i].active;
+	nactive = w->nactive;
 	size = sizeof(*h) + (size_t)nactive * esz;
 	if (size > w->ckpt_cap) {
 		/* Grow with headroom: the steady state allocates nothing. */
@@ -116,9 +115,8 @@ int tk_ckpt_save(struct tk_worker *w)
 	memcpy(h->next_close, w->next_close, sizeof(h->next_close));
 	h->stats = w->stats;
 	p = buf + sizeof(*h);
-	for (i = 0; i < w->capacity; i++) {
-		if (!w->sym[i].active)
-			continue;
+	for (uint32_t j = 0; j < w->nactive; j++) {
+		i = w->active[j];
 		*(uint64_t *)p = i;
 		p += sizeof(uint64_t);
 		for (t = 0; t < w->cfg.ntf; t++) {
@@ -222,7 +220,7 @@ int tk_ckpt_load(struct tk_worker *w)
 					(unsigned long long)id);
 			goto out;
 		}
-		w->sym[id].active = true;
+		tk_worker_activate(w, (uint32_t)id);
 		for (t = 0; t < w->cfg.ntf; t++) {
 			memcpy(&w->sym[id].agg[t], p, sizeof(struct tk_agg));
 			p += sizeof(struct tk_agg);

@@ -125,9 +125,10 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	if (w->nin == 0)
 		return tk_err_set(ENOENT, "segment %s has no tick log (ticks.*)", seg->path);
 	w->sym = calloc(w->capacity, sizeof(*w->sym));
+	w->active = malloc(w->capacity * sizeof(*w->active));
 	w->shard_of = malloc(w->capacity);
 	w->buf = aligned_alloc(64, TK_WORKER_BUF);
-	if (w->sym == NULL || w->shard_of == NULL || w->buf == NULL)
+	if (w->sym == NULL || w->active == NULL || w->shard_of == NULL || w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
 	memset(w->shard_of, 0xff, w->capacity);
 	tk_idle_init(&w->idle, cfg->idle);
@@ -168,6 +169,7 @@ void tk_worker_close(struct tk_worker *w)
 		tk_log_writer_close(&w->bars[i]);
 	tk_log_writer_close(&w->signals);
 	free(w->sym);
+	free(w->active);
 	free(w->shard_of);
 	free(w->buf);
 	free(w->ckpt_buf);
@@ -290,6 +292,23 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 			   b->close - v.session_vwap);
 }
 
+void tk_worker_activate(struct tk_worker *w, uint32_t id)
+{
+	uint32_t i = w->nactive;
+
+	if (w->sym[id].active)
+		return;
+	w->sym[id].active = true;
+	/* Symbols become active rarely: an insertion keeps the order in which
+	 * bars close (by id) without a sort on the hot path. */
+	while (i > 0 && w->active[i - 1] > id) {
+		w->active[i] = w->active[i - 1];
+		i--;
+	}
+	w->active[i] = id;
+	w->nactive++;
+}
+
 /*
  * Close, for timeframe t, every window whose end + lateness stream time
  * has passed (all of them with `all`): symbols in id order, each symbol's
@@ -299,12 +318,15 @@ static void tk__close_tf(struct tk_worker *w, uint32_t t, bool all)
 {
 	int64_t next = INT64_MAX;
 	struct tk_bar out[TK_AGG_MAX_OPEN];
-	uint32_t id, n, k;
+	uint32_t j, id, n, k;
 
-	for (id = 0; id < w->capacity; id++) {
-		struct tk_agg *a = &w->sym[id].agg[t];
+	/* Only the symbols with state: a pass costs what is open, not the capacity. */
+	for (j = 0; j < w->nactive; j++) {
+		struct tk_agg *a;
 
-		if (!w->sym[id].active || a->nopen == 0)
+		id = w->active[j];
+		a = &w->sym[id].agg[t];
+		if (a->nopen == 0)
 			continue;
 		n = all ? tk_agg_close_all(a, out, TK_AGG_MAX_OPEN)
 			: tk_agg_close(a, w->cfg.lateness_ns, w->stream_time, out, TK_AGG_MAX_OPEN);
@@ -399,7 +421,7 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 	if (!se->active) {
 		uint32_t i;
 
-		se->active = true;
+		tk_worker_activate(w, id);
 		for (i = 0; i < w->cfg.ntf; i++)
 			tk_ind_init(&se->ind[i]);
 	}

@@ -72,6 +72,8 @@ struct tk_worker {
 	struct tk_log_writer signals;
 	uint32_t capacity;
 	struct tk_sym_engine *sym; /* [capacity] */
+	uint32_t *active;          /* ids of the symbols with state, ascending */
+	uint32_t nactive;
 	uint8_t *shard_of;         /* [capacity], 0xff: not computed yet */
 	int64_t stream_time;
 	int64_t next_close[TK_MAX_TF];
@@ -111,6 +113,9 @@ uint32_t tk_shard_of(const char *name, uint32_t shards);
  */
 int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_worker_cfg *cfg);
 void tk_worker_close(struct tk_worker *w);
+
+/* Mark symbol id active (it has state): keeps w->active sorted. */
+void tk_worker_activate(struct tk_worker *w, uint32_t id);
 
 /* Apply one input record (a tick, a heartbeat, a gap event). */
 void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec);
