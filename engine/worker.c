@@ -85,6 +85,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	w->seg = seg;
 	w->symtab = tk_symtab_of(seg);
 	w->state = tk_state_of(seg);
+	w->history = tk_history_of(seg);
 	w->capacity = w->symtab->capacity;
 	w->stream_time = INT64_MIN;
 	if (tk_state_payload_size(w->state) < sizeof(struct tk_live))
@@ -100,6 +101,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 					  (double)cfg->lateness_ns / 1e9, TK_AGG_MAX_OPEN, name, name);
 		}
 		w->next_close[i] = INT64_MAX;
+		w->hist_t[i] = tk_history_tf(w->history, cfg->tf_ns[i]);
 		tk_bar_log_name(cfg->tf_ns[i], cfg->shard, cfg->shards, name, sizeof(name));
 		rc = tk__open_writer(&w->bars[i], seg, name, 256);
 		if (rc < 0)
@@ -266,6 +268,16 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 	};
 	tk__emit(w, t, TK_REC_BAR, id, &r, sizeof(r));
 	w->stats.bars++;
+	if (w->hist_t[t] >= 0) {
+		struct tk_hist_bar hb = {
+			.window_start = b->window_start, .open = b->open, .high = b->high,
+			.low = b->low, .close = b->close, .volume = b->volume, .vwap = v.vwap,
+			.trade_count = b->trade_count,
+		};
+
+		/* Idempotent: a replay after a restart appends nothing twice. */
+		tk_history_append(w->history, w->hist_t[t], id, &hb);
+	}
 
 	live = tk_state_write_begin(w->state, id);
 	live->ind[t] = (struct tk_live_ind){

@@ -21,6 +21,7 @@
 #include "engine/bar.h"
 #include "engine/indicators.h"
 #include "engine/live.h"
+#include "shm/history.h"
 #include "shm/idle.h"
 #include "shm/log.h"
 #include "shm/segment.h"
@@ -65,6 +66,8 @@ struct tk_worker {
 	struct tk_segment *seg;
 	struct tk_symtab_region *symtab;
 	struct tk_state_region *state;
+	struct tk_history_region *history; /* NULL: the segment keeps no history */
+	int hist_t[TK_MAX_TF];             /* history index of each timeframe, -1 if none */
 	struct tk_log_reader in[TK_MAX_INPUTS];
 	bool in_ended[TK_MAX_INPUTS];
 	uint32_t nin;

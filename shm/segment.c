@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 #include "shm/ctlring.h"
+#include "shm/history.h"
 #include "shm/log.h"
 #include "shm/state.h"
 #include "shm/symtab.h"
@@ -89,6 +90,15 @@ int tk_seg_config_validate(const struct tk_seg_config *cfg)
 	if (!tk__pow2(cfg->control_slots) || cfg->control_slots < 2 || cfg->control_slots > 65536)
 		return tk_err_set(EINVAL, "control slots must be a power of two in [2, 65536], "
 				  "got %u", cfg->control_slots);
+	if (cfg->history.ntf > TK_SEG_HISTORY_TF ||
+	    (cfg->history.symbols > 0 && cfg->history.ntf == 0) || cfg->history.symbols > (1u << 20))
+		return tk_err_set(EINVAL, "history: %u timeframes for %u symbols is not a history",
+				  cfg->history.ntf, cfg->history.symbols);
+	for (i = 0; i < cfg->history.ntf; i++)
+		if (cfg->history.depth[i] < 2 || cfg->history.depth[i] > (1u << 20) ||
+		    cfg->history.tf_ns[i] <= 0)
+			return tk_err_set(EINVAL, "history depth must be in [2, 2^20] bars, got %u",
+					  cfg->history.depth[i]);
 	if (cfg->mode & ~0777u)
 		return tk_err_set(EINVAL, "segment mode %o is not a permission mask", cfg->mode);
 	return 0;
@@ -147,6 +157,9 @@ static uint64_t tk__layout(struct tk_seg_header *hdr, const struct tk_seg_config
 		       tk_state_region_size(cfg->symbol_capacity, cfg->state_record_size));
 	tk__add_region(hdr, &off, TK_REGION_CONTROL, "control",
 		       tk_ctl_region_size(cfg->control_slots));
+	if (cfg->history.symbols > 0)
+		tk__add_region(hdr, &off, TK_REGION_HISTORY, "history",
+			       tk_history_region_size(&cfg->history));
 	return off;
 }
 
@@ -171,6 +184,9 @@ static void tk__init_regions(struct tk_segment *seg, const struct tk_seg_config 
 			break;
 		case TK_REGION_CONTROL:
 			tk_ctl_init(p, cfg->control_slots);
+			break;
+		case TK_REGION_HISTORY:
+			tk_history_init(p, &cfg->history);
 			break;
 		}
 	}
@@ -346,6 +362,9 @@ static int tk__validate(struct tk_segment *seg, uint64_t file_size)
 			break;
 		case TK_REGION_CONTROL:
 			rc = tk_ctl_validate(p, r->size);
+			break;
+		case TK_REGION_HISTORY:
+			rc = tk_history_validate(p, r->size);
 			break;
 		default:
 			return tk_err_set(EBADF, "region '%.31s' has unknown kind %u", r->name,

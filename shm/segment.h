@@ -37,6 +37,7 @@ enum tk_region_kind {
 	TK_REGION_SYMTAB = 2,
 	TK_REGION_STATE = 3,
 	TK_REGION_CONTROL = 4,
+	TK_REGION_HISTORY = 5,
 };
 
 struct tk_log_spec {
@@ -45,6 +46,17 @@ struct tk_log_spec {
 	uint32_t slot_size; /* power of two, >= 64 */
 	uint32_t nreaders;  /* reader-cursor slots */
 	uint32_t reserved;
+};
+
+#define TK_SEG_HISTORY_TF 8
+
+/* The bar history: rings of the last depth[i] closed bars of timeframe
+ * tf_ns[i] for symbol ids below `symbols` (0: no history region). */
+struct tk_seg_history {
+	uint32_t symbols;
+	uint32_t ntf;
+	int64_t tf_ns[TK_SEG_HISTORY_TF];
+	uint32_t depth[TK_SEG_HISTORY_TF];
 };
 
 /* What a segment is made with; stored verbatim in the header. */
@@ -58,6 +70,7 @@ struct tk_seg_config {
 	uint32_t flags;             /* TK_SEG_F_* */
 	uint32_t reserved;
 	struct tk_log_spec logs[TK_SEG_MAX_LOGS];
+	struct tk_seg_history history;
 };
 
 #define TK_SEG_F_MLOCK 0x1u     /* lock the mapping in RAM */

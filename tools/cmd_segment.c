@@ -40,6 +40,10 @@ static void init_usage(FILE *out)
 		"  --timeframes LIST bar logs to create, bars.<tf> (default 1s,1m,5m,1h; env TIMEFRAMES)\n"
 		"  --shards N        engine shards: bars.<tf>.<i> and signals.<i> each (default 1)\n"
 		"  --bar-slots N     slots per bar log and the signal log (default 65536)\n"
+		"  --history-symbols N  symbols (by id) that keep a ring of their last closed bars\n"
+		"                    per timeframe (default 64; 0: none)\n"
+		"  --history-depth L bars kept per timeframe, like 1s=3600,1m=1440 (defaults: 1s 3600,\n"
+		"                    1m 1440, 5m 288, 1h 168, other timeframes 1000)\n"
 		"  --readers N       reader-cursor slots per log (default 16)\n"
 		"  --symbols N       symbol capacity (default 16384)\n"
 		"  --state-size N    bytes of live state per symbol, multiple of 64 (default: what\n"
@@ -61,13 +65,16 @@ int tk_cmd_init(int argc, char **argv)
 		{ "hugepages", no_argument, 0, 'H' },      { "help", no_argument, 0, 'h' },
 		{ "timeframes", required_argument, 0, 'T' }, { "shards", required_argument, 0, 'S' },
 		{ "bar-slots", required_argument, 0, 'B' },
+		{ "history-symbols", required_argument, 0, 'Y' },
+		{ "history-depth", required_argument, 0, 'D' },
 		{ 0, 0, 0, 0 }
 	};
 	const char *path = tk_segment_default_path(), *logs = "ticks.0";
 	struct tk_seg_config cfg;
 	struct tk_segment seg;
 	uint32_t slots = 1u << 20, readers = 16, shards = 1, bar_slots = 65536, t, s;
-	const char *tfs = getenv("TIMEFRAMES");
+	const char *tfs = getenv("TIMEFRAMES"), *depths = "";
+	uint32_t hist_symbols = 64;
 	int64_t tf[TK_MAX_TF];
 	int ntf;
 	bool fresh = false;
@@ -108,6 +115,8 @@ int tk_cmd_init(int argc, char **argv)
 		case 'T': tfs = optarg; break;
 		case 'S': shards = (uint32_t)tk_opt_u64("--shards", optarg, 1, 64); break;
 		case 'B': bar_slots = (uint32_t)tk_opt_u64("--bar-slots", optarg, 64, 1u << 24); break;
+		case 'Y': hist_symbols = (uint32_t)tk_opt_u64("--history-symbols", optarg, 0, 1u << 20); break;
+		case 'D': depths = optarg; break;
 		case 'h': init_usage(stdout); return 0;
 		default: init_usage(stderr); return 2;
 		}
@@ -120,6 +129,29 @@ int tk_cmd_init(int argc, char **argv)
 	ntf = tk_timeframes_parse(tfs != NULL && *tfs != '\0' ? tfs : "1s,1m,5m,1h", tf, TK_MAX_TF);
 	if (ntf < 0)
 		tk_opt_fail("--timeframes", "%s", tk_err_msg());
+	cfg.history.symbols = hist_symbols;
+	cfg.history.ntf = hist_symbols > 0 ? (uint32_t)ntf : 0;
+	for (t = 0; t < cfg.history.ntf; t++) {
+		char name[16], key[24];
+		const char *at;
+
+		tk_timeframe_name(tf[t], name, sizeof(name));
+		cfg.history.tf_ns[t] = tf[t];
+		cfg.history.depth[t] = tf[t] == TK_NS_PER_S ? 3600 : tf[t] == 60 * TK_NS_PER_S ? 1440
+				       : tf[t] == 300 * TK_NS_PER_S ? 288
+				       : tf[t] == 3600 * TK_NS_PER_S ? 168 : 1000;
+		snprintf(key, sizeof(key), "%s=", name);
+		for (at = strstr(depths, key); at != NULL; at = strstr(at + 1, key))
+			if (at == depths || at[-1] == ',') {
+				char one[24];
+
+				snprintf(one, sizeof(one), "%.*s", (int)strcspn(at + strlen(key), ","),
+					 at + strlen(key));
+				cfg.history.depth[t] = (uint32_t)tk_opt_u64("--history-depth", one, 2,
+									    1u << 20);
+				break;
+			}
+	}
 	for (s = 0; s < shards; s++) {
 		char name[TK_NAME_MAX];
 
@@ -151,6 +183,7 @@ static const char *kind_name(uint32_t kind)
 	case TK_REGION_SYMTAB: return "symbols";
 	case TK_REGION_STATE: return "state";
 	case TK_REGION_CONTROL: return "control";
+	case TK_REGION_HISTORY: return "history";
 	default: return "?";
 	}
 }

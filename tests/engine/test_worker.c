@@ -24,6 +24,10 @@ static void setup(void)
 	tk_seg_config_default(&c);
 	c.symbol_capacity = 64;
 	c.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
+	c.history.symbols = 8;
+	c.history.ntf = 1;
+	c.history.tf_ns[0] = TK_NS_PER_S;
+	c.history.depth[0] = 16;
 	tk_seg_config_add_log(&c, "ticks.0", 1024, 64, 4);
 	tk_seg_config_add_log(&c, "bars.1s", 1024, 256, 4);
 	tk_seg_config_add_log(&c, "bars.1m", 1024, 256, 4);
@@ -113,6 +117,14 @@ Test(worker, an_idle_symbol_closes_its_bars_on_heartbeats)
 	heartbeat(T0 + S(62), 0);
 	cr_assert_eq(bars("bars.1m", b, ids, 8), 1, "the 1m window closes at 62 s");
 	cr_assert_eq(b[0].window_start, T0);
+	{
+		struct tk_hist_bar hb[4];
+
+		cr_assert_eq(tk_history_read(tk_history_of(&seg), 0, (uint32_t)aapl, hb, 4), 1,
+			     "the closed 1s bar is in the history");
+		cr_assert_eq(hb[0].window_start, T0 + S(10));
+		cr_assert_eq(hb[0].vwap, 100.75);
+	}
 }
 
 Test(worker, late_trades_are_dropped_and_counted)

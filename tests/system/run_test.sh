@@ -22,6 +22,7 @@ cmp -s "$P.bars1" "$P.bars2" || fail "two runs with seed 7 gave different bars"
 # A live run.
 "$T" run --fresh --rate 2000 --start now > "$P.out" 2> "$P.log" &
 rpid=$!
+for _ in $(seq 1 200); do grep -q "look: tickd top" "$P.out" 2>/dev/null && break; sleep 0.05; done
 timeout 20 "$T" tail bars.1s --count 5 > "$P.live" || fail "no 1s bars from a live run"
 python3 - "$P.live" <<'PY'
 import json, sys
@@ -31,7 +32,7 @@ for line in open(sys.argv[1]):
             "trade_count"} <= set(r), r
     assert r["tf"] == "1s"
 PY
-grep -q "look: tickd top" "$P.out" || fail "no banner"
+grep -q "look: tickd top" "$P.out" || fail "no banner (the run did not start)"
 epid=$("$T" stats --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print([r["pid"] for l in s["logs"] if l["name"]=="ticks.0" for r in l["readers"] if r["name"]=="engine.0"][0])')
 kill -9 "$epid"
 for _ in $(seq 1 100); do
