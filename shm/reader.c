@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "shm/history.h"
 #include "shm/idle.h"
 #include "shm/log.h"
 #include "shm/records.h"
@@ -19,6 +20,7 @@ _Static_assert(sizeof(struct tickd_tick) == sizeof(struct tk_tick), "tick ABI");
 _Static_assert(sizeof(struct tickd_heartbeat) == sizeof(struct tk_heartbeat), "heartbeat ABI");
 _Static_assert(sizeof(struct tickd_feed_gap) == sizeof(struct tk_gap), "gap ABI");
 _Static_assert(TICKD_ABI_VERSION == TK_SEG_ABI_VERSION, "public and segment ABI agree");
+_Static_assert(sizeof(struct tickd_bar) == sizeof(struct tk_hist_bar), "history bar ABI");
 
 struct tickd_segment {
 	struct tk_segment seg;
@@ -181,6 +183,17 @@ TICKD_API void tickd_unfollow(tickd_follower *f)
 TICKD_API uint64_t tickd_write_seq(const tickd_follower *f)
 {
 	return tk_log_write_seq(f->r.log);
+}
+
+TICKD_API int tickd_history_read(const tickd_segment *seg, int32_t id, int64_t tf_ns,
+				 struct tickd_bar *out, unsigned max)
+{
+	struct tk_history_region *h = tk_history_of(&seg->seg);
+
+	if (h == NULL || id < 0)
+		return 0;
+	return (int)tk_history_read(h, tk_history_tf(h, tf_ns), (uint32_t)id,
+				    (struct tk_hist_bar *)out, max);
 }
 
 TICKD_API int tickd_state_read(const tickd_segment *seg, int32_t id, void *buf, size_t len)

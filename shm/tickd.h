@@ -121,6 +121,26 @@ void tickd_unfollow(tickd_follower *f);
 /* Sequence of the last record written to the follower's log. */
 uint64_t tickd_write_seq(const tickd_follower *f);
 
+/* A closed bar from the history rings. */
+struct tickd_bar {
+	int64_t window_start; /* epoch ns */
+	double open;
+	double high;
+	double low;
+	double close;
+	double volume;
+	double vwap;
+	uint64_t trade_count;
+};
+
+/*
+ * The newest closed bars of a symbol for timeframe tf_ns (e.g. 60e9 for
+ * 1m), oldest first, at most max.  Returns how many (0 if the segment keeps
+ * no history for that symbol or timeframe).  Lock-free, any process.
+ */
+int tickd_history_read(const tickd_segment *seg, int32_t id, int64_t tf_ns, struct tickd_bar *out,
+		       unsigned max);
+
 /*
  * A consistent snapshot of a symbol's live state (the engine's per-symbol
  * record), len bytes of it.  0, -ENOENT, -EINVAL (len too big), -EAGAIN.
