@@ -15,9 +15,10 @@
  *  (c) heap allocations of the worker in steady state (must be 0): malloc,
  *      calloc, realloc are counted by link-time wrapping.
  *
- * usage: engine [--quick] [--cpus A,B]
+ * usage: engine [--quick] [--apply-only] [--cpus A,B]
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -324,6 +325,7 @@ static struct lat latency(uint64_t iters, bool apply)
 int main(int argc, char **argv)
 {
 	uint64_t n = 4000000, iters = 400000;
+	bool only_apply = false;
 	struct tput t1, t100, t10k;
 	struct lat hop, bar;
 	int i;
@@ -332,11 +334,13 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--quick") == 0) {
 			n = 1000000;
 			iters = 100000;
+		} else if (strcmp(argv[i], "--apply-only") == 0) {
+			only_apply = true;
 		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc &&
 			   sscanf(argv[i + 1], "%d,%d", &cpu_a, &cpu_b) == 2) {
 			i++;
 		} else {
-			fprintf(stderr, "usage: engine [--quick] [--cpus A,B]\n");
+			fprintf(stderr, "usage: engine [--quick] [--apply-only] [--cpus A,B]\n");
 			return 2;
 		}
 	}
@@ -348,6 +352,12 @@ int main(int argc, char **argv)
 	t1 = throughput(1, n);
 	t100 = throughput(100, n);
 	t10k = throughput(10000, n);
+	if (only_apply) {
+		printf("apply ticks/s: 1 symbol %.0f, 100 symbols %.0f, 10,000 symbols %.0f "
+		       "(read only %.0f)\n", t1.apply_tps, t100.apply_tps, t10k.apply_tps,
+		       t10k.read_tps);
+		return 0;
+	}
 	hop = latency(iters, false);
 	bar = latency(iters, true);
 
