@@ -28,4 +28,15 @@ static inline int tk_test_segment(struct tk_segment *seg, char *path, size_t cap
 	return tk_segment_create(seg, tk_test_path(path, cap, "seg"), &cfg, true);
 }
 
+/* A system test's soft assertion: report and count, go on; the program's
+ * exit status says whether any failed (needs an int `failures`). */
+#define CHECK(cond, ...)                                       \
+	do {                                                   \
+		if (!(cond)) {                                 \
+			fprintf(stderr, "FAIL: " __VA_ARGS__); \
+			fputc('\n', stderr);                  \
+			failures++;                            \
+		}                                              \
+	} while (0)
+
 #endif

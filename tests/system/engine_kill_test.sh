@@ -10,12 +10,7 @@ T=$B/tickd
 P=/dev/shm/tickd-engine-kill-$$
 export TICKD_SHM_PATH=$P
 trap 'kill ${fpid:-} ${epid:-} 2>/dev/null || true; rm -f "$P" "$P".*' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-dump() {
-  for l in bars.1s bars.1m bars.5m bars.1h signals; do
-    "$T" tail "$l" --from-start --no-follow
-  done
-}
+. "$(dirname "$0")/lib.sh"
 # 150,000 trades over 8 symbols, 150 s of feed time; small rings so that
 # checkpoints and gating come into play.
 feed() { "$T" feed --source synth --seed 11 --count 150000 --rate 1000 --speed "$1" 2>/dev/null; }

@@ -9,13 +9,8 @@ T=$B/tickd
 P=/dev/shm/tickd-engine-test-$$
 export TICKD_SHM_PATH=$P
 trap 'kill ${epid:-} 2>/dev/null || true; rm -f "$P" "$P".*' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-dump() {
-  for l in bars.1s bars.1m bars.5m bars.1h signals; do
-    "$T" tail "$l" --from-start --no-follow
-  done
-}
 feed() { "$T" feed --source synth --seed 7 --count 200000 --rate 1000 --speed "$1" 2>/dev/null; }
 
 "$T" init --fresh --slots 262144 >/dev/null

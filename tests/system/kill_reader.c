@@ -32,14 +32,6 @@ static const char *path_;
 static uint64_t n_;
 static int failures;
 
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		if (!(cond)) {                            \
-			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fputc('\n', stderr);              \
-			failures++;                       \
-		}                                         \
-	} while (0)
 
 static pid_t spawn_reader(const char *name, volatile struct tk_check_result *res)
 {

@@ -12,17 +12,10 @@
 #include "engine/live.h"
 #include "shm/records.h"
 #include "shm/tickd.h"
+#include "tests/helpers.h"
 
 static int failures;
 
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		if (!(cond)) {                            \
-			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fputc('\n', stderr);              \
-			failures++;                       \
-		}                                         \
-	} while (0)
 
 int main(int argc, char **argv)
 {
