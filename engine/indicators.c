@@ -138,14 +138,14 @@ uint32_t tk_ind_update(struct tk_ind_state *s, const struct tk_ind_cfg *cfg,
 	}
 	s->session_pv += bar->pv;
 	s->session_volume += bar->volume;
-	out->session_vwap = s->session_volume > 0 ? s->session_pv / s->session_volume : bar->close;
+	out->ind.session_vwap = s->session_volume > 0 ? s->session_pv / s->session_volume : bar->close;
 
-	out->sma_fast = n >= cfg->sma_fast ? tk__mean(s->closes, n, cfg->sma_fast) : NAN;
-	out->sma_slow = n >= cfg->sma_slow ? tk__mean(s->closes, n, cfg->sma_slow) : NAN;
+	out->ind.sma_fast = n >= cfg->sma_fast ? tk__mean(s->closes, n, cfg->sma_fast) : NAN;
+	out->ind.sma_slow = n >= cfg->sma_slow ? tk__mean(s->closes, n, cfg->sma_slow) : NAN;
 	s->ema_fast = tk__ema(s->ema_fast, s->closes, n, cfg->ema_fast, bar->close);
 	s->ema_slow = tk__ema(s->ema_slow, s->closes, n, cfg->ema_slow, bar->close);
-	out->ema_fast = s->ema_fast;
-	out->ema_slow = s->ema_slow;
+	out->ind.ema_fast = s->ema_fast;
+	out->ind.ema_slow = s->ema_slow;
 
 	/* RSI: sums of gains and losses over the first `rsi` changes, then
 	 * Wilder's smoothing of their averages. */
@@ -166,11 +166,11 @@ uint32_t tk_ind_update(struct tk_ind_state *s, const struct tk_ind_cfg *cfg,
 		}
 	}
 	if (n >= (uint64_t)cfg->rsi + 1)
-		out->rsi = s->rsi_gain + s->rsi_loss > 0
+		out->ind.rsi = s->rsi_gain + s->rsi_loss > 0
 				   ? 100.0 * s->rsi_gain / (s->rsi_gain + s->rsi_loss) : 0.0;
 	else
-		out->rsi = NAN;
-	out->volatility = tk__volatility(s->closes, n, cfg->volatility);
+		out->ind.rsi = NAN;
+	out->ind.volatility = tk__volatility(s->closes, n, cfg->volatility);
 
 	if (pct_change_on && bar->open > 0 &&
 	    fabs((bar->close - bar->open) / bar->open) >= cfg->pct_threshold)
@@ -178,9 +178,9 @@ uint32_t tk_ind_update(struct tk_ind_state *s, const struct tk_ind_cfg *cfg,
 	if (!isnan(out->volume_sma) && bar->volume > 0 &&
 	    bar->volume >= cfg->spike_factor * out->volume_sma)
 		sig |= TK_SIG_VOLUME_SPIKE;
-	sig |= tk__cross(&s->sma_sign, out->sma_fast - out->sma_slow, TK_SIG_SMA_CROSS_UP,
+	sig |= tk__cross(&s->sma_sign, out->ind.sma_fast - out->ind.sma_slow, TK_SIG_SMA_CROSS_UP,
 			 TK_SIG_SMA_CROSS_DOWN);
-	sig |= tk__cross(&s->vwap_sign, bar->close - out->session_vwap, TK_SIG_VWAP_CROSS_UP,
+	sig |= tk__cross(&s->vwap_sign, bar->close - out->ind.session_vwap, TK_SIG_VWAP_CROSS_UP,
 			 TK_SIG_VWAP_CROSS_DOWN);
 	return sig;
 }

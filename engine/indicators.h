@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "engine/bar.h"
+#include "shm/records.h"
 
 #define TK_IND_HISTORY 64 /* closes and volumes kept: periods up to 62 */
 
@@ -68,13 +69,7 @@ struct tk_ind_state {
 struct tk_ind_values {
 	double close;
 	double vwap;
-	double session_vwap;
-	double sma_fast;
-	double sma_slow;
-	double ema_fast;
-	double ema_slow;
-	double rsi;
-	double volatility;
+	struct tk_indicators ind;
 	double volume_sma; /* mean volume of the previous volume_sma bars */
 };
 

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "shm/records.h"
+
 #define TK_MAX_TF 8 /* timeframes per engine */
 
 struct tk_live_bar {
@@ -26,13 +28,7 @@ struct tk_live_ind {
 	int64_t window_start; /* of the last closed bar; 0: none yet */
 	double close;
 	double vwap;
-	double session_vwap;
-	double sma_fast;
-	double sma_slow;
-	double ema_fast;
-	double ema_slow;
-	double rsi;
-	double volatility;
+	struct tk_indicators ind;
 };
 
 struct tk_live {
@@ -54,7 +50,7 @@ struct tk_live {
 	uint32_t ntf;
 	uint32_t reserved;
 	struct tk_live_bar open_bar[TK_MAX_TF]; /* the newest open window of each timeframe */
-	struct tk_live_ind ind[TK_MAX_TF];      /* as of the last closed bar of each */
+	struct tk_live_ind last[TK_MAX_TF];     /* the last closed bar of each, with its indicators */
 };
 
 #endif

@@ -259,9 +259,7 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 	r = (struct tk_bar_rec){
 		.window_start = b->window_start, .tf_ns = b->tf_ns, .open = b->open, .high = b->high,
 		.low = b->low, .close = b->close, .volume = b->volume, .vwap = v.vwap,
-		.trade_count = b->trade_count, .session_vwap = v.session_vwap,
-		.sma_fast = v.sma_fast, .sma_slow = v.sma_slow, .ema_fast = v.ema_fast,
-		.ema_slow = v.ema_slow, .rsi = v.rsi, .volatility = v.volatility,
+		.trade_count = b->trade_count, .ind = v.ind,
 		.sma_fast_n = (uint16_t)ic->sma_fast, .sma_slow_n = (uint16_t)ic->sma_slow,
 		.ema_fast_n = (uint16_t)ic->ema_fast, .ema_slow_n = (uint16_t)ic->ema_slow,
 		.rsi_n = (uint16_t)ic->rsi, .volatility_n = (uint16_t)ic->volatility, .signals = sig,
@@ -280,11 +278,8 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 	}
 
 	live = tk_state_write_begin(w->state, id);
-	live->ind[t] = (struct tk_live_ind){
-		.window_start = b->window_start, .close = b->close, .vwap = v.vwap,
-		.session_vwap = v.session_vwap, .sma_fast = v.sma_fast, .sma_slow = v.sma_slow,
-		.ema_fast = v.ema_fast, .ema_slow = v.ema_slow, .rsi = v.rsi,
-		.volatility = v.volatility,
+	live->last[t] = (struct tk_live_ind){
+		.window_start = b->window_start, .close = b->close, .vwap = v.vwap, .ind = v.ind,
 	};
 	if (live->open_bar[t].window_start == b->window_start)
 		live->open_bar[t].window_start = 0;
@@ -298,10 +293,10 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 			   v.volume_sma > 0 ? b->volume / v.volume_sma : INFINITY);
 	if (sig & (TK_SIG_SMA_CROSS_UP | TK_SIG_SMA_CROSS_DOWN))
 		tk__signal(w, id, b, &v, TK_SIGNAL_SMA_CROSS, sig & TK_SIG_SMA_CROSS_UP ? 1 : -1,
-			   v.sma_fast - v.sma_slow);
+			   v.ind.sma_fast - v.ind.sma_slow);
 	if (sig & (TK_SIG_VWAP_CROSS_UP | TK_SIG_VWAP_CROSS_DOWN))
 		tk__signal(w, id, b, &v, TK_SIGNAL_VWAP_CROSS, sig & TK_SIG_VWAP_CROSS_UP ? 1 : -1,
-			   b->close - v.session_vwap);
+			   b->close - v.ind.session_vwap);
 }
 
 void tk_worker_activate(struct tk_worker *w, uint32_t id)

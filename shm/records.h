@@ -46,7 +46,19 @@ struct tk_gap {
 	uint32_t feed;
 };
 
-/* A closed bar and the indicators as of it.  NaN: not defined yet. */
+/* The indicators as of a closed bar (NaN: not defined yet): one layout for
+ * the bar record, the live state and the engine's computation. */
+struct tk_indicators {
+	double session_vwap;
+	double sma_fast;
+	double sma_slow;
+	double ema_fast;
+	double ema_slow;
+	double rsi;
+	double volatility;
+};
+
+/* A closed bar and the indicators as of it. */
 struct tk_bar_rec {
 	int64_t window_start; /* epoch ns */
 	int64_t tf_ns;
@@ -57,13 +69,7 @@ struct tk_bar_rec {
 	double volume;
 	double vwap;
 	uint64_t trade_count;
-	double session_vwap;
-	double sma_fast;
-	double sma_slow;
-	double ema_fast;
-	double ema_slow;
-	double rsi;
-	double volatility;
+	struct tk_indicators ind;
 	uint16_t sma_fast_n; /* the periods, so readers can name the fields */
 	uint16_t sma_slow_n;
 	uint16_t ema_fast_n;

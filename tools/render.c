@@ -107,13 +107,13 @@ void tk_render_record(struct tk_buf *b, const struct tk_slot *slot,
 		tk__num(b, "volume", r.volume);
 		tk__num(b, "vwap", r.vwap);
 		tk_buf_printf(b, ",\"trade_count\":%llu", (unsigned long long)r.trade_count);
-		tk__num(b, "session_vwap", r.session_vwap);
-		tk__num_n(b, "sma", r.sma_fast_n, r.sma_fast);
-		tk__num_n(b, "sma", r.sma_slow_n, r.sma_slow);
-		tk__num_n(b, "ema", r.ema_fast_n, r.ema_fast);
-		tk__num_n(b, "ema", r.ema_slow_n, r.ema_slow);
-		tk__num_n(b, "rsi", r.rsi_n, r.rsi);
-		tk__num_n(b, "volatility", r.volatility_n, r.volatility);
+		tk__num(b, "session_vwap", r.ind.session_vwap);
+		tk__num_n(b, "sma", r.sma_fast_n, r.ind.sma_fast);
+		tk__num_n(b, "sma", r.sma_slow_n, r.ind.sma_slow);
+		tk__num_n(b, "ema", r.ema_fast_n, r.ind.ema_fast);
+		tk__num_n(b, "ema", r.ema_slow_n, r.ind.ema_slow);
+		tk__num_n(b, "rsi", r.rsi_n, r.ind.rsi);
+		tk__num_n(b, "volatility", r.volatility_n, r.ind.volatility);
 		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
 		return;
 	}

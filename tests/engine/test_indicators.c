@@ -54,23 +54,23 @@ Test(indicators, sma_and_ema_follow_talib_seeding)
 
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 2, &v);
-	cr_assert(isnan(v.ema_fast), "EMA(3) is undefined before 3 bars");
-	cr_assert_eq(v.sma_fast, 1.5);
-	cr_assert(isnan(v.sma_slow));
+	cr_assert(isnan(v.ind.ema_fast), "EMA(3) is undefined before 3 bars");
+	cr_assert_eq(v.ind.sma_fast, 1.5);
+	cr_assert(isnan(v.ind.sma_slow));
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 3, &v);
-	cr_assert_eq(v.ema_fast, 2, "seeded with SMA(3) = 2");
-	cr_assert_eq(v.sma_slow, 2);
+	cr_assert_eq(v.ind.ema_fast, 2, "seeded with SMA(3) = 2");
+	cr_assert_eq(v.ind.sma_slow, 2);
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 4, &v);
-	cr_assert_eq(v.ema_fast, 3, "2 + 0.5 * (4 - 2)");
-	cr_assert_eq(v.ema_slow, 2.5, "seeded with SMA(4) = 2.5");
+	cr_assert_eq(v.ind.ema_fast, 3, "2 + 0.5 * (4 - 2)");
+	cr_assert_eq(v.ind.ema_slow, 2.5, "seeded with SMA(4) = 2.5");
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 5, &v);
-	cr_assert_eq(v.ema_fast, 6.5, "3 + 0.5 * (10 - 3)");
-	cr_assert_eq(v.ema_slow, 5.5, "2.5 + 0.4 * (10 - 2.5)");
-	cr_assert_eq(v.sma_fast, 7);
-	cr_assert_eq(v.sma_slow, 17.0 / 3);
+	cr_assert_eq(v.ind.ema_fast, 6.5, "3 + 0.5 * (10 - 3)");
+	cr_assert_eq(v.ind.ema_slow, 5.5, "2.5 + 0.4 * (10 - 2.5)");
+	cr_assert_eq(v.ind.sma_fast, 7);
+	cr_assert_eq(v.ind.sma_slow, 17.0 / 3);
 }
 
 Test(indicators, rsi_uses_wilder_smoothing)
@@ -82,21 +82,21 @@ Test(indicators, rsi_uses_wilder_smoothing)
 
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 3, &v);
-	cr_assert(isnan(v.rsi), "RSI(3) needs 4 closes");
+	cr_assert(isnan(v.ind.rsi), "RSI(3) needs 4 closes");
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 4, &v);
 	/* gains 1,0,2 -> 1; losses 0,1,0 -> 1/3; 100 * 1 / (4/3) */
-	cr_assert_float_eq(v.rsi, 75.0, 1e-12);
+	cr_assert_float_eq(v.ind.rsi, 75.0, 1e-12);
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 5, &v);
 	/* gain (1*2 + 0)/3 = 2/3, loss (1/3*2 + 1)/3 = 5/9: 100 * 6/11 */
-	cr_assert_float_eq(v.rsi, 600.0 / 11, 1e-12);
+	cr_assert_float_eq(v.ind.rsi, 600.0 / 11, 1e-12);
 	{
 		double flat[] = { 5, 5, 5, 5 };
 
 		tk_ind_init(&s);
 		feed(&s, &c, flat, 4, &v);
-		cr_assert_eq(v.rsi, 0, "no gain and no loss: 0, as TA-Lib");
+		cr_assert_eq(v.ind.rsi, 0, "no gain and no loss: 0, as TA-Lib");
 	}
 }
 
@@ -109,9 +109,9 @@ Test(indicators, volatility_is_the_sample_stdev_of_log_returns)
 
 	tk_ind_init(&s);
 	feed(&s, &c, closes, 2, &v);
-	cr_assert(isnan(v.volatility));
+	cr_assert(isnan(v.ind.volatility));
 	feed(&s, &c, closes + 2, 1, &v);
-	cr_assert_float_eq(v.volatility, fabs(log(1.1) - log(0.9)) / sqrt(2.0), 1e-15);
+	cr_assert_float_eq(v.ind.volatility, fabs(log(1.1) - log(0.9)) / sqrt(2.0), 1e-15);
 }
 
 Test(indicators, session_vwap_resets_at_the_utc_day)
@@ -124,12 +124,12 @@ Test(indicators, session_vwap_resets_at_the_utc_day)
 
 	tk_ind_init(&s);
 	tk_ind_update(&s, &c, &a, 0, &v);
-	cr_assert_eq(v.session_vwap, 100);
+	cr_assert_eq(v.ind.session_vwap, 100);
 	tk_ind_update(&s, &c, &b, 0, &v);
-	cr_assert_eq(v.session_vwap, 105);
+	cr_assert_eq(v.ind.session_vwap, 105);
 	cr_assert_eq(v.vwap, 110);
 	tk_ind_update(&s, &c, &d, 0, &v);
-	cr_assert_eq(v.session_vwap, 90, "a new UTC day starts a new session");
+	cr_assert_eq(v.ind.session_vwap, 90, "a new UTC day starts a new session");
 }
 
 Test(indicators, pct_change_fires_at_the_threshold_on_chosen_timeframes)
@@ -273,15 +273,15 @@ Test(indicators, long_random_series_match_from_scratch_references)
 		if (i + 1 >= 20) {
 			for (k = i - 19; k <= i; k++)
 				sma += x[k];
-			cr_assert_eq(v.sma_fast, sma / 20, "SMA(20) at %d", i);
+			cr_assert_eq(v.ind.sma_fast, sma / 20, "SMA(20) at %d", i);
 		}
 		if (i + 1 >= 50 || i % 97 == 0) {
 			double e = ref_ema(x, i + 1, 50), r = ref_rsi(x, i + 1, 14);
 
-			cr_assert(isnan(e) ? isnan(v.ema_slow) : fabs(v.ema_slow - e) <= 1e-9 * e,
-				  "EMA(50) at %d: %.15g vs %.15g", i, v.ema_slow, e);
-			cr_assert(isnan(r) ? isnan(v.rsi) : fabs(v.rsi - r) <= 1e-9,
-				  "RSI(14) at %d: %.15g vs %.15g", i, v.rsi, r);
+			cr_assert(isnan(e) ? isnan(v.ind.ema_slow) : fabs(v.ind.ema_slow - e) <= 1e-9 * e,
+				  "EMA(50) at %d: %.15g vs %.15g", i, v.ind.ema_slow, e);
+			cr_assert(isnan(r) ? isnan(v.ind.rsi) : fabs(v.ind.rsi - r) <= 1e-9,
+				  "RSI(14) at %d: %.15g vs %.15g", i, v.ind.rsi, r);
 		}
 	}
 }

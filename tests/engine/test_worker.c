@@ -112,7 +112,7 @@ Test(worker, an_idle_symbol_closes_its_bars_on_heartbeats)
 	cr_assert_eq(b[0].volume, 4);
 	cr_assert_eq(b[0].vwap, 100.75);
 	cr_assert_eq(b[0].trade_count, 2);
-	cr_assert(isnan(b[0].sma_fast));
+	cr_assert(isnan(b[0].ind.sma_fast));
 	cr_assert_eq(bars("bars.1m", b, ids, 8), 0);
 	heartbeat(T0 + S(62), 0);
 	cr_assert_eq(bars("bars.1m", b, ids, 8), 1, "the 1m window closes at 62 s");

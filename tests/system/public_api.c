@@ -56,8 +56,8 @@ int main(int argc, char **argv)
 	/* The live state: the last trade and the last closed 1m bar's indicators. */
 	CHECK(tickd_state_read(seg, aapl, &live, sizeof(live)) == 0, "state read");
 	CHECK(live.trades > 0 && live.last_price > 0 && live.day_high >= live.day_low, "live state");
-	CHECK(live.ind[1].window_start == 1704205800LL * 1000000000LL + 3 * 60000000000LL,
-	      "the last 1m bar's indicators: %lld", (long long)live.ind[1].window_start);
+	CHECK(live.last[1].window_start == 1704205800LL * 1000000000LL + 3 * 60000000000LL,
+	      "the last closed 1m bar: %lld", (long long)live.last[1].window_start);
 
 	/* History: the same bars as the log, newest last. */
 	n = tickd_history_read(seg, aapl, 60000000000LL, hist, 64);
