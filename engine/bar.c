@@ -7,95 +7,92 @@
 
 #include "common/err.h"
 
-void tk_bar_init(struct tk_bar *b, int64_t start, int64_t tf, int64_t ts, double price,
-		 double size, uint64_t seq)
+void tk_bar_init(struct tk_bar *b, int64_t start, int64_t ts, double price, double size)
 {
 	b->window_start = start;
-	b->tf_ns = tf;
 	b->open = b->high = b->low = b->close = price;
 	b->volume = size;
 	b->pv = price * size;
 	b->trade_count = 1;
 	b->open_ts = b->close_ts = ts;
-	b->open_seq = b->close_seq = seq;
 }
 
-void tk_bar_add(struct tk_bar *b, int64_t ts, double price, double size, uint64_t seq)
+int tk_agg_add_slow(struct tk_bar *cur, struct tk_agg_older *older, const struct tk_agg_rule *rule,
+		    int64_t stream_time, int64_t ts, double price, double size)
 {
-	/* Strictly earlier replaces open: an equal time arrived later. */
-	if (ts < b->open_ts) {
-		b->open = price;
-		b->open_ts = ts;
-		b->open_seq = seq;
-	}
-	/* Equal or later replaces close: an equal time arrived later. */
-	if (ts >= b->close_ts) {
-		b->close = price;
-		b->close_ts = ts;
-		b->close_seq = seq;
-	}
-	if (price > b->high)
-		b->high = price;
-	if (price < b->low)
-		b->low = price;
-	b->volume += size;
-	b->pv += price * size;
-	b->trade_count++;
-}
-
-int tk_agg_add(struct tk_agg *a, int64_t tf, int64_t lateness, int64_t stream_time, int64_t ts,
-	       double price, double size, uint64_t seq)
-{
-	int64_t start = tk_window_start(ts, tf);
+	int64_t start = tk_window_start(ts, rule->tf);
 	uint32_t i;
 
-	if (start + tf + lateness <= stream_time)
+	if (start + rule->tf + rule->lateness <= stream_time)
 		return TK_AGG_LATE;
-	/* Few windows are open (lateness / tf + 2): a linear search from the
-	 * newest, where nearly every trade lands. */
-	for (i = a->nopen; i > 0; i--) {
-		struct tk_bar *b = &a->open[i - 1];
+	if (cur->trade_count == 0 || start > cur->window_start) {
+		/* A newer window: cur joins the older ones (it is the newest of them). */
+		if (cur->trade_count > 0) {
+			if (older->n == TK_AGG_MAX_OPEN - 1)
+				return TK_AGG_TOO_MANY;
+			older->bar[older->n++] = *cur;
+		}
+		tk_bar_init(cur, start, ts, price, size);
+		return TK_AGG_OPENED;
+	}
+	/* An older window (start < cur's): few are open (lateness / tf + 1),
+	 * a linear search from the newest. */
+	for (i = older->n; i > 0; i--) {
+		struct tk_bar *b = &older->bar[i - 1];
 
 		if (b->window_start == start) {
-			tk_bar_add(b, ts, price, size, seq);
+			tk_bar_add(b, ts, price, size);
 			return TK_AGG_APPLIED;
 		}
 		if (b->window_start < start)
 			break;
 	}
-	if (a->nopen == TK_AGG_MAX_OPEN)
+	if (older->n == TK_AGG_MAX_OPEN - 1)
 		return TK_AGG_TOO_MANY;
-	/* Insert at i, keeping the array ordered by window start. */
-	memmove(&a->open[i + 1], &a->open[i], (a->nopen - i) * sizeof(a->open[0]));
-	tk_bar_init(&a->open[i], start, tf, ts, price, size, seq);
-	a->nopen++;
-	return TK_AGG_APPLIED;
+	/* Insert at i, keeping the older windows ordered by start. */
+	memmove(&older->bar[i + 1], &older->bar[i], (older->n - i) * sizeof(older->bar[0]));
+	tk_bar_init(&older->bar[i], start, ts, price, size);
+	older->n++;
+	return TK_AGG_OPENED;
 }
 
-static uint32_t tk__agg_pop(struct tk_agg *a, uint32_t n, struct tk_bar *out)
+/* Move the n oldest open windows to out (n <= older->n + 1). */
+static uint32_t tk__agg_pop(struct tk_bar *cur, struct tk_agg_older *older, uint32_t n,
+			    struct tk_bar *out)
 {
-	memcpy(out, a->open, n * sizeof(a->open[0]));
-	memmove(a->open, &a->open[n], (a->nopen - n) * sizeof(a->open[0]));
-	a->nopen -= n;
+	uint32_t from_older = n < older->n ? n : older->n;
+
+	memcpy(out, older->bar, from_older * sizeof(older->bar[0]));
+	memmove(older->bar, &older->bar[from_older], (older->n - from_older) * sizeof(older->bar[0]));
+	older->n -= from_older;
+	if (n > from_older) {
+		out[from_older] = *cur;
+		memset(cur, 0, sizeof(*cur));
+	}
 	return n;
 }
 
-uint32_t tk_agg_close(struct tk_agg *a, int64_t lateness, int64_t stream_time, struct tk_bar *out,
+uint32_t tk_agg_close(struct tk_bar *cur, struct tk_agg_older *older,
+		      const struct tk_agg_rule *rule, int64_t stream_time, struct tk_bar *out,
 		      uint32_t max)
 {
+	int64_t span = rule->tf + rule->lateness;
 	uint32_t n = 0;
 
-	while (n < a->nopen && n < max &&
-	       a->open[n].window_start + a->open[n].tf_ns + lateness <= stream_time)
+	while (n < older->n && n < max && older->bar[n].window_start + span <= stream_time)
 		n++;
-	return n ? tk__agg_pop(a, n, out) : 0;
+	if (n == older->n && n < max && cur->trade_count > 0 &&
+	    cur->window_start + span <= stream_time)
+		n++;
+	return n ? tk__agg_pop(cur, older, n, out) : 0;
 }
 
-uint32_t tk_agg_close_all(struct tk_agg *a, struct tk_bar *out, uint32_t max)
+uint32_t tk_agg_close_all(struct tk_bar *cur, struct tk_agg_older *older, struct tk_bar *out,
+			  uint32_t max)
 {
-	uint32_t n = a->nopen < max ? a->nopen : max;
+	uint32_t open = older->n + (cur->trade_count > 0), n = open < max ? open : max;
 
-	return n ? tk__agg_pop(a, n, out) : 0;
+	return n ? tk__agg_pop(cur, older, n, out) : 0;
 }
 
 int tk_timeframes_parse(const char *text, int64_t *out, int max)

@@ -24,20 +24,19 @@
 #define TK_NS_PER_S 1000000000LL
 #define TK_AGG_MAX_OPEN 8 /* open windows per symbol and timeframe: lateness <= 6 windows */
 
+/* A window's bar.  Also the open bar of the live record (engine/live.h),
+ * so its layout is part of the reader ABI. */
 struct tk_bar {
-	int64_t window_start; /* epoch ns, a multiple of tf_ns */
-	int64_t tf_ns;
+	int64_t window_start; /* epoch ns, a multiple of the timeframe */
 	double open;
 	double high;
 	double low;
 	double close;
 	double volume;
-	double pv; /* sum of price * size */
-	uint64_t trade_count;
-	int64_t open_ts;  /* event time of the trade that set open */
-	int64_t close_ts; /* event time of the trade that set close */
-	uint64_t open_seq;
-	uint64_t close_seq;
+	double pv;            /* sum of price * size */
+	uint64_t trade_count; /* 0: no bar (an empty slot) */
+	int64_t open_ts;      /* event time of the trade that set open */
+	int64_t close_ts;     /* event time of the trade that set close */
 };
 
 /* Start of the window of `ts` for timeframe tf (floor, also before 1970). */
@@ -49,11 +48,28 @@ static inline int64_t tk_window_start(int64_t ts, int64_t tf)
 }
 
 /* A new bar in window `start` holding one trade. */
-void tk_bar_init(struct tk_bar *b, int64_t start, int64_t tf, int64_t ts, double price,
-		 double size, uint64_t seq);
+void tk_bar_init(struct tk_bar *b, int64_t start, int64_t ts, double price, double size);
 
-/* Add a trade (seq increases with arrival). */
-void tk_bar_add(struct tk_bar *b, int64_t ts, double price, double size, uint64_t seq);
+/* Add a trade; trades are added in arrival order, which breaks ties of
+ * equal event times. */
+static inline void tk_bar_add(struct tk_bar *b, int64_t ts, double price, double size)
+{
+	/* Strictly earlier replaces open: an equal time arrived later. */
+	if (ts < b->open_ts) {
+		b->open = price;
+		b->open_ts = ts;
+	}
+	/* Equal or later replaces close: an equal time arrived later. */
+	if (ts >= b->close_ts) {
+		b->close = price;
+		b->close_ts = ts;
+	}
+	b->high = price > b->high ? price : b->high;
+	b->low = price < b->low ? price : b->low;
+	b->volume += size;
+	b->pv += price * size;
+	b->trade_count++;
+}
 
 /* Bar VWAP: sum(price * size) / sum(size), the close when the volume is 0. */
 static inline double tk_bar_vwap(const struct tk_bar *b)
@@ -61,42 +77,76 @@ static inline double tk_bar_vwap(const struct tk_bar *b)
 	return b->volume > 0 ? b->pv / b->volume : b->close;
 }
 
-/* One symbol's bars of one timeframe. */
-struct tk_agg {
-	uint32_t nopen;
+/*
+ * One symbol's open windows of one timeframe live in two places: the
+ * newest, where nearly every trade lands, in `cur`, and the older ones
+ * still inside the lateness in `older`, ascending by window start.  The
+ * worker keeps `cur` in the symbol's live record in the segment, so a tick
+ * updates the bar readers see in place, and touches the older ones only
+ * when a trade arrives out of order or a window opens or closes.
+ */
+struct tk_agg_older {
+	uint32_t n;
 	uint32_t reserved;
-	struct tk_bar open[TK_AGG_MAX_OPEN]; /* by window start, ascending */
+	struct tk_bar bar[TK_AGG_MAX_OPEN - 1];
+};
+
+/* The rule of one timeframe. */
+struct tk_agg_rule {
+	int64_t tf;       /* window length, ns */
+	int64_t lateness; /* how long after its end a window stays open, ns */
 };
 
 enum tk_agg_result {
-	TK_AGG_APPLIED = 0,
-	TK_AGG_LATE = 1,     /* its window is closed: dropped */
-	TK_AGG_TOO_MANY = 2, /* more open windows than TK_AGG_MAX_OPEN: dropped (config prevents it) */
+	TK_AGG_APPLIED = 0,  /* added to an open window */
+	TK_AGG_OPENED = 1,   /* opened a new window */
+	TK_AGG_LATE = 2,     /* its window is closed: dropped */
+	TK_AGG_TOO_MANY = 3, /* more open windows than TK_AGG_MAX_OPEN: dropped (config prevents it) */
 };
+
+/* The rest of tk_agg_add: a trade outside `cur`'s window. */
+int tk_agg_add_slow(struct tk_bar *cur, struct tk_agg_older *older, const struct tk_agg_rule *rule,
+		    int64_t stream_time, int64_t ts, double price, double size);
 
 /*
  * Apply a trade, given the stream time *before* it (the caller advances
- * stream time afterwards, then closes).  Returns TK_AGG_APPLIED or why not.
+ * stream time afterwards, then closes).  Returns a tk_agg_result.  The
+ * caller closes every due window before stream time moves on, so a trade
+ * inside `cur`'s window is never late: that test needs no division.
  */
-int tk_agg_add(struct tk_agg *a, int64_t tf, int64_t lateness, int64_t stream_time, int64_t ts,
-	       double price, double size, uint64_t seq);
+static inline int tk_agg_add(struct tk_bar *cur, struct tk_agg_older *older,
+			     const struct tk_agg_rule *rule, int64_t stream_time, int64_t ts,
+			     double price, double size)
+{
+	if (cur->trade_count > 0 && ts >= cur->window_start &&
+	    ts - cur->window_start < rule->tf) {
+		tk_bar_add(cur, ts, price, size);
+		return TK_AGG_APPLIED;
+	}
+	return tk_agg_add_slow(cur, older, rule, stream_time, ts, price, size);
+}
 
 /*
  * Close every window with end + lateness <= stream_time, oldest first:
  * copies them to out (at most max) and returns how many.  Call again while
  * it returns max.
  */
-uint32_t tk_agg_close(struct tk_agg *a, int64_t lateness, int64_t stream_time, struct tk_bar *out,
+uint32_t tk_agg_close(struct tk_bar *cur, struct tk_agg_older *older,
+		      const struct tk_agg_rule *rule, int64_t stream_time, struct tk_bar *out,
 		      uint32_t max);
 
 /* Close every open window regardless of time (end of stream). */
-uint32_t tk_agg_close_all(struct tk_agg *a, struct tk_bar *out, uint32_t max);
+uint32_t tk_agg_close_all(struct tk_bar *cur, struct tk_agg_older *older, struct tk_bar *out,
+			  uint32_t max);
 
 /* The window end + lateness of the oldest open window (INT64_MAX if none):
  * when stream time reaches it, tk_agg_close has work. */
-static inline int64_t tk_agg_next_close(const struct tk_agg *a, int64_t lateness)
+static inline int64_t tk_agg_next_close(const struct tk_bar *cur, const struct tk_agg_older *older,
+					const struct tk_agg_rule *rule)
 {
-	return a->nopen == 0 ? INT64_MAX : a->open[0].window_start + a->open[0].tf_ns + lateness;
+	if (older->n > 0)
+		return older->bar[0].window_start + rule->tf + rule->lateness;
+	return cur->trade_count > 0 ? cur->window_start + rule->tf + rule->lateness : INT64_MAX;
 }
 
 /* Timeframes: "1s,1m,5m,1h" -> ns.  Returns the count, or -EINVAL with a

@@ -28,7 +28,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 
-#define TK_CKPT_MAGIC "TKCKPT01"
+#define TK_CKPT_MAGIC "TKCKPT02"
 
 struct tk_ckpt_head {
 	char magic[8];
@@ -54,7 +54,7 @@ struct tk_ckpt_head {
 /* Per active symbol: id, then its engine state and live record. */
 static size_t tk__entry_size(uint32_t ntf)
 {
-	return sizeof(uint64_t) + ntf * (sizeof(struct tk_agg) + sizeof(struct tk_ind_state)) +
+	return sizeof(uint64_t) + ntf * (sizeof(struct tk_agg_older) + sizeof(struct tk_ind_state)) +
 	       sizeof(struct tk_live);
 }
 
@@ -120,8 +120,8 @@ int tk_ckpt_save(struct tk_worker *w)
 		*(uint64_t *)p = i;
 		p += sizeof(uint64_t);
 		for (t = 0; t < w->cfg.ntf; t++) {
-			memcpy(p, &w->sym[i].agg[t], sizeof(struct tk_agg));
-			p += sizeof(struct tk_agg);
+			memcpy(p, &w->sym[i].older[t], sizeof(struct tk_agg_older));
+			p += sizeof(struct tk_agg_older);
 			memcpy(p, &w->sym[i].ind[t], sizeof(struct tk_ind_state));
 			p += sizeof(struct tk_ind_state);
 		}
@@ -179,7 +179,8 @@ int tk_ckpt_load(struct tk_worker *w)
 	memset(&want, 0, sizeof(want));
 	tk__head_config(w, &want);
 	if (memcmp(h->magic, TK_CKPT_MAGIC, 8) != 0) {
-		rc = tk_err_set(EPROTO, "%s is not an engine checkpoint of this version", path);
+		rc = tk_err_set(EPROTO, "%s is not an engine checkpoint of this version: remove it, "
+				"or start afresh with tickd run --fresh", path);
 		goto out;
 	}
 	if (h->segment_created_ns != want.segment_created_ns) {
@@ -222,8 +223,8 @@ int tk_ckpt_load(struct tk_worker *w)
 		}
 		tk_worker_activate(w, (uint32_t)id);
 		for (t = 0; t < w->cfg.ntf; t++) {
-			memcpy(&w->sym[id].agg[t], p, sizeof(struct tk_agg));
-			p += sizeof(struct tk_agg);
+			memcpy(&w->sym[id].older[t], p, sizeof(struct tk_agg_older));
+			p += sizeof(struct tk_agg_older);
 			memcpy(&w->sym[id].ind[t], p, sizeof(struct tk_ind_state));
 			p += sizeof(struct tk_ind_state);
 		}

@@ -9,20 +9,10 @@
 
 #include <stdint.h>
 
+#include "engine/bar.h"
 #include "shm/records.h"
 
 #define TK_MAX_TF 8 /* timeframes per engine */
-
-struct tk_live_bar {
-	int64_t window_start; /* 0: no open bar */
-	double open;
-	double high;
-	double low;
-	double close;
-	double volume;
-	double pv; /* sum of price * size: vwap = pv / volume (close if the volume is 0) */
-	uint64_t trade_count;
-};
 
 struct tk_live_ind {
 	int64_t window_start; /* of the last closed bar; 0: none yet */
@@ -49,8 +39,14 @@ struct tk_live {
 	double inv_prev_close; /* 100 / prev_close: the percentage without a division per tick */
 	uint32_t ntf;
 	uint32_t reserved;
-	struct tk_live_bar open_bar[TK_MAX_TF]; /* the newest open window of each timeframe */
+	/* The newest open window of each timeframe (trade_count 0: none): the
+	 * aggregator's own, updated in place by every tick. */
+	struct tk_bar open_bar[TK_MAX_TF];
 	struct tk_live_ind last[TK_MAX_TF];     /* the last closed bar of each, with its indicators */
 };
+
+_Static_assert(sizeof(struct tk_bar) == 80, "the open bar is part of the reader ABI");
+_Static_assert(__builtin_offsetof(struct tk_live, open_bar) == 128,
+	       "what a tick updates: two lines of trade and day fields, then the open bars");
 
 #endif

@@ -3,6 +3,7 @@
 #include "engine/checkpoint.h"
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 					  "windows per symbol: lower WATERMARK_SECONDS or drop %s",
 					  (double)cfg->lateness_ns / 1e9, TK_AGG_MAX_OPEN, name, name);
 		}
+		w->rule[i] = (struct tk_agg_rule){ .tf = cfg->tf_ns[i], .lateness = cfg->lateness_ns };
 		w->next_close[i] = INT64_MAX;
 		w->hist_t[i] = tk_history_tf(w->history, cfg->tf_ns[i]);
 		tk_bar_log_name(cfg->tf_ns[i], cfg->shard, cfg->shards, name, sizeof(name));
@@ -128,9 +130,11 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 		return tk_err_set(ENOENT, "segment %s has no tick log (ticks.*)", seg->path);
 	w->sym = calloc(w->capacity, sizeof(*w->sym));
 	w->active = malloc(w->capacity * sizeof(*w->active));
+	w->is_active = calloc(w->capacity, 1);
 	w->shard_of = malloc(w->capacity);
 	w->buf = aligned_alloc(64, TK_WORKER_BUF);
-	if (w->sym == NULL || w->active == NULL || w->shard_of == NULL || w->buf == NULL)
+	if (w->sym == NULL || w->active == NULL || w->is_active == NULL || w->shard_of == NULL ||
+	    w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
 	memset(w->shard_of, 0xff, w->capacity);
 	tk_idle_init(&w->idle, cfg->idle);
@@ -172,6 +176,7 @@ void tk_worker_close(struct tk_worker *w)
 	tk_log_writer_close(&w->signals);
 	free(w->sym);
 	free(w->active);
+	free(w->is_active);
 	free(w->shard_of);
 	free(w->buf);
 	free(w->ckpt_buf);
@@ -226,12 +231,12 @@ static bool tk__mine(struct tk_worker *w, uint32_t id)
 	return w->shard_of[id] == w->cfg.shard;
 }
 
-static void tk__signal(struct tk_worker *w, uint32_t id, const struct tk_bar *b,
+static void tk__signal(struct tk_worker *w, uint32_t id, uint32_t t, const struct tk_bar *b,
 		       const struct tk_ind_values *v, uint32_t kind, int32_t dir, double value)
 {
 	struct tk_signal_rec s = {
-		.ts_ns = b->window_start + b->tf_ns,
-		.tf_ns = b->tf_ns,
+		.ts_ns = b->window_start + w->rule[t].tf,
+		.tf_ns = w->rule[t].tf,
 		.kind = kind,
 		.direction = dir,
 		.pct_change = b->open > 0 ? (b->close - b->open) / b->open : 0,
@@ -245,21 +250,18 @@ static void tk__signal(struct tk_worker *w, uint32_t id, const struct tk_bar *b,
 	w->stats.signals++;
 }
 
-/* A bar closed: indicators, live state, the bar record, its signals. */
-static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struct tk_bar *b)
+/* A bar closed and its indicators computed: the bar record, its history
+ * entry, its signals. */
+static void tk__emit_closed(struct tk_worker *w, uint32_t id, uint32_t t, const struct tk_bar *b,
+			    const struct tk_ind_values *v, uint32_t sig)
 {
-	struct tk_sym_engine *se = &w->sym[id];
 	const struct tk_ind_cfg *ic = &w->cfg.ind;
-	struct tk_ind_values v;
 	struct tk_bar_rec r;
-	struct tk_live *live;
-	uint32_t sig;
 
-	sig = tk_ind_update(&se->ind[t], ic, b, (w->cfg.pct_tf_mask >> t) & 1, &v);
 	r = (struct tk_bar_rec){
-		.window_start = b->window_start, .tf_ns = b->tf_ns, .open = b->open, .high = b->high,
-		.low = b->low, .close = b->close, .volume = b->volume, .vwap = v.vwap,
-		.trade_count = b->trade_count, .ind = v.ind,
+		.window_start = b->window_start, .tf_ns = w->rule[t].tf, .open = b->open,
+		.high = b->high, .low = b->low, .close = b->close, .volume = b->volume,
+		.vwap = v->vwap, .trade_count = b->trade_count, .ind = v->ind,
 		.sma_fast_n = (uint16_t)ic->sma_fast, .sma_slow_n = (uint16_t)ic->sma_slow,
 		.ema_fast_n = (uint16_t)ic->ema_fast, .ema_slow_n = (uint16_t)ic->ema_slow,
 		.rsi_n = (uint16_t)ic->rsi, .volatility_n = (uint16_t)ic->volatility, .signals = sig,
@@ -269,43 +271,70 @@ static void tk__closed(struct tk_worker *w, uint32_t id, uint32_t t, const struc
 	if (w->hist_t[t] >= 0) {
 		struct tk_hist_bar hb = {
 			.window_start = b->window_start, .open = b->open, .high = b->high,
-			.low = b->low, .close = b->close, .volume = b->volume, .vwap = v.vwap,
+			.low = b->low, .close = b->close, .volume = b->volume, .vwap = v->vwap,
 			.trade_count = b->trade_count,
 		};
 
 		/* Idempotent: a replay after a restart appends nothing twice. */
 		tk_history_append(w->history, w->hist_t[t], id, &hb);
 	}
-
-	live = tk_state_write_begin(w->state, id);
-	live->last[t] = (struct tk_live_ind){
-		.window_start = b->window_start, .close = b->close, .vwap = v.vwap, .ind = v.ind,
-	};
-	if (live->open_bar[t].window_start == b->window_start)
-		live->open_bar[t].window_start = 0;
-	tk_state_write_end(w->state, id);
-
 	if (sig & TK_SIG_PCT_CHANGE)
-		tk__signal(w, id, b, &v, TK_SIGNAL_PCT_CHANGE, b->close >= b->open ? 1 : -1,
-			   r.open > 0 ? (b->close - b->open) / b->open : 0);
+		tk__signal(w, id, t, b, v, TK_SIGNAL_PCT_CHANGE, b->close >= b->open ? 1 : -1,
+			   b->open > 0 ? (b->close - b->open) / b->open : 0);
 	if (sig & TK_SIG_VOLUME_SPIKE)
-		tk__signal(w, id, b, &v, TK_SIGNAL_VOLUME_SPIKE, 1,
-			   v.volume_sma > 0 ? b->volume / v.volume_sma : INFINITY);
+		tk__signal(w, id, t, b, v, TK_SIGNAL_VOLUME_SPIKE, 1,
+			   v->volume_sma > 0 ? b->volume / v->volume_sma : INFINITY);
 	if (sig & (TK_SIG_SMA_CROSS_UP | TK_SIG_SMA_CROSS_DOWN))
-		tk__signal(w, id, b, &v, TK_SIGNAL_SMA_CROSS, sig & TK_SIG_SMA_CROSS_UP ? 1 : -1,
-			   v.ind.sma_fast - v.ind.sma_slow);
+		tk__signal(w, id, t, b, v, TK_SIGNAL_SMA_CROSS, sig & TK_SIG_SMA_CROSS_UP ? 1 : -1,
+			   v->ind.sma_fast - v->ind.sma_slow);
 	if (sig & (TK_SIG_VWAP_CROSS_UP | TK_SIG_VWAP_CROSS_DOWN))
-		tk__signal(w, id, b, &v, TK_SIGNAL_VWAP_CROSS, sig & TK_SIG_VWAP_CROSS_UP ? 1 : -1,
-			   b->close - v.ind.session_vwap);
+		tk__signal(w, id, t, b, v, TK_SIGNAL_VWAP_CROSS, sig & TK_SIG_VWAP_CROSS_UP ? 1 : -1,
+			   b->close - v->ind.session_vwap);
+}
+
+static struct tk_live *tk__live(const struct tk_worker *w, uint32_t id)
+{
+	/* Unbracketed: reads by the record's only writer. */
+	return (struct tk_live *)((uint8_t *)tk_state_record(w->state, id) + TK_STATE_HEADER);
+}
+
+/*
+ * Close symbol id's windows of timeframe t that are due (all of them with
+ * `all`): the windows leave the live record and the indicators land in it
+ * in one seqlocked update, so a reader never sees a bar in neither place;
+ * the records are written after it, since a log write may wait on readers.
+ */
+static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t, bool all)
+{
+	struct tk_sym_engine *se = &w->sym[id];
+	struct tk_bar out[TK_AGG_MAX_OPEN];
+	struct tk_ind_values v[TK_AGG_MAX_OPEN];
+	uint32_t sig[TK_AGG_MAX_OPEN], n, k;
+	struct tk_live *live = tk_state_write_begin(w->state, id);
+
+	n = all ? tk_agg_close_all(&live->open_bar[t], &se->older[t], out, TK_AGG_MAX_OPEN)
+		: tk_agg_close(&live->open_bar[t], &se->older[t], &w->rule[t], w->stream_time, out,
+			       TK_AGG_MAX_OPEN);
+	for (k = 0; k < n; k++) {
+		sig[k] = tk_ind_update(&se->ind[t], &w->cfg.ind, &out[k],
+				       (w->cfg.pct_tf_mask >> t) & 1, &v[k]);
+		live->last[t] = (struct tk_live_ind){
+			.window_start = out[k].window_start, .close = out[k].close,
+			.vwap = v[k].vwap, .ind = v[k].ind,
+		};
+	}
+	tk_state_write_end(w->state, id);
+	for (k = 0; k < n; k++)
+		tk__emit_closed(w, id, t, &out[k], &v[k], sig[k]);
 }
 
 void tk_worker_activate(struct tk_worker *w, uint32_t id)
 {
 	uint32_t i = w->nactive;
 
-	if (w->sym[id].active)
+	if (w->is_active[id])
 		return;
-	w->sym[id].active = true;
+	w->is_active[id] = 1;
 	/* Symbols become active rarely: an insertion keeps the order in which
 	 * bars close (by id) without a sort on the hot path. */
 	while (i > 0 && w->active[i - 1] > id) {
@@ -323,24 +352,22 @@ void tk_worker_activate(struct tk_worker *w, uint32_t id)
  */
 static void tk__close_tf(struct tk_worker *w, uint32_t t, bool all)
 {
-	int64_t next = INT64_MAX;
-	struct tk_bar out[TK_AGG_MAX_OPEN];
-	uint32_t j, id, n, k;
+	int64_t next = INT64_MAX, due;
+	uint32_t j, id;
 
 	/* Only the symbols with state: a pass costs what is open, not the capacity. */
 	for (j = 0; j < w->nactive; j++) {
-		struct tk_agg *a;
-
 		id = w->active[j];
-		a = &w->sym[id].agg[t];
-		if (a->nopen == 0)
+		due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->sym[id].older[t],
+					&w->rule[t]);
+		if (due == INT64_MAX)
 			continue;
-		n = all ? tk_agg_close_all(a, out, TK_AGG_MAX_OPEN)
-			: tk_agg_close(a, w->cfg.lateness_ns, w->stream_time, out, TK_AGG_MAX_OPEN);
-		for (k = 0; k < n; k++)
-			tk__closed(w, id, t, &out[k]);
-		if (tk_agg_next_close(a, w->cfg.lateness_ns) < next)
-			next = tk_agg_next_close(a, w->cfg.lateness_ns);
+		if (all || due <= w->stream_time) {
+			tk__close_symbol(w, id, t, all);
+			due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->sym[id].older[t],
+						&w->rule[t]);
+		}
+		next = due < next ? due : next;
 	}
 	w->next_close[t] = next;
 }
@@ -357,14 +384,15 @@ static void tk__advance(struct tk_worker *w, int64_t ts)
 			tk__close_tf(w, t, false);
 }
 
-static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const struct tk_tick *k,
-			  uint32_t late)
+/* The trade and day fields of the live record (inside the tick's bracket). */
+static void tk__live_trade(struct tk_live *live, uint64_t seq, const struct tk_tick *k,
+			   uint32_t late)
 {
-	struct tk_sym_engine *se = &w->sym[id];
-	struct tk_live *live = tk_state_write_begin(w->state, id);
-	int64_t day = tk_window_start(k->ts_ns, TK_DAY_NS);
-	uint32_t t;
+	int64_t day = live->day;
 
+	/* The day of the last trade usually holds this one too: no division. */
+	if (live->trades == 0 || k->ts_ns < day || k->ts_ns - day >= TK_DAY_NS)
+		day = tk_window_start(k->ts_ns, TK_DAY_NS);
 	if (live->trades == 0) {
 		live->prev_close = NAN;
 		live->inv_prev_close = NAN;
@@ -394,27 +422,35 @@ static void tk__live_tick(struct tk_worker *w, uint32_t id, uint64_t seq, const 
 	live->last_seq = seq;
 	live->trades++;
 	live->late += late;
-	live->ntf = w->cfg.ntf;
+}
+
+/*
+ * The first tick of a symbol this worker has no state for: whatever its
+ * live record holds was written past the last checkpoint by a killed
+ * predecessor (or by a run whose checkpoint is gone), and the ticks that
+ * made it are about to be applied again.
+ */
+static void tk__first_tick(struct tk_worker *w, uint32_t id)
+{
+	struct tk_sym_engine *se = &w->sym[id];
+	struct tk_live *live;
+	uint32_t t;
+
+	tk_worker_activate(w, id);
 	for (t = 0; t < w->cfg.ntf; t++) {
-		const struct tk_agg *a = &se->agg[t];
-
-		if (a->nopen > 0) {
-			const struct tk_bar *b = &a->open[a->nopen - 1];
-
-			live->open_bar[t] = (struct tk_live_bar){
-				.window_start = b->window_start, .open = b->open, .high = b->high,
-				.low = b->low, .close = b->close, .volume = b->volume, .pv = b->pv,
-				.trade_count = b->trade_count,
-			};
-		}
+		tk_ind_init(&se->ind[t]);
+		se->older[t].n = 0;
 	}
+	live = tk_state_write_begin(w->state, id);
+	memset(live, 0, sizeof(*live));
+	live->ntf = w->cfg.ntf;
 	tk_state_write_end(w->state, id);
 }
 
 static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 {
 	struct tk_tick k;
-	struct tk_sym_engine *se;
+	struct tk_live *live;
 	uint32_t id = rec->aux, t;
 	uint32_t late = 0;
 
@@ -424,28 +460,30 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 		tk__advance(w, k.ts_ns);
 		return;
 	}
-	se = &w->sym[id];
-	if (!se->active) {
-		uint32_t i;
-
-		tk_worker_activate(w, id);
-		for (i = 0; i < w->cfg.ntf; i++)
-			tk_ind_init(&se->ind[i]);
-	}
+	if (!w->is_active[id])
+		tk__first_tick(w, id);
+	/* One seqlocked update of one record: the open bars are updated where
+	 * readers see them. */
+	live = tk_state_write_begin(w->state, id);
 	for (t = 0; t < w->cfg.ntf; t++) {
-		int r = tk_agg_add(&se->agg[t], w->cfg.tf_ns[t], w->cfg.lateness_ns, w->stream_time,
-				   k.ts_ns, k.price, k.size, rec->seq);
+		int r = tk_agg_add(&live->open_bar[t], &w->sym[id].older[t], &w->rule[t],
+				   w->stream_time, k.ts_ns, k.price, k.size);
 
-		if (r != TK_AGG_APPLIED) {
-			late++;
+		if (__builtin_expect(r == TK_AGG_APPLIED, 1))
 			continue;
+		if (r == TK_AGG_OPENED) {
+			int64_t due = tk_agg_next_close(&live->open_bar[t], &w->sym[id].older[t],
+							&w->rule[t]);
+
+			w->next_close[t] = due < w->next_close[t] ? due : w->next_close[t];
+		} else {
+			late++;
 		}
-		if (tk_agg_next_close(&se->agg[t], w->cfg.lateness_ns) < w->next_close[t])
-			w->next_close[t] = tk_agg_next_close(&se->agg[t], w->cfg.lateness_ns);
 	}
+	tk__live_trade(live, rec->seq, &k, late);
+	tk_state_write_end(w->state, id);
 	w->stats.ticks++;
 	w->stats.late += late;
-	tk__live_tick(w, id, rec->seq, &k, late);
 	tk__advance(w, k.ts_ns);
 }
 
@@ -494,26 +532,19 @@ static void tk__checkpoint(struct tk_worker *w)
 
 #define TK_PREFETCH_AHEAD 4
 
-/* Ask for the lines a tick of symbol id will touch. */
+/* Ask for the lines a tick of symbol id will touch: its seqlock line, the
+ * trade and day fields and the open bars, contiguous in its live record. */
 static void tk__prefetch(const struct tk_worker *w, const struct tk_slot *rec)
 {
-	const struct tk_sym_engine *se;
-	const uint8_t *live;
-	uint32_t t;
+	const uint8_t *p, *end;
 
 	if (rec->type != TK_REC_TICK || rec->aux >= w->capacity)
 		return;
-	se = &w->sym[rec->aux];
-	for (t = 0; t < w->cfg.ntf; t++) {
-		__builtin_prefetch(&se->agg[t], 1);
-		__builtin_prefetch((const uint8_t *)&se->agg[t] + 64, 1);
-	}
-	/* The shortest timeframe keeps several windows open under lateness. */
-	__builtin_prefetch((const uint8_t *)&se->agg[0] + 192, 1);
-	__builtin_prefetch((const uint8_t *)&se->agg[0] + 320, 1);
-	live = (const uint8_t *)tk_state_record(w->state, rec->aux);
-	for (t = 0; t < 8; t++)
-		__builtin_prefetch(live + 64 * t, 1);
+	p = (const uint8_t *)tk_state_record(w->state, rec->aux);
+	end = p + TK_STATE_HEADER + offsetof(struct tk_live, open_bar) +
+	      w->cfg.ntf * sizeof(struct tk_bar);
+	for (; p < end; p += 64)
+		__builtin_prefetch(p, 1);
 }
 
 void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, uint32_t stride)

@@ -44,11 +44,11 @@ struct tk_worker_cfg {
 	bool exit_at_end; /* return once every input has ended and been applied */
 };
 
-/* Engine-private state of one symbol. */
+/* Engine-private state of one symbol (its newest open windows are in its
+ * live record, in the segment). */
 struct tk_sym_engine {
-	struct tk_agg agg[TK_MAX_TF];
+	struct tk_agg_older older[TK_MAX_TF];
 	struct tk_ind_state ind[TK_MAX_TF];
-	bool active;
 };
 
 struct tk_worker_stats {
@@ -63,6 +63,7 @@ struct tk_worker_stats {
 
 struct tk_worker {
 	struct tk_worker_cfg cfg;
+	struct tk_agg_rule rule[TK_MAX_TF];
 	struct tk_segment *seg;
 	struct tk_symtab_region *symtab;
 	struct tk_state_region *state;
@@ -77,6 +78,7 @@ struct tk_worker {
 	struct tk_sym_engine *sym; /* [capacity] */
 	uint32_t *active;          /* ids of the symbols with state, ascending */
 	uint32_t nactive;
+	uint8_t *is_active;        /* [capacity]: a byte per symbol, not a line of its state */
 	uint8_t *shard_of;         /* [capacity], 0xff: not computed yet */
 	int64_t stream_time;
 	int64_t next_close[TK_MAX_TF];

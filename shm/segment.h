@@ -26,7 +26,7 @@
 #include <sys/types.h>
 
 #define TK_SEG_MAGIC "TICKDSEG"
-#define TK_SEG_ABI_VERSION 1u
+#define TK_SEG_ABI_VERSION 2u
 #define TK_SEG_DEFAULT_PATH "/dev/shm/tickd"
 #define TK_SEG_MAX_LOGS 32
 #define TK_SEG_MAX_REGIONS 36 /* logs + symbols, state, control */

@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define TICKD_ABI_VERSION 1
+#define TICKD_ABI_VERSION 2
 
 typedef struct tickd_segment tickd_segment;
 typedef struct tickd_follower tickd_follower;

@@ -8,6 +8,38 @@
 #define S(x) ((int64_t)((x) * 1e9 + 0.5))
 #define MIN (60 * TK_NS_PER_S)
 
+/* One symbol's windows of one timeframe, as the worker keeps them. */
+struct agg {
+	struct tk_bar cur;
+	struct tk_agg_older older;
+	struct tk_agg_rule rule;
+};
+
+static int add(struct agg *a, int64_t stream_time, int64_t ts, double price, double size)
+{
+	return tk_agg_add(&a->cur, &a->older, &a->rule, stream_time, ts, price, size);
+}
+
+static uint32_t close_due(struct agg *a, int64_t stream_time, struct tk_bar *out, uint32_t max)
+{
+	return tk_agg_close(&a->cur, &a->older, &a->rule, stream_time, out, max);
+}
+
+static uint32_t close_all(struct agg *a, struct tk_bar *out, uint32_t max)
+{
+	return tk_agg_close_all(&a->cur, &a->older, out, max);
+}
+
+static int64_t next_close(const struct agg *a)
+{
+	return tk_agg_next_close(&a->cur, &a->older, &a->rule);
+}
+
+static uint32_t nopen(const struct agg *a)
+{
+	return a->older.n + (a->cur.trade_count > 0);
+}
+
 Test(bar, windows_align_to_utc_epoch_multiples)
 {
 	cr_assert_eq(tk_window_start(1700000000123456789LL, MIN), 1699999980000000000LL);
@@ -23,11 +55,11 @@ Test(bar, open_is_earliest_event_close_is_latest_ties_by_arrival)
 {
 	struct tk_bar b;
 
-	tk_bar_init(&b, S(10), TK_NS_PER_S, S(10.5), 100, 1, 1);
-	tk_bar_add(&b, S(10.2), 101, 2, 2); /* earlier event time: new open */
-	tk_bar_add(&b, S(10.9), 99, 1, 3);  /* later: new close */
-	tk_bar_add(&b, S(10.9), 98, 3, 4);  /* same time, later arrival: new close */
-	tk_bar_add(&b, S(10.2), 102, 1, 5); /* same time as open, later arrival: not open */
+	tk_bar_init(&b, S(10), S(10.5), 100, 1);
+	tk_bar_add(&b, S(10.2), 101, 2); /* earlier event time: new open */
+	tk_bar_add(&b, S(10.9), 99, 1);  /* later: new close */
+	tk_bar_add(&b, S(10.9), 98, 3);  /* same time, later arrival: new close */
+	tk_bar_add(&b, S(10.2), 102, 1); /* same time as open, later arrival: not open */
 	cr_assert_eq(b.open, 101);
 	cr_assert_eq(b.close, 98);
 	cr_assert_eq(b.high, 102);
@@ -42,56 +74,80 @@ Test(bar, vwap_of_a_zero_volume_bar_is_its_close)
 {
 	struct tk_bar b;
 
-	tk_bar_init(&b, 0, TK_NS_PER_S, 1, 1.25, 0, 1); /* FX: trades of size 0 */
-	tk_bar_add(&b, 2, 1.5, 0, 2);
+	tk_bar_init(&b, 0, 1, 1.25, 0); /* FX: trades of size 0 */
+	tk_bar_add(&b, 2, 1.5, 0);
 	cr_assert_eq(tk_bar_vwap(&b), 1.5);
 }
 
 Test(bar, windows_close_after_the_lateness_and_late_trades_are_dropped)
 {
-	struct tk_agg a = { 0 };
+	struct agg a = { .rule = { .tf = TK_NS_PER_S, .lateness = S(2) } };
 	struct tk_bar out[4];
-	int64_t L = S(2), tf = TK_NS_PER_S;
 
-	cr_assert_eq(tk_agg_add(&a, tf, L, INT64_MIN, S(10.5), 100, 1, 1), TK_AGG_APPLIED);
-	cr_assert_eq(tk_agg_close(&a, L, S(10.5), out, 4), 0);
-	cr_assert_eq(tk_agg_add(&a, tf, L, S(10.5), S(12.1), 101, 1, 2), TK_AGG_APPLIED);
+	cr_assert_eq(add(&a, INT64_MIN, S(10.5), 100, 1), TK_AGG_OPENED);
+	cr_assert_eq(close_due(&a, S(10.5), out, 4), 0);
+	cr_assert_eq(add(&a, S(10.5), S(12.1), 101, 1), TK_AGG_OPENED);
 	/* Window [9, 10) closed when stream time reached 12: late. */
-	cr_assert_eq(tk_agg_add(&a, tf, L, S(12.1), S(9.9), 50, 1, 3), TK_AGG_LATE);
+	cr_assert_eq(add(&a, S(12.1), S(9.9), 50, 1), TK_AGG_LATE);
 	/* Window [10, 11) is open until 13. */
-	cr_assert_eq(tk_agg_add(&a, tf, L, S(12.1), S(10.8), 102, 1, 4), TK_AGG_APPLIED);
-	cr_assert_eq(tk_agg_next_close(&a, L), S(13));
-	cr_assert_eq(tk_agg_close(&a, L, S(12.999999999), out, 4), 0);
-	cr_assert_eq(tk_agg_close(&a, L, S(13), out, 4), 1);
+	cr_assert_eq(add(&a, S(12.1), S(10.8), 102, 1), TK_AGG_APPLIED);
+	cr_assert_eq(next_close(&a), S(13));
+	cr_assert_eq(close_due(&a, S(12.999999999), out, 4), 0);
+	cr_assert_eq(close_due(&a, S(13), out, 4), 1);
 	cr_assert_eq(out[0].window_start, S(10));
 	cr_assert_eq(out[0].open, 100);
 	cr_assert_eq(out[0].close, 102);
 	cr_assert_eq(out[0].trade_count, 2);
+	cr_assert_eq(out[0].open_ts, S(10.5));
+	cr_assert_eq(out[0].close_ts, S(10.8));
+	cr_assert_eq(next_close(&a), S(15), "window 12 is left, in cur");
 	/* A trade exactly at the deadline of its window is late. */
-	cr_assert_eq(tk_agg_add(&a, tf, L, S(13), S(10.9), 1, 1, 5), TK_AGG_LATE);
+	cr_assert_eq(add(&a, S(13), S(10.9), 1, 1), TK_AGG_LATE);
 	/* A heartbeat far ahead closes the rest; window 11 had no trade: no bar. */
-	cr_assert_eq(tk_agg_add(&a, tf, L, S(13), S(13.5), 103, 2, 6), TK_AGG_APPLIED);
-	cr_assert_eq(tk_agg_close(&a, L, S(20), out, 4), 2);
+	cr_assert_eq(add(&a, S(13), S(13.5), 103, 2), TK_AGG_OPENED);
+	cr_assert_eq(close_due(&a, S(20), out, 4), 2);
 	cr_assert_eq(out[0].window_start, S(12));
 	cr_assert_eq(out[1].window_start, S(13));
 	cr_assert_eq(out[1].volume, 2);
-	cr_assert_eq(a.nopen, 0);
+	cr_assert_eq(nopen(&a), 0);
+	cr_assert_eq(a.cur.trade_count, 0, "the live record shows no open bar");
+	cr_assert_eq(next_close(&a), INT64_MAX);
 }
 
 Test(bar, out_of_order_windows_stay_sorted_and_close_all_empties)
 {
-	struct tk_agg a = { 0 };
+	struct agg a = { .rule = { .tf = TK_NS_PER_S, .lateness = S(5) } };
 	struct tk_bar out[4];
-	int64_t L = S(5), tf = TK_NS_PER_S;
 
-	tk_agg_add(&a, tf, L, INT64_MIN, S(12.5), 1, 1, 1);
-	tk_agg_add(&a, tf, L, S(12.5), S(10.5), 2, 1, 2);
-	tk_agg_add(&a, tf, L, S(12.5), S(11.5), 3, 1, 3);
-	cr_assert_eq(a.nopen, 3);
-	cr_assert_eq(tk_agg_close_all(&a, out, 4), 3);
+	cr_assert_eq(add(&a, INT64_MIN, S(12.5), 1, 1), TK_AGG_OPENED);
+	cr_assert_eq(add(&a, S(12.5), S(10.5), 2, 1), TK_AGG_OPENED);
+	cr_assert_eq(add(&a, S(12.5), S(11.5), 3, 1), TK_AGG_OPENED, "between two open windows");
+	cr_assert_eq(add(&a, S(12.5), S(11.6), 4, 1), TK_AGG_APPLIED);
+	cr_assert_eq(nopen(&a), 3);
+	cr_assert_eq(a.cur.window_start, S(12), "the newest stays in cur");
+	cr_assert_eq(a.older.bar[0].window_start, S(10));
+	cr_assert_eq(a.older.bar[1].window_start, S(11));
+	cr_assert_eq(next_close(&a), S(16));
+	cr_assert_eq(close_due(&a, S(17), out, 1), 1, "at most max");
 	cr_assert_eq(out[0].window_start, S(10));
-	cr_assert_eq(out[1].window_start, S(11));
-	cr_assert_eq(out[2].window_start, S(12));
+	cr_assert_eq(close_all(&a, out, 4), 2);
+	cr_assert_eq(out[0].window_start, S(11));
+	cr_assert_eq(out[0].close, 4);
+	cr_assert_eq(out[1].window_start, S(12));
+	cr_assert_eq(nopen(&a), 0);
+}
+
+Test(bar, more_open_windows_than_room_are_refused_not_lost_silently)
+{
+	struct agg a = { .rule = { .tf = TK_NS_PER_S, .lateness = S(60) } };
+	int i;
+
+	for (i = 0; i < TK_AGG_MAX_OPEN; i++)
+		cr_assert_eq(add(&a, S(10), S(10 + i), 1, 1), TK_AGG_OPENED);
+	cr_assert_eq(add(&a, S(10), S(30), 1, 1), TK_AGG_TOO_MANY, "newer");
+	cr_assert_eq(add(&a, S(10), S(9.5), 1, 1), TK_AGG_TOO_MANY, "older");
+	cr_assert_eq(add(&a, S(10), S(12.5), 1, 1), TK_AGG_APPLIED, "an open one still takes trades");
+	cr_assert_eq(nopen(&a), TK_AGG_MAX_OPEN);
 }
 
 Test(bar, timeframes_parse_and_name)
@@ -171,7 +227,7 @@ Test(bar, random_streams_with_disorder_and_late_trades_match_the_reference)
 
 	srand(12345);
 	for (k = 0; k < 3; k++) {
-		struct tk_agg a = { 0 };
+		struct agg a = { .rule = { .tf = tfs[k], .lateness = L } };
 		int64_t tf = tfs[k], st = INT64_MIN, clock = S(1700000000);
 		int nacc = 0, ngot = 0, late = 0, i, ref_late = 0;
 		int64_t ref_st = INT64_MIN, w, lo, hi;
@@ -196,14 +252,14 @@ Test(bar, random_streams_with_disorder_and_late_trades_match_the_reference)
 			if (ts > ref_st)
 				ref_st = ts;
 
-			r = tk_agg_add(&a, tf, L, st, ts, price, size, (uint64_t)i + 1);
+			r = add(&a, st, ts, price, size);
 			late += r == TK_AGG_LATE;
 			cr_assert_neq(r, TK_AGG_TOO_MANY);
 			if (ts > st)
 				st = ts;
-			ngot += (int)tk_agg_close(&a, L, st, &got[ngot], (uint32_t)(NT - ngot));
+			ngot += (int)close_due(&a, st, &got[ngot], (uint32_t)(NT - ngot));
 		}
-		ngot += (int)tk_agg_close_all(&a, &got[ngot], (uint32_t)(NT - ngot));
+		ngot += (int)close_all(&a, &got[ngot], (uint32_t)(NT - ngot));
 		cr_assert_eq(late, ref_late, "late trades: %d, reference %d", late, ref_late);
 		cr_assert_gt(late, 0, "the stream must exercise late trades");
 		/* Every window holding an accepted trade, in window order. */

@@ -24,7 +24,7 @@ static struct tk_ind_cfg small_cfg(void)
 
 static struct tk_bar bar_at(int64_t start, double open, double close, double volume)
 {
-	struct tk_bar b = { .window_start = start, .tf_ns = MIN, .open = open, .close = close,
+	struct tk_bar b = { .window_start = start, .open = open, .close = close,
 			    .high = open > close ? open : close, .low = open < close ? open : close,
 			    .volume = volume, .pv = close * volume, .trade_count = 1 };
 	return b;
