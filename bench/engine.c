@@ -15,7 +15,7 @@
  *  (c) heap allocations of the worker in steady state (must be 0): malloc,
  *      calloc, realloc are counted by link-time wrapping.
  *
- * usage: engine [--quick] [--apply-only] [--cpus A,B]
+ * usage: engine [--quick] [--apply-only [--symbols N]] [--cpus A,B]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -326,6 +326,7 @@ int main(int argc, char **argv)
 {
 	uint64_t n = 4000000, iters = 400000;
 	bool only_apply = false;
+	uint32_t only_symbols = 0;
 	struct tput t1, t100, t10k;
 	struct lat hop, bar;
 	int i;
@@ -336,11 +337,13 @@ int main(int argc, char **argv)
 			iters = 100000;
 		} else if (strcmp(argv[i], "--apply-only") == 0) {
 			only_apply = true;
+		} else if (strcmp(argv[i], "--symbols") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
+			only_symbols = (uint32_t)atoi(argv[++i]); /* one apply run, for profiles */
 		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc &&
 			   sscanf(argv[i + 1], "%d,%d", &cpu_a, &cpu_b) == 2) {
 			i++;
 		} else {
-			fprintf(stderr, "usage: engine [--quick] [--apply-only] [--cpus A,B]\n");
+			fprintf(stderr, "usage: engine [--quick] [--apply-only [--symbols N]] [--cpus A,B]\n");
 			return 2;
 		}
 	}
@@ -349,6 +352,12 @@ int main(int argc, char **argv)
 	tsc_per_ns = tk_tsc_per_ns();
 
 	pin(cpu_a);
+	if (only_symbols > 0) {
+		t1 = throughput(only_symbols, n);
+		printf("apply ticks/s: %u symbols %.0f (read only %.0f), %llu bars closed\n",
+		       only_symbols, t1.apply_tps, t1.read_tps, (unsigned long long)t1.bars);
+		return 0;
+	}
 	t1 = throughput(1, n);
 	t100 = throughput(100, n);
 	t10k = throughput(10000, n);

@@ -73,7 +73,9 @@ static double tk__ema(double prev, const double *closes, uint64_t n, uint32_t pe
 	return prev + (2.0 / (period + 1.0)) * (close - prev);
 }
 
-static double tk__volatility(const double *closes, uint64_t n, uint32_t len)
+/* Each bar's log return is computed once, when the bar closes, and kept:
+ * a log per bar rather than `len` of them. */
+static double tk__volatility(const double *returns, uint64_t n, uint32_t len)
 {
 	double r[TK_IND_HISTORY], mean = 0, ss = 0;
 	uint32_t k;
@@ -81,10 +83,7 @@ static double tk__volatility(const double *closes, uint64_t n, uint32_t len)
 	if (n < (uint64_t)len + 1)
 		return NAN;
 	for (k = 0; k < len; k++) {
-		/* oldest first */
-		uint32_t back = len - 1 - k;
-
-		r[k] = log(tk__back(closes, n, back) / tk__back(closes, n, back + 1));
+		r[k] = tk__back(returns, n, len - 1 - k); /* oldest first */
 		mean += r[k];
 	}
 	mean /= len;
@@ -127,6 +126,8 @@ uint32_t tk_ind_update(struct tk_ind_state *s, const struct tk_ind_cfg *cfg,
 
 	s->closes[s->nbars % TK_IND_HISTORY] = bar->close;
 	s->volumes[s->nbars % TK_IND_HISTORY] = bar->volume;
+	s->returns[s->nbars % TK_IND_HISTORY] =
+		s->nbars > 0 ? log(bar->close / tk__back(s->closes, s->nbars, 0)) : NAN;
 	n = ++s->nbars;
 
 	out->close = bar->close;
@@ -170,7 +171,7 @@ uint32_t tk_ind_update(struct tk_ind_state *s, const struct tk_ind_cfg *cfg,
 				   ? 100.0 * s->rsi_gain / (s->rsi_gain + s->rsi_loss) : 0.0;
 	else
 		out->ind.rsi = NAN;
-	out->ind.volatility = tk__volatility(s->closes, n, cfg->volatility);
+	out->ind.volatility = tk__volatility(s->returns, n, cfg->volatility);
 
 	if (pct_change_on && bar->open > 0 &&
 	    fabs((bar->close - bar->open) / bar->open) >= cfg->pct_threshold)

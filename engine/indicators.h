@@ -55,6 +55,7 @@ struct tk_ind_state {
 	uint64_t nbars;
 	double closes[TK_IND_HISTORY];  /* ring, by nbars */
 	double volumes[TK_IND_HISTORY]; /* ring, by nbars */
+	double returns[TK_IND_HISTORY]; /* ring, by nbars: log(close / previous close) */
 	double ema_fast;
 	double ema_slow;
 	double rsi_gain;

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
+#include "common/prefetch.h"
 #include "shm/records.h"
 
 #define TK_DAY_NS (86400 * TK_NS_PER_S)
@@ -530,7 +531,7 @@ static void tk__checkpoint(struct tk_worker *w)
 	w->last_ckpt_ns = tk_mono_coarse_ns();
 }
 
-#define TK_PREFETCH_AHEAD 4
+#define TK_PREFETCH_AHEAD 2
 
 /* Ask for the lines a tick of symbol id will touch: its seqlock line, the
  * trade and day fields and the open bars, contiguous in its live record. */
@@ -543,8 +544,9 @@ static void tk__prefetch(const struct tk_worker *w, const struct tk_slot *rec)
 	p = (const uint8_t *)tk_state_record(w->state, rec->aux);
 	end = p + TK_STATE_HEADER + offsetof(struct tk_live, open_bar) +
 	      w->cfg.ntf * sizeof(struct tk_bar);
+	/* A read prefetch: an unshared line arrives exclusive anyway. */
 	for (; p < end; p += 64)
-		__builtin_prefetch(p, 1);
+		tk_prefetch(p);
 }
 
 void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, uint32_t stride)

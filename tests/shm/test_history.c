@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -84,6 +85,7 @@ Test(history, appends_are_idempotent_for_a_replay)
 }
 
 static volatile int stop;
+static volatile int appended; /* the writer has appended at least once */
 
 static void *writer(void *arg)
 {
@@ -95,6 +97,7 @@ static void *writer(void *arg)
 
 		b.high = b.low = b.volume = (double)b.window_start;
 		tk_history_append(h, 0, 3, &b);
+		appended = 1;
 	}
 	return NULL;
 }
@@ -107,6 +110,9 @@ Test(history, readers_never_see_a_torn_or_out_of_order_copy)
 	uint32_t n, k;
 
 	pthread_create(&th, NULL, writer, NULL);
+	/* On a loaded 2-core host the writer may not run for a while. */
+	while (!appended)
+		sched_yield();
 	for (i = 0; i < 200000; i++) {
 		n = tk_history_read(h, 0, 3, out, 7);
 		for (k = 0; k < n; k++) {
