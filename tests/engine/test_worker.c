@@ -204,6 +204,43 @@ Test(worker, indicators_and_pct_change_signals_on_closed_bars)
 	cr_assert_fail("no pct_change signal among %d", n);
 }
 
+Test(worker, open_bars_leave_the_live_record_when_they_close)
+{
+	struct tk_live l;
+
+	tick(aapl, T0 + S(1.2), 100, 10);
+	l = live_of(aapl);
+	cr_assert_eq(l.open_bar[0].window_start, T0 + S(1));
+	cr_assert_eq(l.open_bar[0].open_ts, T0 + S(1.2));
+	heartbeat(T0 + S(4), 0);
+	l = live_of(aapl);
+	cr_assert_eq(l.open_bar[0].trade_count, 0, "the 1 s bar closed: no open bar");
+	cr_assert_eq(l.last[0].window_start, T0 + S(1), "it is the last closed one");
+	cr_assert_eq(l.last[0].close, 100);
+	cr_assert_eq(l.open_bar[1].trade_count, 1, "the 1 m bar is still open");
+}
+
+Test(worker, a_restart_applies_again_what_no_checkpoint_held_without_counting_it_twice)
+{
+	struct tk_live l;
+
+	tick(aapl, T0 + S(1), 100, 10);
+	tick(aapl, T0 + S(1.5), 101, 5);
+	/* Killed before its first checkpoint: the next worker applies the same
+	 * ticks to a live record that already holds them. */
+	tk_worker_close(&w);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	seq = 0;
+	tick(aapl, T0 + S(1), 100, 10);
+	tick(aapl, T0 + S(1.5), 101, 5);
+	l = live_of(aapl);
+	cr_assert_eq(l.trades, 2);
+	cr_assert_eq(l.day_volume, 15);
+	cr_assert_eq(l.open_bar[0].trade_count, 2);
+	cr_assert_eq(l.open_bar[0].volume, 15);
+	cr_assert_eq(l.open_bar[1].pv, 100.0 * 10 + 101 * 5);
+}
+
 Test(worker, end_of_stream_closes_every_open_bar)
 {
 	struct tk_bar_rec b[8];

@@ -19,18 +19,34 @@ done
 [ "$(wc -l < "$P.bars1")" -eq 32 ] || fail "expected 32 1m bars, got $(wc -l < "$P.bars1")"
 cmp -s "$P.bars1" "$P.bars2" || fail "two runs with seed 7 gave different bars"
 
-# A live run.
-"$T" run --fresh --rate 2000 --start now > "$P.out" 2> "$P.log" &
+# A live run, its clock 60 times real time so minutes pass in seconds: the
+# first five 1m bars, field for field against the trades in the tick log.
+"$T" run --fresh --rate 50 --speed 60 --start now > "$P.out" 2> "$P.log" &
 rpid=$!
 for _ in $(seq 1 200); do grep -q "look: tickd top" "$P.out" 2>/dev/null && break; sleep 0.05; done
-timeout 20 "$T" tail bars.1s --count 5 > "$P.live" || fail "no 1s bars from a live run"
-python3 - "$P.live" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
+timeout 30 "$T" tail bars.1m --from-start --count 5 > "$P.live" || fail "no 1m bars from a live run"
+"$T" tail ticks.0 --from-start --no-follow > "$P.ticks"
+python3 - "$P.live" "$P.ticks" <<'PY' || fail "live 1m bars do not match their trades"
+import json, math, sys
+bars = [json.loads(l) for l in open(sys.argv[1])]
+trades = [json.loads(l) for l in open(sys.argv[2])]
+assert len(bars) == 5, bars
+for b in bars:
     assert {"symbol", "tf", "window_start", "open", "high", "low", "close", "volume", "vwap",
-            "trade_count"} <= set(r), r
-    assert r["tf"] == "1s"
+            "trade_count"} <= set(b), b
+    assert b["tf"] == "1m" and isinstance(b["window_start"], int) and b["window_start"] % 60000 == 0, b
+    mine = [t for t in trades if t["symbol"] == b["symbol"]
+            and b["window_start"] <= t["ts"] < b["window_start"] + 60000]
+    mine.sort(key=lambda t: t["seq"])  # arrival order
+    assert len(mine) == b["trade_count"], (b, len(mine))
+    first, last = min(t["ts"] for t in mine), max(t["ts"] for t in mine)
+    assert b["open"] in [t["price"] for t in mine if t["ts"] == first], b
+    assert b["close"] in [t["price"] for t in mine if t["ts"] == last], b
+    assert b["high"] == max(t["price"] for t in mine) and b["low"] == min(t["price"] for t in mine), b
+    vol = sum(t["size"] for t in mine)
+    pv = sum(t["price"] * t["size"] for t in mine)
+    assert math.isclose(b["volume"], vol, rel_tol=1e-12), (b, vol)
+    assert math.isclose(b["vwap"], pv / vol if vol > 0 else b["close"], rel_tol=1e-9), (b, pv / vol)
 PY
 grep -q "look: tickd top" "$P.out" || fail "no banner (the run did not start)"
 epid=$("$T" stats --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print([r["pid"] for l in s["logs"] if l["name"]=="ticks.0" for r in l["readers"] if r["name"]=="engine.0"][0])')
