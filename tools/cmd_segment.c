@@ -41,7 +41,8 @@ static void init_usage(FILE *out)
 		"  --shards N        engine shards: bars.<tf>.<i> and signals.<i> each (default 1)\n"
 		"  --bar-slots N     slots per bar log and the signal log (default 65536)\n"
 		"  --history-symbols N  symbols (by id) that keep a ring of their last closed bars\n"
-		"                    per timeframe (default 64; 0: none)\n"
+		"                    per timeframe (default 1024 or the capacity if smaller; 0: none;\n"
+		"                    pages are touched only as bars fill them: 352 KB a symbol)\n"
 		"  --history-depth L bars kept per timeframe, like 1s=3600,1m=1440 (defaults: 1s 3600,\n"
 		"                    1m 1440, 5m 288, 1h 168, other timeframes 1000)\n"
 		"  --readers N       reader-cursor slots per log (default 16)\n"
@@ -74,7 +75,7 @@ int tk_cmd_init(int argc, char **argv)
 	struct tk_segment seg;
 	uint32_t slots = 1u << 20, readers = 16, shards = 1, bar_slots = 65536, t, s;
 	const char *tfs = getenv("TIMEFRAMES"), *depths = "";
-	uint32_t hist_symbols = 64;
+	uint32_t hist_symbols = UINT32_MAX; /* default: 1024, or the capacity if smaller */
 	int64_t tf[TK_MAX_TF];
 	int ntf;
 	bool fresh = false;
@@ -129,6 +130,10 @@ int tk_cmd_init(int argc, char **argv)
 	ntf = tk_timeframes_parse(tfs != NULL && *tfs != '\0' ? tfs : "1s,1m,5m,1h", tf, TK_MAX_TF);
 	if (ntf < 0)
 		tk_opt_fail("--timeframes", "%s", tk_err_msg());
+	/* The history file pages are sparse: a symbol's rings cost memory
+	 * (352 KB at the default depths) only as its bars fill them. */
+	if (hist_symbols == UINT32_MAX)
+		hist_symbols = cfg.symbol_capacity < 1024 ? cfg.symbol_capacity : 1024;
 	cfg.history.symbols = hist_symbols;
 	cfg.history.ntf = hist_symbols > 0 ? (uint32_t)ntf : 0;
 	for (t = 0; t < cfg.history.ntf; t++) {
