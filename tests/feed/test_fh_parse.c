@@ -1,0 +1,232 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed/fh_parse.h"
+
+/* What the callback saw. */
+#define MAXT 64
+static struct got {
+	char sym[MAXT][40];
+	struct tk_fh_trade t[MAXT];
+	int n;
+	long total; /* for the big message */
+} got;
+
+static void on_trade(void *ctx, const struct tk_fh_trade *t)
+{
+	(void)ctx;
+	got.total++;
+	if (got.n == MAXT)
+		return;
+	memcpy(got.sym[got.n], t->symbol, t->symbol_len);
+	got.sym[got.n][t->symbol_len] = '\0';
+	got.t[got.n++] = *t;
+}
+
+static struct tk_fh_parser *p;
+static struct tk_fh_msg m;
+
+static void setup(void)
+{
+	struct tk_fh_limits lim;
+
+	tk_fh_limits_default(&lim);
+	p = tk_fh_parser_new(&lim);
+	cr_assert_not_null(p);
+	memset(&got, 0, sizeof(got));
+}
+
+static void teardown(void)
+{
+	tk_fh_parser_free(p);
+}
+
+TestSuite(fh_parse, .init = setup, .fini = teardown);
+
+static enum tk_fh_kind parse(const char *s)
+{
+	return tk_fh_parse(p, s, strlen(s), on_trade, NULL, &m);
+}
+
+Test(fh_parse, a_trade_message_of_several_symbols_gives_each_trade_in_order)
+{
+	const char *s = "{\"data\":[{\"c\":[\"1\",\"12\"],\"p\":189.5,\"s\":\"AAPL\",\"t\":1704205800123,"
+			"\"v\":100},{\"c\":null,\"p\":7296.89,\"s\":\"BINANCE:BTCUSDT\",\"t\":1575526691134,"
+			"\"v\":0.011467},{\"p\":1.0842,\"s\":\"OANDA:EUR_USD\",\"t\":1704205800999,\"v\":0}],"
+			"\"type\":\"trade\"}";
+
+	cr_assert_eq(parse(s), TK_FH_TRADES);
+	cr_assert_eq(m.trades, 3);
+	cr_assert_eq(m.rejected, 0);
+	cr_assert_eq(got.n, 3);
+	cr_assert_str_eq(got.sym[0], "AAPL");
+	cr_assert_eq(got.t[0].price, 189.5);
+	cr_assert_eq(got.t[0].size, 100);
+	cr_assert_eq(got.t[0].ts_ns, 1704205800123000000LL);
+	cr_assert_eq(got.t[0].conditions, (1u << 1) | (1u << 12));
+	cr_assert_str_eq(got.sym[1], "BINANCE:BTCUSDT");
+	cr_assert_eq(got.t[1].price, 7296.89);
+	cr_assert_eq(got.t[1].size, 0.011467);
+	cr_assert_eq(got.t[1].conditions, 0, "null conditions");
+	cr_assert_str_eq(got.sym[2], "OANDA:EUR_USD");
+	cr_assert_eq(got.t[2].size, 0, "an FX price update: a trade of size 0");
+	cr_assert_eq(got.t[2].conditions, 0, "no conditions");
+}
+
+Test(fh_parse, ping_error_and_unknown_types)
+{
+	cr_assert_eq(parse("{\"type\":\"ping\"}"), TK_FH_PING);
+	cr_assert_eq(parse("{\"type\":\"error\",\"msg\":\"Subscribing to too many symbols\"}"),
+		     TK_FH_ERROR);
+	cr_assert_str_eq(m.text, "Subscribing to too many symbols");
+	cr_assert_eq(parse("{\"type\":\"error\"}"), TK_FH_ERROR);
+	cr_assert_str_eq(m.text, "(no msg string)");
+	cr_assert_eq(parse("{\"type\":\"news\",\"data\":[]}"), TK_FH_UNKNOWN);
+	cr_assert_str_eq(m.text, "news");
+	cr_assert_eq(parse("{\"type\":\"trade\",\"data\":[]}"), TK_FH_TRADES, "no trades is fine");
+	cr_assert_eq(m.trades, 0);
+}
+
+Test(fh_parse, condition_codes_as_strings_or_integers_and_large_ones)
+{
+	cr_assert_eq(parse("{\"type\":\"trade\",\"data\":[{\"s\":\"X\",\"p\":1,\"t\":1704205800000,"
+			   "\"v\":1,\"c\":[0,\"30\",31,\"37\"]}]}"), TK_FH_TRADES);
+	cr_assert_eq(m.trades, 1);
+	cr_assert_eq(got.t[0].conditions, 1u | (1u << 30) | TK_COND_OTHER);
+}
+
+/* A message with one bad trade between two good ones: the good ones pass,
+ * the bad one is counted by reason and described. */
+static void one_bad(const char *bad, enum tk_fh_reason want, const char *text)
+{
+	char s[512];
+
+	memset(&got, 0, sizeof(got));
+	snprintf(s, sizeof(s),
+		 "{\"type\":\"trade\",\"data\":[{\"s\":\"A\",\"p\":1,\"t\":1704205800000,\"v\":1},%s,"
+		 "{\"s\":\"B\",\"p\":2,\"t\":1704205800001,\"v\":2}]}", bad);
+	cr_assert_eq(parse(s), TK_FH_TRADES, "%s", bad);
+	cr_assert_eq(m.trades, 2, "%s", bad);
+	cr_assert_eq(m.rejected, 1, "%s", bad);
+	cr_assert_eq(m.rejected_by[want], 1, "%s: want %s, text '%s'", bad, tk_fh_reason_name(want),
+		     m.text);
+	cr_assert_str_eq(got.sym[1], "B");
+	cr_assert(strstr(m.text, text) != NULL, "%s: text '%s' lacks '%s'", bad, m.text, text);
+}
+
+Test(fh_parse, bad_trades_are_rejected_by_reason_and_the_rest_delivered)
+{
+	one_bad("[1]", TK_FH_BAD_TRADE, "trade 2 is not an object");
+	one_bad("{\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL, "no symbol");
+	one_bad("{\"s\":7,\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL, "no symbol");
+	one_bad("{\"s\":\"\",\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL, "0 bytes");
+	one_bad("{\"s\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\",\"p\":1,\"t\":1704205800000,\"v\":1}",
+		TK_FH_BAD_SYMBOL, "32 bytes");
+	one_bad("{\"s\":\"A\\u0001B\",\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL,
+		"control character 0x01");
+	one_bad("{\"s\":\"C\",\"p\":\"189.5\",\"t\":1704205800000,\"v\":1}", TK_FH_BAD_PRICE,
+		"C: no price number");
+	one_bad("{\"s\":\"C\",\"t\":1704205800000,\"v\":1}", TK_FH_BAD_PRICE, "no price");
+	one_bad("{\"s\":\"C\",\"p\":0,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_PRICE,
+		"price 0 is not in (0, 1e+09]");
+	one_bad("{\"s\":\"C\",\"p\":-1.5,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_PRICE, "-1.5");
+	one_bad("{\"s\":\"C\",\"p\":1e10,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_PRICE, "1e+10");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":-1}", TK_FH_BAD_SIZE,
+		"size -1 is not in [0, 1e+12]");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":2e12}", TK_FH_BAD_SIZE, "2e+12");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":null}", TK_FH_BAD_SIZE, "no size");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1.7042058e12,\"v\":1}", TK_FH_BAD_TIME,
+		"no integer timestamp");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":\"1704205800000\",\"v\":1}", TK_FH_BAD_TIME, "integer");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":631152000000,\"v\":1}", TK_FH_BAD_TIME,
+		"timestamp 631152000000 ms is outside");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800,\"v\":1}", TK_FH_BAD_TIME, "seconds, not ms");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":18446744073709551615,\"v\":1}", TK_FH_BAD_TIME, "integer");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":1,\"c\":\"1\"}",
+		TK_FH_BAD_CONDITIONS, "not a list of codes");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":1,\"c\":[\"x\"]}",
+		TK_FH_BAD_CONDITIONS, "codes");
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":1,\"c\":[-1]}",
+		TK_FH_BAD_CONDITIONS, "codes");
+}
+
+static void invalid(const char *s, size_t len, enum tk_fh_reason want)
+{
+	memset(&got, 0, sizeof(got));
+	cr_assert_eq(tk_fh_parse(p, s, len, on_trade, NULL, &m), TK_FH_INVALID, "%.60s", s);
+	cr_assert_eq(m.reason, want, "%.60s: want %s, got %s (%s)", s, tk_fh_reason_name(want),
+		     tk_fh_reason_name(m.reason), m.text);
+	cr_assert_eq(got.total, 0, "%.60s: no trade of an invalid message is delivered", s);
+	cr_assert_neq(m.text[0], '\0');
+}
+
+#define INVALID(lit, want) invalid(lit, sizeof(lit) - 1, want)
+
+Test(fh_parse, hostile_messages_are_rejected_whole_with_a_reason)
+{
+	INVALID("{\"type\":\"trade\",\"data\":[{\"s\":\"AAPL\",\"p\":1", TK_FH_NOT_JSON); /* truncated */
+	INVALID("", TK_FH_NOT_JSON);
+	INVALID("{\"type\":\"ping\"} x", TK_FH_NOT_JSON);
+	INVALID("{\"type\":\"ping\",}", TK_FH_NOT_JSON);
+	INVALID("{'type':'ping'}", TK_FH_NOT_JSON);
+	INVALID("{\"type\":\"trade\",\"data\":[{\"s\":\"A\",\"p\":NaN,\"t\":1704205800000,\"v\":1}]}",
+		TK_FH_NOT_JSON);
+	INVALID("{\"type\":\"trade\",\"data\":[{\"s\":\"A\",\"p\":Infinity,\"t\":1,\"v\":1}]}",
+		TK_FH_NOT_JSON);
+	INVALID("{\"type\":\"trade\",\"data\":[{\"s\":\"A\",\"p\":1e400,\"t\":1704205800000,\"v\":1}]}",
+		TK_FH_NUMBER_RANGE);
+	INVALID("{\"type\":\"trade\",\"data\":[{\"s\":\"A\",\"p\":1,\"t\":123456789012345678901234567890,"
+		"\"v\":1}]}", TK_FH_NUMBER_RANGE);
+	INVALID("{\"type\":\"trade\",\"data\":[{\"s\":\"\xff\xfe\",\"p\":1,\"t\":1704205800000,\"v\":1}]}",
+		TK_FH_BAD_UTF8);
+	INVALID("{\"type\":\"ping\",\"x\":\"\xc3\x28\"}", TK_FH_BAD_UTF8); /* bad continuation */
+	INVALID("{\"type\":\"ping\",\"x\":\"\xed\xa0\x80\"}", TK_FH_BAD_UTF8); /* a surrogate */
+	INVALID("{\"type\":\"ping\",\"x\":\"a\x01b\"}", TK_FH_NOT_JSON); /* raw control char */
+	INVALID("[1,2]", TK_FH_NOT_OBJECT);
+	INVALID("\"trade\"", TK_FH_NOT_OBJECT);
+	INVALID("{\"data\":[]}", TK_FH_NO_TYPE);
+	INVALID("{\"type\":7}", TK_FH_NO_TYPE);
+	INVALID("{\"type\":\"trade\"}", TK_FH_BAD_DATA);
+	INVALID("{\"type\":\"trade\",\"data\":{\"s\":\"A\"}}", TK_FH_BAD_DATA);
+	INVALID("{\"type\":\"trade\",\"data\":[1,2,}", TK_FH_NOT_JSON);
+}
+
+Test(fh_parse, deep_nesting_and_a_one_megabyte_line_do_not_hurt)
+{
+	size_t n = 1u << 20, i;
+	char *s = malloc(n + 1);
+
+	/* 1 MiB of '[': far deeper than the parser goes. */
+	memset(s, '[', n);
+	invalid(s, 100000, TK_FH_NOT_JSON);
+	/* One byte over the limit: too large, not even looked at. */
+	memset(s, ' ', n + 1);
+	invalid(s, n + 1, TK_FH_TOO_LARGE);
+	cr_assert(strstr(m.text, "1048577 bytes") != NULL, "%s", m.text);
+	/* Within the limit: a real message of 15,000 trades. */
+	{
+		const char *t = "{\"s\":\"BINANCE:BTCUSDT\",\"p\":42000.5,\"t\":1704205800000,\"v\":0.5},";
+		size_t tl = strlen(t), at;
+
+		at = (size_t)sprintf(s, "{\"type\":\"trade\",\"data\":[");
+		for (i = 0; i < 15000; i++, at += tl)
+			memcpy(s + at, t, tl);
+		memcpy(s + at - 1, "]}", 2);
+		at += 1;
+		cr_assert_lt(at, n);
+		got.total = 0;
+		cr_assert_eq(tk_fh_parse(p, s, at, on_trade, NULL, &m), TK_FH_TRADES, "%s", m.text);
+		cr_assert_eq(m.trades, 15000);
+		cr_assert_eq(got.total, 15000);
+	}
+	free(s);
+}
+
+Test(fh_parse, reason_names_are_metric_labels)
+{
+	cr_assert_str_eq(tk_fh_reason_name(TK_FH_BAD_UTF8), "bad_utf8");
+	cr_assert_str_eq(tk_fh_reason_name(TK_FH_BAD_CONDITIONS), "bad_conditions");
+	cr_assert_str_eq(tk_fh_reason_name(TK_FH_NREASONS), "unknown");
+}
