@@ -182,7 +182,7 @@ static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element 
 		return TK_FH_BAD_TIME;
 	}
 	if (ms < lim->min_ts_ms || ms >= lim->max_ts_ms) {
-		bool seconds = ms <= INT64_MAX / 1000 && ms * 1000 >= lim->min_ts_ms &&
+		bool seconds = ms >= 0 && ms <= INT64_MAX / 1000 && ms * 1000 >= lim->min_ts_ms &&
 			       ms * 1000 < lim->max_ts_ms;
 
 		snprintf(why, cap, "%.*s: timestamp %lld ms is outside [%lld, %lld)%s",

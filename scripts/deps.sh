@@ -8,6 +8,8 @@ pkgs=(
   libck-dev libjemalloc-dev liburing-dev libwebsockets-dev librdkafka-dev
   libcivetweb-dev civetweb   # civetweb: Debian's CMake package for it names /usr/bin/civetweb
   libcriterion-dev libsimdjson-dev libinih-dev
+  clang libclang-rt-14-dev   # the parser's libFuzzer target
+  libjansson-dev             # bench/feed compares the parser with jansson
 )
 
 missing=()

@@ -144,6 +144,9 @@ Test(fh_parse, bad_trades_are_rejected_by_reason_and_the_rest_delivered)
 		"timestamp 631152000000 ms is outside");
 	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800,\"v\":1}", TK_FH_BAD_TIME, "seconds, not ms");
 	one_bad("{\"s\":\"C\",\"p\":1,\"t\":18446744073709551615,\"v\":1}", TK_FH_BAD_TIME, "integer");
+	/* Found by the fuzzer: the seconds-or-ms hint overflowed on this one. */
+	one_bad("{\"s\":\"C\",\"p\":1,\"t\":-170024205800080125,\"v\":1}", TK_FH_BAD_TIME,
+		"-170024205800080125 ms is outside");
 	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":1,\"c\":\"1\"}",
 		TK_FH_BAD_CONDITIONS, "not a list of codes");
 	one_bad("{\"s\":\"C\",\"p\":1,\"t\":1704205800000,\"v\":1,\"c\":[\"x\"]}",
