@@ -87,14 +87,6 @@ uint32_t tk_agg_close(struct tk_bar *cur, struct tk_agg_older *older,
 	return n ? tk__agg_pop(cur, older, n, out) : 0;
 }
 
-uint32_t tk_agg_close_all(struct tk_bar *cur, struct tk_agg_older *older, struct tk_bar *out,
-			  uint32_t max)
-{
-	uint32_t open = older->n + (cur->trade_count > 0), n = open < max ? open : max;
-
-	return n ? tk__agg_pop(cur, older, n, out) : 0;
-}
-
 int tk_timeframes_parse(const char *text, int64_t *out, int max)
 {
 	char buf[256], *tok, *save;

@@ -129,15 +129,11 @@ static inline int tk_agg_add(struct tk_bar *cur, struct tk_agg_older *older,
 /*
  * Close every window with end + lateness <= stream_time, oldest first:
  * copies them to out (at most max) and returns how many.  Call again while
- * it returns max.
+ * it returns max.  INT64_MAX closes them all.
  */
 uint32_t tk_agg_close(struct tk_bar *cur, struct tk_agg_older *older,
 		      const struct tk_agg_rule *rule, int64_t stream_time, struct tk_bar *out,
 		      uint32_t max);
-
-/* Close every open window regardless of time (end of stream). */
-uint32_t tk_agg_close_all(struct tk_bar *cur, struct tk_agg_older *older, struct tk_bar *out,
-			  uint32_t max);
 
 /* The window end + lateness of the oldest open window (INT64_MAX if none):
  * when stream time reaches it, tk_agg_close has work. */

@@ -300,12 +300,11 @@ static struct tk_live *tk__live(const struct tk_worker *w, uint32_t id)
 }
 
 /*
- * Close symbol id's windows of timeframe t that are due (all of them with
- * `all`): the windows leave the live record and the indicators land in it
+ * Close symbol id's windows of timeframe t that are due: the windows leave the live record and the indicators land in it
  * in one seqlocked update, so a reader never sees a bar in neither place;
  * the records are written after it, since a log write may wait on readers.
  */
-static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t, bool all)
+static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 {
 	struct tk_sym_engine *se = &w->sym[id];
 	struct tk_bar out[TK_AGG_MAX_OPEN];
@@ -313,9 +312,8 @@ static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t, bool 
 	uint32_t sig[TK_AGG_MAX_OPEN], n, k;
 	struct tk_live *live = tk_state_write_begin(w->state, id);
 
-	n = all ? tk_agg_close_all(&live->open_bar[t], &se->older[t], out, TK_AGG_MAX_OPEN)
-		: tk_agg_close(&live->open_bar[t], &se->older[t], &w->rule[t], w->stream_time, out,
-			       TK_AGG_MAX_OPEN);
+	n = tk_agg_close(&live->open_bar[t], &se->older[t], &w->rule[t], w->stream_time, out,
+			 TK_AGG_MAX_OPEN);
 	for (k = 0; k < n; k++) {
 		sig[k] = tk_ind_update(&se->ind[t], &w->cfg.ind, &out[k],
 				       (w->cfg.pct_tf_mask >> t) & 1, &v[k]);
@@ -348,10 +346,10 @@ void tk_worker_activate(struct tk_worker *w, uint32_t id)
 
 /*
  * Close, for timeframe t, every window whose end + lateness stream time
- * has passed (all of them with `all`): symbols in id order, each symbol's
- * windows oldest first.  Then recompute the earliest next deadline.
+ * has passed: symbols in id order, each symbol's windows oldest first.
+ * Then recompute the earliest next deadline.
  */
-static void tk__close_tf(struct tk_worker *w, uint32_t t, bool all)
+static void tk__close_tf(struct tk_worker *w, uint32_t t)
 {
 	int64_t next = INT64_MAX, due;
 	uint32_t j, id;
@@ -363,8 +361,8 @@ static void tk__close_tf(struct tk_worker *w, uint32_t t, bool all)
 					&w->rule[t]);
 		if (due == INT64_MAX)
 			continue;
-		if (all || due <= w->stream_time) {
-			tk__close_symbol(w, id, t, all);
+		if (due <= w->stream_time) {
+			tk__close_symbol(w, id, t);
 			due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->sym[id].older[t],
 						&w->rule[t]);
 		}
@@ -373,16 +371,22 @@ static void tk__close_tf(struct tk_worker *w, uint32_t t, bool all)
 	w->next_close[t] = next;
 }
 
-static void tk__advance(struct tk_worker *w, int64_t ts)
+/* Close what stream time has made due, in every timeframe. */
+static void tk__close_due(struct tk_worker *w)
 {
 	uint32_t t;
 
+	for (t = 0; t < w->cfg.ntf; t++)
+		if (w->stream_time >= w->next_close[t])
+			tk__close_tf(w, t);
+}
+
+static void tk__advance(struct tk_worker *w, int64_t ts)
+{
 	if (ts <= w->stream_time)
 		return;
 	w->stream_time = ts;
-	for (t = 0; t < w->cfg.ntf; t++)
-		if (w->stream_time >= w->next_close[t])
-			tk__close_tf(w, t, false);
+	tk__close_due(w);
 }
 
 /* The trade and day fields of the live record (inside the tick's bracket). */
@@ -502,10 +506,21 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 		w->stats.heartbeats++;
 		tk__advance(w, hb.clock_ns);
 		if (hb.flags & TK_HEARTBEAT_F_END) {
-			/* A finite source has ended: every open bar closes now. */
+			/* A finite source has ended: every open bar closes now, in
+			 * the order advancing time would close them (deadline by
+			 * deadline), so a replay that ends where a live run went on
+			 * writes the same logs. */
 			w->stats.ends++;
-			for (t = 0; t < w->cfg.ntf; t++)
-				tk__close_tf(w, t, true);
+			for (;;) {
+				int64_t due = INT64_MAX;
+
+				for (t = 0; t < w->cfg.ntf; t++)
+					due = w->next_close[t] < due ? w->next_close[t] : due;
+				if (due == INT64_MAX)
+					break;
+				w->stream_time = due > w->stream_time ? due : w->stream_time;
+				tk__close_due(w);
+			}
 		}
 		return;
 	}

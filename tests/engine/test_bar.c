@@ -27,7 +27,7 @@ static uint32_t close_due(struct agg *a, int64_t stream_time, struct tk_bar *out
 
 static uint32_t close_all(struct agg *a, struct tk_bar *out, uint32_t max)
 {
-	return tk_agg_close_all(&a->cur, &a->older, out, max);
+	return tk_agg_close(&a->cur, &a->older, &a->rule, INT64_MAX, out, max);
 }
 
 static int64_t next_close(const struct agg *a)
