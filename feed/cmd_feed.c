@@ -11,7 +11,10 @@
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/opts.h"
+#include "feed/ingest.h"
+#include "feed/recording.h"
 #include "feed/synth.h"
+#include "shm/feeds.h"
 #include "shm/idle.h"
 #include "shm/log.h"
 #include "shm/records.h"
@@ -29,9 +32,12 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tickd feed --source synth [options]\n"
+		"usage: tickd feed --source synth|replay:FILE [options]\n"
 		"Write trades and heartbeats into a tick log of the segment.\n\n"
-		"  --source synth      the synthetic market (Finnhub and replay come with the feed issue)\n"
+		"  --source synth      the synthetic market\n"
+		"  --source replay:FILE  a recording (--record) or a file of raw Finnhub messages,\n"
+		"                      one per line; paced by receive time (by trade time in a raw\n"
+		"                      file) times --speed, or --speed max; ends with end of stream\n"
 		"  --seed S            generator seed (default 1): same seed, same trades\n"
 		"  --symbols N         number of symbols, 1..10000 (default 8)\n"
 		"  --rate R            trades per second of the generator's clock (default 1000)\n"
@@ -41,14 +47,33 @@ static void usage(FILE *out)
 		"                      1704205800 = 2024-01-02T14:30:00Z; `now` for live demos)\n"
 		"  --log NAME          tick log to write (default ticks.0)\n"
 		"  --feed-id N         this feed's number in its records (default 0)\n"
-		"  --heartbeat-ms MS   heartbeat period in generator time (default 100)\n"
+		"  --heartbeat-ms MS   heartbeat period of the feed clock (default 100)\n"
+		"  --record FILE       append every message received, one JSON line each\n"
+		"  --dedupe-window MS  drop a message byte-identical to one received within MS\n"
+		"                      (default 0: off, since identical trades can be real)\n"
 		"  --shm-path PATH     segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n");
 }
+
+struct tk_feed_opts {
+	const char *path;
+	const char *logname;
+	const char *source;
+	const char *record;
+	uint32_t feed;
+	uint64_t count;
+	double speed; /* <= 0: as fast as possible */
+	int64_t hb_ns;
+	int64_t dedupe_ns;
+	struct tk_synth_cfg synth;
+};
+
+/* ------------------------------------------------------------ synthetic */
 
 struct tk_feed_out {
 	struct tk_log_writer w;
 	struct tk_idle idle;
 	uint32_t feed;
+	struct tk_feed_stats *stats;
 };
 
 /* Write one record, waiting (backoff) while gating readers hold the log. */
@@ -65,80 +90,34 @@ static void tk__heartbeat(struct tk_feed_out *o, int64_t clock, uint32_t flags)
 	struct tk_heartbeat hb = { .clock_ns = clock, .flags = flags, .feed = o->feed };
 
 	tk__put(o, TK_REC_HEARTBEAT, 0, &hb, sizeof(hb));
+	if (o->stats != NULL)
+		o->stats->heartbeats++;
 }
 
-int tk_cmd_feed(int argc, char **argv)
+static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
+			 struct tk_feed_stats *stats)
 {
-	static const struct option longopts[] = {
-		{ "source", required_argument, 0, 'S' },  { "seed", required_argument, 0, 's' },
-		{ "symbols", required_argument, 0, 'n' }, { "rate", required_argument, 0, 'r' },
-		{ "count", required_argument, 0, 'c' },   { "speed", required_argument, 0, 'x' },
-		{ "start", required_argument, 0, 't' },   { "log", required_argument, 0, 'l' },
-		{ "feed-id", required_argument, 0, 'f' }, { "heartbeat-ms", required_argument, 0, 'b' },
-		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 }
-	};
 	static struct tk_synth gen;
 	static int32_t ids[TK_SYNTH_MAX_SYMBOLS];
-	const char *path = tk_segment_default_path(), *logname = "ticks.0", *source = NULL;
-	struct tk_synth_cfg cfg;
-	struct tk_feed_out out = { 0 };
-	struct tk_segment seg;
-	struct tk_log_region *log;
-	struct tk_symtab_region *tab;
-	uint64_t count = 0, written = 0;
-	double speed = 1.0; /* <= 0: as fast as possible */
-	int64_t hb_ns = 100 * 1000 * 1000LL, next_hb, wall0, last_ts;
+	const struct tk_synth_cfg *cfg = &o->synth;
+	struct tk_feed_out out = { .feed = o->feed, .stats = stats };
+	struct tk_log_region *log = tk_log_find(seg, o->logname);
+	struct tk_symtab_region *tab = tk_symtab_of(seg);
+	uint64_t written = 0;
+	int64_t next_hb, wall0, last_ts;
 	uint32_t i;
-	int c;
 
-	tk_synth_cfg_default(&cfg);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'S': source = optarg; break;
-		case 's': cfg.seed = tk_opt_u64("--seed", optarg, 0, UINT64_MAX); break;
-		case 'n': cfg.nsymbols = (uint32_t)tk_opt_u64("--symbols", optarg, 1, TK_SYNTH_MAX_SYMBOLS); break;
-		case 'r': cfg.rate = tk_opt_double("--rate", optarg, 1e-3, 1e9); break;
-		case 'c': count = tk_opt_u64("--count", optarg, 1, UINT64_MAX); break;
-		case 'x':
-			speed = strcmp(optarg, "max") == 0 ? 0 : tk_opt_double("--speed", optarg, 1e-3, 1e6);
-			break;
-		case 't':
-			cfg.start_ns = strcmp(optarg, "now") == 0
-					       ? tk_wall_ns() / 1000000000LL * 1000000000LL
-					       : (int64_t)tk_opt_u64("--start", optarg, 946684800, 4102444799) *
-							 1000000000LL;
-			break;
-		case 'l': logname = optarg; break;
-		case 'f': out.feed = (uint32_t)tk_opt_u64("--feed-id", optarg, 0, 255); break;
-		case 'b': hb_ns = (int64_t)tk_opt_u64("--heartbeat-ms", optarg, 1, 60000) * 1000000; break;
-		case 'p': path = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (source == NULL || strcmp(source, "synth") != 0)
-		tk_opt_fail("--source", "'%s' is not a source this build has (synth)",
-			    source ? source : "");
-	if (tk_synth_init(&gen, &cfg) < 0)
+	if (tk_synth_init(&gen, cfg) < 0)
 		tk_opt_fail("feed", "%s", tk_err_msg());
-	tk_msg_set_role("feed");
-	if (tk_segment_attach(&seg, path, TK_ATTACH_WRITER) < 0) {
-		tk_error("%s", tk_err_msg());
-		return 1;
-	}
-	log = tk_log_find(&seg, logname);
 	if (log == NULL) {
-		tk_error("segment %s has no log named '%s'", path, logname);
+		tk_error("segment %s has no log named '%s'", o->path, o->logname);
 		return 1;
 	}
 	if (tk_log_writer_open(&out.w, log) < 0) {
 		tk_error("%s", tk_err_msg());
 		return 1;
 	}
-	tab = tk_symtab_of(&seg);
-	for (i = 0; i < cfg.nsymbols; i++) {
+	for (i = 0; i < cfg->nsymbols; i++) {
 		const char *name = tk_synth_symbol(&gen, i);
 
 		ids[i] = tk_symtab_intern(tab, name, (uint32_t)strlen(name));
@@ -149,35 +128,37 @@ int tk_cmd_feed(int argc, char **argv)
 		}
 	}
 	tk_idle_init(&out.idle, TK_IDLE_BACKOFF);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	tk_info("synthetic feed: seed %llu, %u symbols, %.0f trades/s of feed time, speed %s, "
 		"into %s",
-		(unsigned long long)cfg.seed, cfg.nsymbols, cfg.rate, speed > 0 ? "paced" : "max",
-		logname);
+		(unsigned long long)cfg->seed, cfg->nsymbols, cfg->rate,
+		o->speed > 0 ? "paced" : "max", o->logname);
+	if (stats != NULL) {
+		stats->connected = 1;
+		stats->subscribed = cfg->nsymbols;
+	}
 
 	wall0 = tk_mono_ns();
-	next_hb = cfg.start_ns + hb_ns;
-	last_ts = cfg.start_ns;
-	while (!tk__feed_stop && (count == 0 || written < count)) {
+	next_hb = cfg->start_ns + o->hb_ns;
+	last_ts = cfg->start_ns;
+	while (!tk__feed_stop && (o->count == 0 || written < o->count)) {
 		struct tk_synth_trade t;
 		struct tk_tick tick;
 
 		tk_synth_next(&gen, &t);
 		/* Heartbeats carry the feed's clock at every period it passes. */
 		while (next_hb <= t.ts_ns && !tk__feed_stop) {
-			if (speed > 0) {
-				int64_t due = wall0 + (int64_t)((double)(next_hb - cfg.start_ns) / speed);
+			if (o->speed > 0) {
+				int64_t due = wall0 + (int64_t)((double)(next_hb - cfg->start_ns) / o->speed);
 				int64_t now = tk_mono_ns();
 
 				if (due > now)
 					tk_sleep_ns(due - now);
 			}
 			tk__heartbeat(&out, next_hb, 0);
-			next_hb += hb_ns;
+			next_hb += o->hb_ns;
 		}
-		if (speed > 0) {
-			int64_t due = wall0 + (int64_t)((double)(t.ts_ns - cfg.start_ns) / speed);
+		if (o->speed > 0) {
+			int64_t due = wall0 + (int64_t)((double)(t.ts_ns - cfg->start_ns) / o->speed);
 			int64_t now = tk_mono_ns();
 
 			if (due > now + 20000)
@@ -192,14 +173,177 @@ int tk_cmd_feed(int argc, char **argv)
 		tk__put(&out, TK_REC_TICK, (uint32_t)ids[t.symbol], &tick, sizeof(tick));
 		last_ts = t.ts_ns;
 		written++;
+		if (stats != NULL)
+			stats->trades++;
 	}
-	if (count != 0 && written == count) {
+	if (o->count != 0 && written == o->count) {
 		/* End of a finite stream: readers close every open bar. */
 		tk__heartbeat(&out, last_ts, TK_HEARTBEAT_F_END);
 		tk_info("end of stream after %llu trades (feed clock %lld ms)",
 			(unsigned long long)written, (long long)(last_ts / 1000000));
 	}
 	tk_log_writer_close(&out.w);
-	tk_segment_detach(&seg);
 	return 0;
+}
+
+/* ------------------------------------------------------------ replay */
+
+/*
+ * Wait until the replay clock reaches `target` (paced: wall time maps to the
+ * clock through clock0/wall0 and the speed), emitting the heartbeats it
+ * passes on the way, as the live feed's timer did.
+ */
+static void tk__replay_wait(struct tk_ingest *g, const struct tk_feed_opts *o, int64_t clock0,
+			    int64_t wall0, int64_t target)
+{
+	while (!tk__feed_stop) {
+		int64_t step = g->next_hb != INT64_MIN && g->next_hb < target ? g->next_hb : target;
+		int64_t due = wall0 + (int64_t)((double)(step - clock0) / o->speed);
+		int64_t now = tk_mono_ns();
+
+		if (due > now)
+			tk_sleep_ns(due - now > 50 * 1000000LL ? 50 * 1000000LL : due - now);
+		else if (step == target)
+			return;
+		else
+			tk_ingest_clock(g, step);
+	}
+}
+
+static int tk__run_replay(struct tk_segment *seg, const struct tk_feed_opts *o,
+			  struct tk_feed_stats *stats, const char *file)
+{
+	struct tk_ingest_cfg icfg = { .feed = o->feed, .hb_ns = o->hb_ns, .dedupe_ns = o->dedupe_ns };
+	static struct tk_ingest g;
+	struct tk_rec_reader rd;
+	struct tk_fh_msg m;
+	int64_t clock0 = INT64_MIN, wall0 = 0, recv;
+	uint64_t n = 0, bad = 0, invalid = 0;
+	const char *msg;
+	size_t len;
+	int rc;
+
+	tk_fh_limits_default(&icfg.lim);
+	if (o->record != NULL && (icfg.record = fopen(o->record, "a")) == NULL) {
+		tk_error("cannot open %s to record: %s", o->record, strerror(errno));
+		return 1;
+	}
+	if (tk_rec_open(&rd, file) < 0 ||
+	    tk_ingest_open(&g, seg, o->logname, &icfg, stats, &tk__feed_stop) < 0) {
+		tk_error("%s", tk_err_msg());
+		return 1;
+	}
+	tk_info("replaying %s into %s at %s", file, o->logname, o->speed > 0 ? "paced speed" : "max speed");
+	if (stats != NULL)
+		stats->connected = 1;
+	while (!tk__feed_stop && (rc = tk_rec_next(&rd, &recv, &msg, &len)) != 0) {
+		int64_t when;
+
+		if (rc < 0) {
+			if (bad++ < 10)
+				tk_warn("%s: %s (skipped)", file, tk_err_msg());
+			continue;
+		}
+		/* Paced by receive time, or by trade time in a raw file. */
+		when = recv != INT64_MIN ? recv : g.trade_clock;
+		if (o->speed > 0 && when != INT64_MIN) {
+			if (clock0 == INT64_MIN) {
+				clock0 = when;
+				wall0 = tk_mono_ns();
+			}
+			tk__replay_wait(&g, o, clock0, wall0, when);
+		}
+		tk_ingest_message(&g, recv, msg, len, &m);
+		if (m.kind == TK_FH_INVALID && invalid++ < 10)
+			tk_warn("%s line %llu: message rejected (%s): %s", file,
+				(unsigned long long)rd.lineno, tk_fh_reason_name(m.reason), m.text);
+		n++;
+	}
+	if (!tk__feed_stop) {
+		tk_ingest_end(&g);
+		tk_info("end of replay: %llu messages, %llu trades, %llu lines skipped",
+			(unsigned long long)n, stats != NULL ? (unsigned long long)stats->trades : 0ull,
+			(unsigned long long)bad);
+	}
+	if (icfg.record != NULL)
+		fclose(icfg.record);
+	tk_ingest_close(&g);
+	tk_rec_close(&rd);
+	return 0;
+}
+
+/* ------------------------------------------------------------ command */
+
+int tk_cmd_feed(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "source", required_argument, 0, 'S' },  { "seed", required_argument, 0, 's' },
+		{ "symbols", required_argument, 0, 'n' }, { "rate", required_argument, 0, 'r' },
+		{ "count", required_argument, 0, 'c' },   { "speed", required_argument, 0, 'x' },
+		{ "start", required_argument, 0, 't' },   { "log", required_argument, 0, 'l' },
+		{ "feed-id", required_argument, 0, 'f' }, { "heartbeat-ms", required_argument, 0, 'b' },
+		{ "shm-path", required_argument, 0, 'p' }, { "record", required_argument, 0, 'R' },
+		{ "dedupe-window", required_argument, 0, 'D' }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct tk_feed_opts o = { .path = tk_segment_default_path(), .logname = "ticks.0",
+				  .speed = 1.0, .hb_ns = 100 * 1000 * 1000LL };
+	struct tk_feed_stats *stats;
+	struct tk_segment seg;
+	const char *kind;
+	int c, rc;
+
+	tk_synth_cfg_default(&o.synth);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'S': o.source = optarg; break;
+		case 's': o.synth.seed = tk_opt_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case 'n': o.synth.nsymbols = (uint32_t)tk_opt_u64("--symbols", optarg, 1, TK_SYNTH_MAX_SYMBOLS); break;
+		case 'r': o.synth.rate = tk_opt_double("--rate", optarg, 1e-3, 1e9); break;
+		case 'c': o.count = tk_opt_u64("--count", optarg, 1, UINT64_MAX); break;
+		case 'x':
+			o.speed = strcmp(optarg, "max") == 0 ? 0 : tk_opt_double("--speed", optarg, 1e-3, 1e6);
+			break;
+		case 't':
+			o.synth.start_ns = strcmp(optarg, "now") == 0
+						   ? tk_wall_ns() / 1000000000LL * 1000000000LL
+						   : (int64_t)tk_opt_u64("--start", optarg, 946684800, 4102444799) *
+							     1000000000LL;
+			break;
+		case 'l': o.logname = optarg; break;
+		case 'f': o.feed = (uint32_t)tk_opt_u64("--feed-id", optarg, 0, TK_FEEDS_MAX - 1); break;
+		case 'b': o.hb_ns = (int64_t)tk_opt_u64("--heartbeat-ms", optarg, 1, 60000) * 1000000; break;
+		case 'p': o.path = optarg; break;
+		case 'R': o.record = optarg; break;
+		case 'D': o.dedupe_ns = (int64_t)tk_opt_u64("--dedupe-window", optarg, 0, 60000) * 1000000; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (o.source == NULL)
+		tk_opt_fail("--source", "missing: synth or replay:FILE");
+	if (strcmp(o.source, "synth") == 0)
+		kind = "synth";
+	else if (strncmp(o.source, "replay:", 7) == 0 && o.source[7] != '\0')
+		kind = "replay";
+	else
+		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE)",
+			    o.source);
+	tk_msg_set_role("feed");
+	if (tk_segment_attach(&seg, o.path, TK_ATTACH_WRITER) < 0) {
+		tk_error("%s", tk_err_msg());
+		return 1;
+	}
+	stats = tk_feeds_claim(tk_feeds_of(&seg), o.feed, kind, o.logname);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (strcmp(kind, "synth") == 0)
+		rc = tk__run_synth(&seg, &o, stats);
+	else
+		rc = tk__run_replay(&seg, &o, stats, o.source + 7);
+	if (stats != NULL)
+		stats->connected = 0;
+	tk_segment_detach(&seg);
+	return rc;
 }

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 #include "shm/ctlring.h"
+#include "shm/feeds.h"
 #include "shm/history.h"
 #include "shm/log.h"
 #include "shm/state.h"
@@ -160,6 +161,7 @@ static uint64_t tk__layout(struct tk_seg_header *hdr, const struct tk_seg_config
 	if (cfg->history.symbols > 0)
 		tk__add_region(hdr, &off, TK_REGION_HISTORY, "history",
 			       tk_history_region_size(&cfg->history));
+	tk__add_region(hdr, &off, TK_REGION_FEEDS, "feeds", tk_feeds_region_size());
 	return off;
 }
 
@@ -187,6 +189,9 @@ static void tk__init_regions(struct tk_segment *seg, const struct tk_seg_config 
 			break;
 		case TK_REGION_HISTORY:
 			tk_history_init(p, &cfg->history);
+			break;
+		case TK_REGION_FEEDS:
+			tk_feeds_init(p);
 			break;
 		}
 	}
@@ -365,6 +370,9 @@ static int tk__validate(struct tk_segment *seg, uint64_t file_size)
 			break;
 		case TK_REGION_HISTORY:
 			rc = tk_history_validate(p, r->size);
+			break;
+		case TK_REGION_FEEDS:
+			rc = tk_feeds_validate(p, r->size);
 			break;
 		default:
 			return tk_err_set(EBADF, "region '%.31s' has unknown kind %u", r->name,

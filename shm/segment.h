@@ -29,7 +29,7 @@
 #define TK_SEG_ABI_VERSION 2u
 #define TK_SEG_DEFAULT_PATH "/dev/shm/tickd"
 #define TK_SEG_MAX_LOGS 32
-#define TK_SEG_MAX_REGIONS 36 /* logs + symbols, state, control */
+#define TK_SEG_MAX_REGIONS 37 /* logs + symbols, state, control, history, feeds */
 #define TK_NAME_MAX 32 /* names of logs, readers and symbols: 31 bytes + NUL */
 
 enum tk_region_kind {
@@ -38,6 +38,7 @@ enum tk_region_kind {
 	TK_REGION_STATE = 3,
 	TK_REGION_CONTROL = 4,
 	TK_REGION_HISTORY = 5,
+	TK_REGION_FEEDS = 6,
 };
 
 struct tk_log_spec {

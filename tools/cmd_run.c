@@ -39,6 +39,7 @@ struct tk_child {
 	int argc;
 	pid_t pid;
 	bool done;         /* exited 0: a finite role that finished */
+	bool no_restart;   /* restarting would repeat what it already wrote (a replay) */
 	int restarts;
 	int64_t backoff_ns;
 	int64_t restart_at; /* monotonic ns, 0: not waiting */
@@ -51,7 +52,7 @@ static void usage(FILE *out)
 		"Create the segment (or resume on it), start the engine workers and the feed,\n"
 		"and supervise them until Ctrl-C.\n\n"
 		"  --fresh              start a new segment (the old data is lost)\n"
-		"  --source synth       the feed's source (default synth)\n"
+		"  --source synth|replay:FILE  the feed's source (default synth)\n"
 		"  --seed S --rate R --symbols N --count N --speed X|max --start EPOCH|now\n"
 		"                       handed to the feed (see tickd feed --help); with --count the\n"
 		"                       feed runs at speed max unless --speed says otherwise\n"
@@ -180,10 +181,11 @@ int tk_cmd_run(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (strcmp(source, "synth") != 0)
-		tk_opt_fail("--source", "'%s' is not a source this build has (synth)", source);
-	if (exit_at_end && count == NULL)
-		tk_opt_fail("--exit-at-end", "needs a finite source: give --count");
+	if (strcmp(source, "synth") != 0 && !(strncmp(source, "replay:", 7) == 0 && source[7] != '\0'))
+		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE)",
+			    source);
+	if (exit_at_end && count == NULL && strcmp(source, "synth") == 0)
+		tk_opt_fail("--exit-at-end", "needs a finite source: give --count, or a replay");
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
 		fprintf(stderr, "tickd run: cannot find my own binary: %s\n", strerror(errno));
@@ -282,6 +284,7 @@ int tk_cmd_run(int argc, char **argv)
 		tk__arg(f, "--speed");
 		tk__arg(f, speed != NULL ? speed : count != NULL ? "max" : "1");
 		f->backoff_ns = 100 * 1000 * 1000LL;
+		f->no_restart = strncmp(source, "replay:", 7) == 0;
 	}
 	nkids = shards + 1;
 
@@ -319,6 +322,12 @@ int tk_cmd_run(int argc, char **argv)
 				} else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
 					/* A configuration error: restarting cannot help. */
 					tk_error("%s refused its settings (exit 2); stopping", k->name);
+					tk__run_stop = 1;
+					rc = 1;
+				} else if (k->no_restart) {
+					tk_error("%s (pid %d) died before the end of its file; a restart would "
+						 "write its trades twice: run again with --fresh", k->name,
+						 (int)pid);
 					tk__run_stop = 1;
 					rc = 1;
 				} else {
