@@ -271,6 +271,39 @@ extern "C" enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, 
 	return TK_FH_UNKNOWN;
 }
 
+extern "C" int tk_fh_parse_request(struct tk_fh_parser *p, const char *buf, size_t len,
+				   char sym[32], char *why, size_t whycap)
+{
+	dom::element doc, f;
+	dom::object obj;
+	std::string_view type, s;
+	error_code e;
+
+	if (len > p->lim.max_bytes) {
+		snprintf(why, whycap, "request of %zu bytes", len);
+		return -1;
+	}
+	memcpy(p->buf, buf, len);
+	e = p->dom.parse(reinterpret_cast<const uint8_t *>(p->buf), len, false).get(doc);
+	if (e != SUCCESS) {
+		snprintf(why, whycap, "not JSON: %s", error_message(e));
+		return -1;
+	}
+	if (doc.get_object().get(obj) != SUCCESS || obj.at_key("type").get(f) != SUCCESS ||
+	    f.get_string().get(type) != SUCCESS || (type != "subscribe" && type != "unsubscribe")) {
+		snprintf(why, whycap, "not a subscribe or unsubscribe request");
+		return -1;
+	}
+	if (obj.at_key("symbol").get(f) != SUCCESS || f.get_string().get(s) != SUCCESS ||
+	    s.empty() || s.size() > 31) {
+		snprintf(why, whycap, "no symbol string of 1 to 31 bytes");
+		return -1;
+	}
+	memcpy(sym, s.data(), s.size());
+	sym[s.size()] = '\0';
+	return type == "subscribe" ? 1 : 2;
+}
+
 extern "C" int tk_fh_bare_simdjson(struct tk_fh_parser *p, const char *buf, size_t len)
 {
 	dom::element doc;

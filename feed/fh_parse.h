@@ -107,6 +107,15 @@ void tk_fh_parser_free(struct tk_fh_parser *p);
 enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, size_t len,
 			    tk_fh_trade_fn fn, void *ctx, struct tk_fh_msg *msg);
 
+/*
+ * A client's request, as the mock server reads it:
+ * {"type":"subscribe"|"unsubscribe","symbol":"AAPL"}.  Returns 1 subscribe,
+ * 2 unsubscribe, or -1 with why in `why`.  The symbol is copied to sym
+ * (NUL-terminated, at most 31 bytes).
+ */
+int tk_fh_parse_request(struct tk_fh_parser *p, const char *buf, size_t len, char sym[32],
+			char *why, size_t whycap);
+
 /* The same message through simdjson alone (validate and build its DOM, read
  * nothing): the baseline of bench/feed. */
 int tk_fh_bare_simdjson(struct tk_fh_parser *p, const char *buf, size_t len);

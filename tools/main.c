@@ -6,7 +6,8 @@
 
 static const struct tk_cmd tk_cmds[] = {
 	{ "run", tk_cmd_run, "create the segment, start and supervise the engine and the feed" },
-	{ "feed", tk_cmd_feed, "a feed handler: write trades into a tick log (--source synth)" },
+	{ "feed", tk_cmd_feed, "a feed handler: write trades into a tick log (synth, replay, finnhub)" },
+	{ "mock-finnhub", tk_cmd_mock_finnhub, "a Finnhub look-alike WebSocket server for tests and demos" },
 	{ "engine", tk_cmd_engine, "an engine worker: bars, indicators and signals in place" },
 	{ "init", tk_cmd_init, "create the shared-memory segment" },
 	{ "info", tk_cmd_info, "print the segment's header and regions" },
