@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/opts.h"
+#include "feed/finnhub.h"
 #include "feed/ingest.h"
 #include "feed/recording.h"
 #include "feed/synth.h"
@@ -32,12 +33,19 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tickd feed --source synth|replay:FILE [options]\n"
+		"usage: tickd feed --source synth|replay:FILE|finnhub [options]\n"
 		"Write trades and heartbeats into a tick log of the segment.\n\n"
 		"  --source synth      the synthetic market\n"
 		"  --source replay:FILE  a recording (--record) or a file of raw Finnhub messages,\n"
 		"                      one per line; paced by receive time (by trade time in a raw\n"
 		"                      file) times --speed, or --speed max; ends with end of stream\n"
+		"  --source finnhub    Finnhub's WebSocket: token from $FINNHUB_API_TOKEN (also\n"
+		"                      FINNHUB_API_KEY, FINNHUB_TOKEN) or --token-file; URL from\n"
+		"                      --url or $FINNHUB_WS_URL (default wss://ws.finnhub.io)\n"
+		"  --symbol-list LIST  symbols to subscribe, like AAPL,MSFT,BINANCE:BTCUSDT (env\n"
+		"                      SYMBOLS, also SYMBOL_LIST, PRICE_SYMBOLS)\n"
+		"  --silence S         reconnect after S seconds without a message (default 30;\n"
+		"                      env FINNHUB_SILENCE_SECONDS)\n"
 		"  --seed S            generator seed (default 1): same seed, same trades\n"
 		"  --symbols N         number of symbols, 1..10000 (default 8)\n"
 		"  --rate R            trades per second of the generator's clock (default 1000)\n"
@@ -65,6 +73,10 @@ struct tk_feed_opts {
 	int64_t hb_ns;
 	int64_t dedupe_ns;
 	struct tk_synth_cfg synth;
+	const char *url;
+	const char *token_file;
+	const char *symbol_list;
+	int64_t silence_ns;
 };
 
 /* ------------------------------------------------------------ synthetic */
@@ -272,6 +284,92 @@ static int tk__run_replay(struct tk_segment *seg, const struct tk_feed_opts *o,
 	return 0;
 }
 
+/* ------------------------------------------------------------ finnhub */
+
+static int tk__read_token(const char *file, char *out, size_t cap)
+{
+	FILE *f = fopen(file, "r");
+	size_t n;
+
+	if (f == NULL)
+		return tk_err_set(errno, "cannot read the token file %s: %s", file, strerror(errno));
+	n = fread(out, 1, cap - 1, f);
+	fclose(f);
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	return n > 0 ? 0 : tk_err_set(EINVAL, "the token file %s is empty", file);
+}
+
+static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
+			   struct tk_feed_stats *stats)
+{
+	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
+						 "FINNHUB_TOKEN", NULL };
+	static const char *const symbols_env[] = { "SYMBOLS", "SYMBOL_LIST", "PRICE_SYMBOLS", NULL };
+	static const char *const url_env[] = { "FINNHUB_WS_URL", NULL };
+	static const char *const silence_env[] = { "FINNHUB_SILENCE_SECONDS", NULL };
+	static char symbols[TK_FH_MAX_SYMBOLS][32];
+	struct tk_ingest_cfg icfg = { .feed = o->feed, .hb_ns = o->hb_ns, .dedupe_ns = o->dedupe_ns };
+	struct tk_fh_client_cfg fc = { .backoff_base_ns = 250 * 1000000LL,
+				       .backoff_cap_ns = 30 * 1000000000LL };
+	static struct tk_ingest g;
+	char token[512], list[8192], *tok, *save;
+	const char *env;
+	uint32_t n = 0;
+	int rc;
+
+	if (o->token_file != NULL) {
+		if (tk__read_token(o->token_file, token, sizeof(token)) < 0)
+			tk_opt_fail("--token-file", "%s", tk_err_msg());
+	} else if ((env = tk_env_first(token_env)) != NULL) {
+		snprintf(token, sizeof(token), "%s", env);
+	} else {
+		tk_opt_fail("--source finnhub", "no API token: set FINNHUB_API_TOKEN (or give "
+			    "--token-file)");
+	}
+	fc.token = token;
+	fc.url = o->url != NULL ? o->url
+		 : (env = tk_env_first(url_env)) != NULL ? env : "wss://ws.finnhub.io";
+	fc.silence_ns = o->silence_ns;
+	if (fc.silence_ns == 0 && (env = tk_env_first(silence_env)) != NULL)
+		fc.silence_ns = (int64_t)(tk_opt_double("FINNHUB_SILENCE_SECONDS", env, 1, 86400) * 1e9);
+	if (fc.silence_ns == 0)
+		fc.silence_ns = 30 * 1000000000LL;
+	env = o->symbol_list != NULL ? o->symbol_list : tk_env_first(symbols_env);
+	snprintf(list, sizeof(list), "%s", env != NULL ? env : "AAPL,MSFT,AMZN,BINANCE:BTCUSDT");
+	for (tok = strtok_r(list, ", ", &save); tok != NULL && n < TK_FH_MAX_SYMBOLS;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (strlen(tok) > 31)
+			tk_opt_fail("--symbol-list", "symbol '%s' is longer than 31 bytes", tok);
+		snprintf(symbols[n++], sizeof(symbols[0]), "%s", tok);
+	}
+	if (n == 0)
+		tk_opt_fail("--symbol-list", "no symbol given");
+	{
+		struct tk_url u;
+
+		if (tk_url_parse(fc.url, &u) < 0)
+			tk_opt_fail("--url", "%s", tk_err_msg());
+	}
+	tk_fh_limits_default(&icfg.lim);
+	if (o->record != NULL && (icfg.record = fopen(o->record, "a")) == NULL) {
+		tk_error("cannot open %s to record: %s", o->record, strerror(errno));
+		return 1;
+	}
+	if (icfg.record != NULL)
+		setvbuf(icfg.record, NULL, _IOLBF, 0); /* whole lines, even if killed */
+	if (tk_ingest_open(&g, seg, o->logname, &icfg, stats, &tk__feed_stop) < 0) {
+		tk_error("%s", tk_err_msg());
+		return 1;
+	}
+	rc = tk_finnhub_run(&g, &fc, symbols, n, tk_ctl_ring(seg, o->feed), &tk__feed_stop);
+	if (icfg.record != NULL)
+		fclose(icfg.record);
+	tk_ingest_close(&g);
+	return rc;
+}
+
 /* ------------------------------------------------------------ command */
 
 int tk_cmd_feed(int argc, char **argv)
@@ -283,7 +381,9 @@ int tk_cmd_feed(int argc, char **argv)
 		{ "start", required_argument, 0, 't' },   { "log", required_argument, 0, 'l' },
 		{ "feed-id", required_argument, 0, 'f' }, { "heartbeat-ms", required_argument, 0, 'b' },
 		{ "shm-path", required_argument, 0, 'p' }, { "record", required_argument, 0, 'R' },
-		{ "dedupe-window", required_argument, 0, 'D' }, { "help", no_argument, 0, 'h' },
+		{ "dedupe-window", required_argument, 0, 'D' }, { "url", required_argument, 0, 'U' },
+		{ "token-file", required_argument, 0, 'K' }, { "symbol-list", required_argument, 0, 'Y' },
+		{ "silence", required_argument, 0, 'Q' }, { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	struct tk_feed_opts o = { .path = tk_segment_default_path(), .logname = "ticks.0",
@@ -317,19 +417,25 @@ int tk_cmd_feed(int argc, char **argv)
 		case 'p': o.path = optarg; break;
 		case 'R': o.record = optarg; break;
 		case 'D': o.dedupe_ns = (int64_t)tk_opt_u64("--dedupe-window", optarg, 0, 60000) * 1000000; break;
+		case 'U': o.url = optarg; break;
+		case 'K': o.token_file = optarg; break;
+		case 'Y': o.symbol_list = optarg; break;
+		case 'Q': o.silence_ns = (int64_t)(tk_opt_double("--silence", optarg, 0.1, 86400) * 1e9); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (o.source == NULL)
-		tk_opt_fail("--source", "missing: synth or replay:FILE");
+		tk_opt_fail("--source", "missing: synth, replay:FILE or finnhub");
 	if (strcmp(o.source, "synth") == 0)
 		kind = "synth";
+	else if (strcmp(o.source, "finnhub") == 0)
+		kind = "finnhub";
 	else if (strncmp(o.source, "replay:", 7) == 0 && o.source[7] != '\0')
 		kind = "replay";
 	else
-		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE)",
-			    o.source);
+		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE, "
+			    "finnhub)", o.source);
 	tk_msg_set_role("feed");
 	if (tk_segment_attach(&seg, o.path, TK_ATTACH_WRITER) < 0) {
 		tk_error("%s", tk_err_msg());
@@ -340,6 +446,8 @@ int tk_cmd_feed(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (strcmp(kind, "synth") == 0)
 		rc = tk__run_synth(&seg, &o, stats);
+	else if (strcmp(kind, "finnhub") == 0)
+		rc = tk__run_finnhub(&seg, &o, stats);
 	else
 		rc = tk__run_replay(&seg, &o, stats, o.source + 7);
 	if (stats != NULL)

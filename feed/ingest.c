@@ -195,6 +195,18 @@ void tk_ingest_message(struct tk_ingest *g, int64_t recv_ns, const char *buf, si
 	tk_hist_record(&st->parse_ns, (uint64_t)(tk_mono_ns() - t0));
 }
 
+void tk_ingest_too_large(struct tk_ingest *g, int64_t recv_ns, size_t len)
+{
+	tk_ingest_clock(g, recv_ns);
+	if (g->stats == NULL)
+		return;
+	g->stats->messages++;
+	g->stats->bytes += len;
+	g->stats->invalid++;
+	g->stats->rejected_by[TK_FH_TOO_LARGE]++;
+	g->stats->last_msg_ns = tk_wall_ns();
+}
+
 void tk_ingest_gap(struct tk_ingest *g, int64_t from_ns, int64_t to_ns, uint32_t nsymbols)
 {
 	struct tk_gap gap = { .from_ns = from_ns, .to_ns = to_ns, .nsymbols = nsymbols,

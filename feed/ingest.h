@@ -74,6 +74,9 @@ void tk_ingest_clock(struct tk_ingest *g, int64_t now_ns);
 void tk_ingest_message(struct tk_ingest *g, int64_t recv_ns, const char *buf, size_t len,
 		       struct tk_fh_msg *m);
 
+/* A message too large to keep (its bytes were not kept): counted only. */
+void tk_ingest_too_large(struct tk_ingest *g, int64_t recv_ns, size_t len);
+
 /* The connection was down in [from, to): trades there may be missing. */
 void tk_ingest_gap(struct tk_ingest *g, int64_t from_ns, int64_t to_ns, uint32_t nsymbols);
 

@@ -39,9 +39,51 @@ int tk_ctl_validate(const struct tk_ctl_region *c, uint64_t region_size)
 	return 0;
 }
 
+void tk_ctl_init_all(void *region, uint32_t nslots)
+{
+	uint32_t i;
+
+	for (i = 0; i < TK_CTL_RINGS; i++)
+		tk_ctl_init((struct tk_ctl_region *)((uint8_t *)region + i * tk_ctl_region_size(nslots)),
+			    nslots);
+}
+
+int tk_ctl_validate_all(const void *region, uint64_t region_size)
+{
+	const struct tk_ctl_region *c = region;
+	uint64_t ring;
+	uint32_t i;
+	int rc = tk_ctl_validate(c, region_size);
+
+	if (rc < 0)
+		return rc;
+	ring = tk_ctl_region_size(c->nslots);
+	if (ring * TK_CTL_RINGS > region_size)
+		return tk_err_set(EBADF, "control region too small for its rings (corrupt segment)");
+	for (i = 1; i < TK_CTL_RINGS; i++) {
+		const struct tk_ctl_region *r = (const void *)((const uint8_t *)region + i * ring);
+
+		rc = tk_ctl_validate(r, ring);
+		if (rc == 0 && r->nslots != c->nslots)
+			rc = tk_err_set(EBADF, "control rings differ in size (corrupt segment)");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct tk_ctl_region *tk_ctl_ring(const struct tk_segment *seg, uint32_t i)
+{
+	struct tk_ctl_region *c = tk_segment_region(seg, TK_REGION_CONTROL, NULL, NULL);
+
+	if (c == NULL || i >= TK_CTL_RINGS)
+		return NULL;
+	return (struct tk_ctl_region *)((uint8_t *)c + i * tk_ctl_region_size(c->nslots));
+}
+
 struct tk_ctl_region *tk_ctl_of(const struct tk_segment *seg)
 {
-	return tk_segment_region(seg, TK_REGION_CONTROL, NULL, NULL);
+	return tk_ctl_ring(seg, 0);
 }
 
 static uint32_t tk__check(uint64_t pos, const struct tk_ctl_msg *m)

@@ -25,6 +25,7 @@
 #define TK_CTL_MAGIC 0x4c5254434b54ull /* "TKCTRL" */
 #define TK_CTL_VERSION 1u
 #define TK_CTL_ABANDON_NS (1000 * 1000 * 1000LL)
+#define TK_CTL_RINGS 16 /* the control region holds one ring per feed id */
 
 enum tk_ctl_type {
 	TK_CTL_SUBSCRIBE = 1,
@@ -57,9 +58,15 @@ struct tk_ctl_region {
 	/* struct tk_ctl_msg slots[nslots]; */
 } __attribute__((aligned(64)));
 
+/* One ring; the control region is TK_CTL_RINGS of them back to back. */
 uint64_t tk_ctl_region_size(uint32_t nslots);
 void tk_ctl_init(struct tk_ctl_region *c, uint32_t nslots);
 int tk_ctl_validate(const struct tk_ctl_region *c, uint64_t region_size);
+/* The whole region: every ring. */
+void tk_ctl_init_all(void *region, uint32_t nslots);
+int tk_ctl_validate_all(const void *region, uint64_t region_size);
+/* Ring i (the requests for feed i); tk_ctl_of is ring 0. */
+struct tk_ctl_region *tk_ctl_ring(const struct tk_segment *seg, uint32_t i);
 struct tk_ctl_region *tk_ctl_of(const struct tk_segment *seg);
 
 /*

@@ -157,7 +157,7 @@ static uint64_t tk__layout(struct tk_seg_header *hdr, const struct tk_seg_config
 	tk__add_region(hdr, &off, TK_REGION_STATE, "state",
 		       tk_state_region_size(cfg->symbol_capacity, cfg->state_record_size));
 	tk__add_region(hdr, &off, TK_REGION_CONTROL, "control",
-		       tk_ctl_region_size(cfg->control_slots));
+		       TK_CTL_RINGS * tk_ctl_region_size(cfg->control_slots));
 	if (cfg->history.symbols > 0)
 		tk__add_region(hdr, &off, TK_REGION_HISTORY, "history",
 			       tk_history_region_size(&cfg->history));
@@ -185,7 +185,7 @@ static void tk__init_regions(struct tk_segment *seg, const struct tk_seg_config 
 			tk_state_init(p, cfg->symbol_capacity, cfg->state_record_size);
 			break;
 		case TK_REGION_CONTROL:
-			tk_ctl_init(p, cfg->control_slots);
+			tk_ctl_init_all(p, cfg->control_slots);
 			break;
 		case TK_REGION_HISTORY:
 			tk_history_init(p, &cfg->history);
@@ -366,7 +366,7 @@ static int tk__validate(struct tk_segment *seg, uint64_t file_size)
 			rc = tk_state_validate(p, r->size);
 			break;
 		case TK_REGION_CONTROL:
-			rc = tk_ctl_validate(p, r->size);
+			rc = tk_ctl_validate_all(p, r->size);
 			break;
 		case TK_REGION_HISTORY:
 			rc = tk_history_validate(p, r->size);

@@ -52,8 +52,10 @@ static void usage(FILE *out)
 		"Create the segment (or resume on it), start the engine workers and the feed,\n"
 		"and supervise them until Ctrl-C.\n\n"
 		"  --fresh              start a new segment (the old data is lost)\n"
-		"  --source synth|replay:FILE  the feed's source (default synth)\n"
+		"  --source synth|replay:FILE|finnhub  the feed's source (default: finnhub when\n"
+		"                       FINNHUB_API_TOKEN is set, synth otherwise)\n"
 		"  --seed S --rate R --symbols N --count N --speed X|max --start EPOCH|now\n"
+		"  --symbol-list LIST --url URL --record FILE --dedupe-window MS --silence S\n"
 		"                       handed to the feed (see tickd feed --help); with --count the\n"
 		"                       feed runs at speed max unless --speed says otherwise\n"
 		"  --shards N           engine workers (default 1)\n"
@@ -145,10 +147,16 @@ int tk_cmd_run(int argc, char **argv)
 		{ "idle", required_argument, 0, 'I' },   { "duration", required_argument, 0, 'd' },
 		{ "exit-at-end", no_argument, 0, 'e' },  { "slots", required_argument, 0, 'L' },
 		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
+		{ "symbol-list", required_argument, 0, 'Y' }, { "url", required_argument, 0, 'U' },
+		{ "record", required_argument, 0, 'R' }, { "dedupe-window", required_argument, 0, 'D' },
+		{ "silence", required_argument, 0, 'Q' },
 		{ 0, 0, 0, 0 }
 	};
+	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
+						 "FINNHUB_TOKEN", NULL };
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
-	const char *path = tk_segment_default_path(), *source = "synth", *seed = NULL, *rate = NULL;
+	const char *symbol_list = NULL, *url = NULL, *record = NULL, *dedupe = NULL, *silence = NULL;
+	const char *path = tk_segment_default_path(), *source = NULL, *seed = NULL, *rate = NULL;
 	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
 	const char *idle = NULL, *slots = NULL;
 	char self[4096], buf[64];
@@ -177,13 +185,21 @@ int tk_cmd_run(int argc, char **argv)
 		case 'e': exit_at_end = true; break;
 		case 'L': slots = optarg; break;
 		case 'p': path = optarg; break;
+		case 'Y': symbol_list = optarg; break;
+		case 'U': url = optarg; break;
+		case 'R': record = optarg; break;
+		case 'D': dedupe = optarg; break;
+		case 'Q': silence = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (strcmp(source, "synth") != 0 && !(strncmp(source, "replay:", 7) == 0 && source[7] != '\0'))
-		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE)",
-			    source);
+	if (source == NULL)
+		source = tk_env_first(token_env) != NULL ? "finnhub" : "synth";
+	if (strcmp(source, "synth") != 0 && strcmp(source, "finnhub") != 0 &&
+	    !(strncmp(source, "replay:", 7) == 0 && source[7] != '\0'))
+		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE, "
+			    "finnhub)", source);
 	if (exit_at_end && count == NULL && strcmp(source, "synth") == 0)
 		tk_opt_fail("--exit-at-end", "needs a finite source: give --count, or a replay");
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -266,7 +282,9 @@ int tk_cmd_run(int argc, char **argv)
 		struct tk_child *f = &kids[shards];
 		const char *pairs[][2] = { { "--seed", seed },   { "--rate", rate },
 					   { "--symbols", symbols }, { "--count", count },
-					   { "--start", start } };
+					   { "--start", start }, { "--symbol-list", symbol_list },
+					   { "--url", url }, { "--record", record },
+					   { "--dedupe-window", dedupe }, { "--silence", silence } };
 		unsigned j;
 
 		snprintf(f->name, sizeof(f->name), "feed");

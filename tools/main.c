@@ -7,6 +7,8 @@
 static const struct tk_cmd tk_cmds[] = {
 	{ "run", tk_cmd_run, "create the segment, start and supervise the engine and the feed" },
 	{ "feed", tk_cmd_feed, "a feed handler: write trades into a tick log (synth, replay, finnhub)" },
+	{ "subscribe", tk_cmd_subscribe, "ask a feed to subscribe to symbols on its live connection" },
+	{ "unsubscribe", tk_cmd_unsubscribe, "ask a feed to unsubscribe from symbols" },
 	{ "mock-finnhub", tk_cmd_mock_finnhub, "a Finnhub look-alike WebSocket server for tests and demos" },
 	{ "engine", tk_cmd_engine, "an engine worker: bars, indicators and signals in place" },
 	{ "init", tk_cmd_init, "create the shared-memory segment" },

@@ -27,6 +27,8 @@ int tk_cmd_feed(int argc, char **argv);
 int tk_cmd_engine(int argc, char **argv);
 int tk_cmd_run(int argc, char **argv);
 int tk_cmd_mock_finnhub(int argc, char **argv);
+int tk_cmd_subscribe(int argc, char **argv);
+int tk_cmd_unsubscribe(int argc, char **argv);
 
 /* Attach for reading (the segment named by --shm-path or the environment);
  * prints the error and returns non-zero on failure. */
