@@ -76,6 +76,7 @@ int tk_cmd_stats(int argc, char **argv)
 				       (unsigned long long)r->skipped, (unsigned long long)r->releases);
 			}
 		}
+		tk_print_feeds(&seg);
 	}
 	tk_segment_detach(&seg);
 	return 0;

@@ -56,6 +56,8 @@ static void draw(const struct tk_segment *seg, const struct tk_log_stats *logs,
 			       (unsigned long long)r->skipped, (unsigned long long)r->releases);
 		}
 	}
+	printf("\n");
+	tk_print_feeds(seg);
 	printf("\nq to quit\n");
 	fflush(stdout);
 }

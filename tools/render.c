@@ -1,4 +1,7 @@
 /* JSON rendering of records and stats, per the data contract in DESIGN.md. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -6,6 +9,8 @@
 #include "engine/bar.h"
 #include "shm/ctlring.h"
 #include "shm/records.h"
+#include "feed/fh_parse.h"
+#include "shm/feeds.h"
 #include "tools/tools.h"
 
 /* Epoch ns to the contract's integer epoch ms (floor, also before 1970). */
@@ -245,5 +250,76 @@ void tk_render_stats_json(struct tk_buf *b, const struct tk_segment *seg,
 		}
 		tk_buf_puts(b, "]}");
 	}
+	tk_buf_puts(b, "],\"feeds\":[");
+	tk_render_feeds_json(b, seg);
 	tk_buf_puts(b, "]}");
+}
+
+void tk_render_feeds_json(struct tk_buf *b, const struct tk_segment *seg)
+{
+	const struct tk_feeds_region *fr = tk_feeds_of(seg);
+	uint32_t i, k, n = 0;
+
+	for (i = 0; fr != NULL && i < TK_FEEDS_MAX; i++) {
+		const struct tk_feed_stats *f = &fr->slot[i];
+
+		if (f->pid == 0)
+			continue;
+		tk_buf_printf(b, "%s{\"feed\":%u,\"pid\":%d,\"alive\":%s,\"source\":", n++ ? "," : "",
+			      f->feed, (int)f->pid, kill(f->pid, 0) == 0 || errno == EPERM ? "true" : "false");
+		tk_json_str(b, f->source, strnlen(f->source, sizeof(f->source)));
+		tk_buf_puts(b, ",\"log\":");
+		tk_json_str(b, f->log, strnlen(f->log, sizeof(f->log)));
+		tk_buf_printf(b, ",\"connected\":%s,\"subscribed\":%u,\"messages\":%llu,\"bytes\":%llu,"
+			      "\"trades\":%llu,\"trades_rejected\":%llu,\"invalid\":%llu,\"pings\":%llu,"
+			      "\"errors\":%llu,\"unknown\":%llu,\"duplicates\":%llu,\"heartbeats\":%llu,"
+			      "\"gaps\":%llu,\"connects\":%llu,\"reconnects\":%llu,"
+			      "\"subscribe_rejected\":%llu,\"last_msg\":",
+			      f->connected ? "true" : "false", f->subscribed,
+			      (unsigned long long)f->messages, (unsigned long long)f->bytes,
+			      (unsigned long long)f->trades, (unsigned long long)f->trades_rejected,
+			      (unsigned long long)f->invalid, (unsigned long long)f->pings,
+			      (unsigned long long)f->errors, (unsigned long long)f->unknown,
+			      (unsigned long long)f->duplicates, (unsigned long long)f->heartbeats,
+			      (unsigned long long)f->gaps, (unsigned long long)f->connects,
+			      (unsigned long long)f->reconnects, (unsigned long long)f->subscribe_rejected);
+		if (f->last_msg_ns != 0)
+			tk_buf_printf(b, "%lld", tk__ms(f->last_msg_ns));
+		else
+			tk_buf_puts(b, "null");
+		tk_buf_puts(b, ",\"rejected_by\":{");
+		for (k = 1; k < TK_FH_NREASONS && k < TK_FEED_REASONS; k++)
+			tk_buf_printf(b, "%s\"%s\":%llu", k > 1 ? "," : "",
+				      tk_fh_reason_name((enum tk_fh_reason)k),
+				      (unsigned long long)f->rejected_by[k]);
+		tk_buf_printf(b, "},\"parse_ns\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
+			      "\"max\":%llu}}",
+			      (unsigned long long)f->parse_ns.count,
+			      (unsigned long long)tk_hist_percentile(&f->parse_ns, 50),
+			      (unsigned long long)tk_hist_percentile(&f->parse_ns, 99),
+			      (unsigned long long)f->parse_ns.max);
+	}
+}
+
+void tk_print_feeds(const struct tk_segment *seg)
+{
+	const struct tk_feeds_region *fr = tk_feeds_of(seg);
+	uint32_t i;
+
+	for (i = 0; fr != NULL && i < TK_FEEDS_MAX; i++) {
+		const struct tk_feed_stats *f = &fr->slot[i];
+
+		if (f->pid == 0)
+			continue;
+		printf("feed %u %-8s pid %-7d%s %s  msgs %llu  trades %llu  rejected %llu  invalid %llu  "
+		       "reconnects %llu  gaps %llu  subscribed %u%s  parse p99 %llu ns\n",
+		       f->feed, f->source, (int)f->pid,
+		       kill(f->pid, 0) == 0 || errno == EPERM ? "" : " (gone)",
+		       f->connected ? "up" : "down", (unsigned long long)f->messages,
+		       (unsigned long long)f->trades, (unsigned long long)f->trades_rejected,
+		       (unsigned long long)f->invalid, (unsigned long long)f->reconnects,
+		       (unsigned long long)f->gaps, f->subscribed,
+		       f->subscribe_rejected ? " (some refused)" : "",
+		       (unsigned long long)tk_hist_percentile(&f->parse_ns, 99));
+	}
 }

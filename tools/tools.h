@@ -40,6 +40,10 @@ void tk_render_record(struct tk_buf *b, const struct tk_slot *slot,
 
 /* Stats of the whole segment as one JSON object.  rate[i] is log i's
  * writes per second (or < 0 if unknown). */
+/* One line per feed that has run on the segment (tickd stats, top). */
+void tk_print_feeds(const struct tk_segment *seg);
+/* The feeds' metrics as JSON objects, comma-separated (no brackets). */
+void tk_render_feeds_json(struct tk_buf *b, const struct tk_segment *seg);
 void tk_render_stats_json(struct tk_buf *b, const struct tk_segment *seg,
 			  const struct tk_log_stats *logs, const double *rate, size_t nlogs);
 
