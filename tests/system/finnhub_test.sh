@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The Finnhub feed against the mock Finnhub server, over real WebSocket
+# connections: subscriptions, drops and reconnects, bars checked against a
+# reference computed from the recording, record then replay, runtime
+# subscribe/unsubscribe, malformed and error messages, too many symbols,
+# HTTP 401/429 at the upgrade, a silent connection, and the token never
+# logged.
+# usage: finnhub_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+B=$1
+S=$2
+T=$B/tickd
+P=/dev/shm/tickd-fh-test-$$
+export TICKD_SHM_PATH=$P
+TOKEN=s3cr3t-tok-$$
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; sleep 0.3; rm -f "$P" "$P".*' EXIT
+. "$(dirname "$0")/lib.sh"
+
+# start_mock NAME ARGS...: a mock server in the background; sets port.
+start_mock() {
+  local name=$1
+  shift
+  "$T" mock-finnhub --port 0 --token "$TOKEN" "$@" > "$P.$name.out" 2> "$P.$name.err" &
+  pids+=($!)
+  mpid=$!
+  for _ in $(seq 1 100); do grep -q listening "$P.$name.out" 2>/dev/null && break; sleep 0.05; done
+  port=$(grep -o '127.0.0.1:[0-9]*' "$P.$name.out" | cut -d: -f2)
+  [ -n "$port" ] || fail "mock $name did not start: $(cat "$P.$name.err")"
+}
+stats() { "$T" stats --json --interval 1 | python3 -c "import json,sys; f=json.load(sys.stdin)['feeds'][0]; print(f$1)"; }
+wait_for() { # wait_for SECONDS CONDITION...
+  local until=$(( $(date +%s%N) + ${1}000000000 ))
+  shift
+  while ! eval "$@"; do
+    [ "$(date +%s%N)" -lt $until ] || return 1
+    sleep 0.1
+  done
+}
+
+# --- A. A live run through the mock, dropped every 2.5 s ------------------------
+start_mock a --rate 400 --ping-ms 300 --drop-every 2500 --symbols 20
+FINNHUB_API_TOKEN=$TOKEN "$T" run --fresh --source finnhub --symbol-list AAPL,MSFT,NVDA \
+  --url "ws://127.0.0.1:$port" --record "$P.rec" > "$P.run.out" 2> "$P.run.log" &
+rpid=$!
+pids+=($rpid)
+wait_for 10 '[ -e "$P" ] && [ "$(stats "[\"trades\"]" 2>/dev/null || echo 0)" -gt 0 ]' ||
+  fail "no trades from the mock: $(tail -5 "$P.run.log")"
+"$T" subscribe AMZN || fail "subscribe"
+sleep 1
+"$T" unsubscribe MSFT || fail "unsubscribe"
+t_unsub=$(( $(date +%s%N) / 1000000 ))
+wait_for 15 '[ "$(stats "[\"reconnects\"]")" -ge 2 ]' || fail "fewer than 2 reconnects: $(tail -5 "$P.run.log")"
+sleep 1.5
+kill -TERM $rpid
+wait $rpid || fail "tickd run exited non-zero"
+for l in bars.1s bars.1m signals; do "$T" tail $l --from-start --no-follow > "$P.live.$l"; done
+"$T" tail ticks.0 --from-start --no-follow --heartbeats > "$P.ticks"
+
+# Back and resubscribed within 2 s of every drop.
+grep -o 'reconnected to 127.0.0.1 after [0-9.]* s' "$P.run.log" > "$P.reconnects" ||
+  fail "no reconnect logged"
+awk '{ if ($5 >= 2.0) bad = 1 } END { exit bad }' "$P.reconnects" ||
+  fail "a reconnect took 2 s or more: $(cat "$P.reconnects")"
+python3 - "$P.ticks" "$t_unsub" <<'PY' || fail "ticks after the drops"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+t_unsub = int(sys.argv[2])
+gaps = [r for r in recs if r.get("type") == "gap"]
+trades = [r for r in recs if "symbol" in r]
+assert len(gaps) >= 2, f"{len(gaps)} gap events"
+assert {t["symbol"] for t in trades} <= {"AAPL", "MSFT", "NVDA", "AMZN"}, {t["symbol"] for t in trades}
+assert any(t["symbol"] == "AMZN" for t in trades), "no AMZN after tickd subscribe"
+late_msft = [t for t in trades if t["symbol"] == "MSFT" and t["ts"] > t_unsub + 500]
+assert not late_msft, f"MSFT trades after tickd unsubscribe: {late_msft[:2]}"
+for g in gaps:
+    assert g["from"] <= g["to"] and g["symbols"] >= 3, g
+    after = {t["symbol"] for t in trades if g["to"] <= t["ts"] <= g["to"] + 2000}
+    want = {"AAPL", "NVDA"} | ({"AMZN"} if g["from"] > t_unsub else set())
+    assert want <= after, f"after the gap {g}: only {after}"
+PY
+# The engine's bars equal bars computed from the recorded trades.
+python3 "$S/tests/system/bars_ref.py" "$P.rec" 1 "$P.live.bars.1s" || fail "1 s bars differ from the reference"
+[ "$(wc -l < "$P.live.bars.1s")" -ge 5 ] || fail "too few 1 s bars: $(wc -l < "$P.live.bars.1s")"
+# The token appears in no log line.
+! grep -q "$TOKEN" "$P.run.log" "$P.run.out" "$P".a.* "$P.rec" || fail "the token was logged"
+
+# --- B. Replaying the recording gives the live run's bars ----------------------
+"$T" run --fresh --source "replay:$P.rec" --speed max --exit-at-end > /dev/null 2> "$P.replay.log" ||
+  fail "replay run: $(tail -3 "$P.replay.log")"
+for l in bars.1s bars.1m signals; do
+  "$T" tail $l --from-start --no-follow > "$P.replay.$l"
+  n=$(wc -l < "$P.live.$l")
+  # The live run stopped with windows still open; the replay's end closed them too.
+  head -n "$n" "$P.replay.$l" | cmp -s - "$P.live.$l" ||
+    fail "replayed $l differs from the live run's ($n lines): $(diff <(head -n "$n" "$P.replay.$l") "$P.live.$l" | head -4)"
+done
+# ... and every bar of the replay, the ones its end closed included, is right.
+python3 "$S/tests/system/bars_ref.py" "$P.rec" 1 "$P.replay.bars.1s" || fail "replayed 1 s bars"
+python3 "$S/tests/system/bars_ref.py" "$P.rec" 60 "$P.replay.bars.1m" || fail "replayed 1 m bars"
+
+# --- C. Malformed and error messages, too many symbols ------------------------
+start_mock c --rate 300 --ping-ms 300 --malformed-every 4 --error-every 400 --max-symbols 2
+"$T" init --fresh > /dev/null
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list AAPL,MSFT,NVDA \
+  --url "ws://127.0.0.1:$port" 2> "$P.c.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 '[ "$(stats "[\"invalid\"]" 2>/dev/null || echo 0)" -ge 3 ]' || fail "malformed messages not counted"
+t1=$(stats '["trades"]')
+sleep 1
+t2=$(stats '["trades"]')
+[ "$t2" -gt "$t1" ] || fail "trades stopped after malformed messages ($t1 -> $t2)"
+[ "$(stats '["rejected_by"]["not_json"]')" -ge 3 ] || fail "not counted as not_json"
+[ "$(stats '["errors"]')" -ge 2 ] || fail "error messages not counted"
+[ "$(stats '["subscribe_rejected"]')" -eq 1 ] || fail "too-many-symbols not counted once"
+[ "$(stats '["subscribed"]')" -eq 2 ] || fail "the accepted symbols are not kept"
+grep -q "Finnhub refused NVDA: too many symbols" "$P.c.log" || fail "no clear too-many-symbols message"
+kill -0 $fpid || fail "the feed died"
+kill $fpid; wait $fpid || true
+
+# --- D. HTTP 429 then accepted; HTTP 401 --------------------------------------
+start_mock d --rate 100 --reject-429 1
+"$T" init --fresh > /dev/null
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list AAPL \
+  --url "ws://127.0.0.1:$port" 2> "$P.d.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 'grep -q "connected to 127.0.0.1" "$P.d.log"' || fail "no connection after a 429"
+grep -q "HTTP 429" "$P.d.log" || fail "the 429 was not reported: $(cat "$P.d.log")"
+kill $fpid; wait $fpid || true
+FINNHUB_API_TOKEN=wrong-$TOKEN "$T" feed --source finnhub --symbol-list AAPL \
+  --url "ws://127.0.0.1:$port" 2> "$P.d2.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 'grep -q "refused the API key (HTTP 401)" "$P.d2.log"' || fail "no 401 message: $(cat "$P.d2.log")"
+kill -0 $fpid || fail "the feed gave up on a 401"
+kill $fpid; wait $fpid || true
+! grep -q "$TOKEN" "$P.d.log" "$P.d2.log" || fail "the token was logged"
+
+# --- E. A silent connection is replaced ----------------------------------------
+start_mock e --rate 100 --ping-ms 200 --stall-after 800 --stall 2500
+"$T" init --fresh > /dev/null
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list AAPL --silence 1 \
+  --url "ws://127.0.0.1:$port" 2> "$P.e.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 'grep -q "no message from 127.0.0.1 for" "$P.e.log"' || fail "silence not detected"
+wait_for 10 'grep -q "reconnected to 127.0.0.1" "$P.e.log"' || fail "no reconnect after the silence"
+kill $fpid; wait $fpid || true
+echo "1 passed, 0 failed"
