@@ -60,6 +60,7 @@ struct tk_mock_cfg {
 	int64_t stall_after_ns;
 	int64_t stall_ns;
 	uint32_t reject_429;
+	bool probe; /* latency probe: one trade a message, v = send time */
 };
 
 /* One WebSocket connection (lws per-session data). */
@@ -71,6 +72,7 @@ struct tk_mock_conn {
 	char *queue[TK_MOCK_QUEUE];
 	uint32_t qhead, qtail;
 	uint64_t dropped;
+	uint64_t probes; /* probe mode: trades due, not yet sent */
 	bool closing;
 };
 
@@ -201,6 +203,11 @@ static void tk__batch_synth(int64_t now)
 
 			if (c->subscribed == NULL || !c->subscribed[t->symbol])
 				continue;
+			if (M.cfg.probe) {
+				c->probes++;
+				lws_callback_on_writable(c->wsi);
+				continue;
+			}
 			if (count[i] > 0)
 				tk_buf_puts(&bufs[i], ",");
 			tk__trade_json(&bufs[i], tk_synth_symbol(&M.gen, t->symbol), price, t->size,
@@ -507,6 +514,25 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"fault", 5);
 			return -1;
 		}
+		if (c->probes > 0 && c->qhead == c->qtail) {
+			/* The send time, stamped as late as possible: CLOCK_MONOTONIC ns
+			 * modulo 1e12 in the size field, which a double holds exactly. */
+			char m[LWS_PRE + 256];
+			struct tk_buf b;
+			int64_t now = tk_mono_ns();
+
+			tk_buf_init(&b, m + LWS_PRE, sizeof(m) - LWS_PRE);
+			tk_buf_puts(&b, "{\"data\":[");
+			tk__trade_json(&b, c->names[0], 100.25, (double)(now % 1000000000000LL),
+				       tk_wall_ns());
+			tk_buf_puts(&b, "],\"type\":\"trade\"}");
+			c->probes--;
+			if (lws_write(wsi, (unsigned char *)m + LWS_PRE, b.len, LWS_WRITE_TEXT) < (int)b.len)
+				return -1;
+			if (c->probes > 0)
+				lws_callback_on_writable(wsi);
+			return 0;
+		}
 		if (c->qhead != c->qtail) {
 			char *m = c->queue[c->qhead++ % TK_MOCK_QUEUE];
 			size_t n = strlen(m + LWS_PRE);
@@ -515,7 +541,7 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			free(m);
 			if (w < (int)n)
 				return -1;
-			if (c->qhead != c->qtail)
+			if (c->qhead != c->qtail || c->probes > 0)
 				lws_callback_on_writable(wsi);
 		}
 		return 0;
@@ -560,6 +586,8 @@ static void usage(FILE *out)
 		"  --batch-ms MS        how often trades go out (default 20)\n"
 		"  --ping-ms MS         ping period (default 10000)\n"
 		"  --max-symbols N      subscriptions per connection before the error (default 50)\n"
+		"  --probe              latency probes: one trade a message, its size the send time\n"
+		"                       (CLOCK_MONOTONIC ns modulo 1e12), for bench/feed\n"
 		"faults:\n"
 		"  --drop-every MS      close every connection every MS\n"
 		"  --malformed-every N  cut every Nth trade message in half\n"
@@ -579,6 +607,7 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 		{ "drop-every", required_argument, 0, 'd' },  { "malformed-every", required_argument, 0, 'M' },
 		{ "error-every", required_argument, 0, 'e' }, { "stall-after", required_argument, 0, 'a' },
 		{ "stall", required_argument, 0, 'S' },       { "reject-429", required_argument, 0, 'j' },
+		{ "probe", no_argument, 0, 'X' },
 		{ "help", no_argument, 0, 'h' },              { 0, 0, 0, 0 }
 	};
 	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
@@ -618,6 +647,7 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 		case 'e': cfg->error_every_ns = (int64_t)tk_opt_u64("--error-every", optarg, 10, 86400000) * 1000000; break;
 		case 'a': cfg->stall_after_ns = (int64_t)tk_opt_u64("--stall-after", optarg, 0, 86400000) * 1000000; break;
 		case 'S': cfg->stall_ns = (int64_t)tk_opt_u64("--stall", optarg, 1, 86400000) * 1000000; break;
+		case 'X': cfg->probe = true; break;
 		case 'j': cfg->reject_429 = (uint32_t)tk_opt_u64("--reject-429", optarg, 0, 1000000); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
