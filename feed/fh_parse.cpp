@@ -18,6 +18,11 @@ struct tk_fh_parser {
 	dom::parser dom;
 	struct tk_fh_limits lim;
 	char *buf; // a copy of the message, followed by simdjson's padding
+	// For the scanner (fh_scan.c): a message's valid trades, delivered once
+	// the message has proved whole, and the unescaped strings they point to.
+	struct tk_fh_trade *trades;
+	size_t max_trades;
+	char *strings;
 };
 
 extern "C" void tk_fh_limits_default(struct tk_fh_limits *lim)
@@ -32,7 +37,7 @@ extern "C" void tk_fh_limits_default(struct tk_fh_limits *lim)
 extern "C" const char *tk_fh_reason_name(enum tk_fh_reason r)
 {
 	static const char *const names[TK_FH_NREASONS] = {
-		"ok",          "too_large",  "not_json",  "bad_utf8",  "number_range",
+		"ok",          "too_large",  "not_json",  "bad_utf8",  "bad_number",
 		"not_object",  "no_type",    "bad_data",  "bad_trade", "bad_symbol",
 		"bad_price",   "bad_size",   "bad_time",  "bad_conditions",
 	};
@@ -48,9 +53,20 @@ extern "C" struct tk_fh_parser *tk_fh_parser_new(const struct tk_fh_limits *lim)
 		return nullptr;
 	p->lim = *lim;
 	p->buf = static_cast<char *>(calloc(1, lim->max_bytes + SIMDJSON_PADDING));
-	// All the parser will ever need, now: parsing allocates nothing.
-	if (p->buf == nullptr || p->dom.allocate(lim->max_bytes) != SUCCESS) {
+	// The shortest valid trade, {"s":"A","p":1,"v":0,"t":946684800000}, is 38 bytes.
+	p->max_trades = lim->max_bytes / 32 + 1;
+	p->trades = static_cast<struct tk_fh_trade *>(calloc(p->max_trades, sizeof(*p->trades)));
+	p->strings = static_cast<char *>(malloc(lim->max_bytes + 1)); // unescaping never grows
+	if (p->strings == nullptr) {
 		free(p->buf);
+		free(p->trades);
+		delete p;
+		return nullptr;
+	}
+	// All the parser will ever need, now: parsing allocates nothing.
+	if (p->buf == nullptr || p->trades == nullptr || p->dom.allocate(lim->max_bytes) != SUCCESS) {
+		free(p->buf);
+		free(p->trades);
 		delete p;
 		return nullptr;
 	}
@@ -62,7 +78,18 @@ extern "C" void tk_fh_parser_free(struct tk_fh_parser *p)
 	if (p == nullptr)
 		return;
 	free(p->buf);
+	free(p->trades);
+	free(p->strings);
 	delete p;
+}
+
+extern "C" void tk__fh_scratch(struct tk_fh_parser *p, const struct tk_fh_limits **lim,
+			       struct tk_fh_trade **trades, size_t *max_trades, char **strings)
+{
+	*lim = &p->lim;
+	*trades = p->trades;
+	*max_trades = p->max_trades;
+	*strings = p->strings;
 }
 
 static enum tk_fh_kind tk__invalid(struct tk_fh_msg *m, enum tk_fh_reason r, const char *fmt, ...)
@@ -87,7 +114,7 @@ static enum tk_fh_reason tk__classify(error_code e)
 		return TK_FH_BAD_UTF8;
 	case NUMBER_ERROR:
 	case NUMBER_OUT_OF_RANGE:
-		return TK_FH_NUMBER_RANGE;
+		return TK_FH_BAD_NUMBER;
 	default:
 		return TK_FH_NOT_JSON;
 	}
@@ -129,20 +156,35 @@ static bool tk__conditions(dom::element e, uint32_t *flags)
 	return true;
 }
 
-// One trade object: 0 and *t filled, or the reason it is rejected and why in `why`.
+// One trade object: 0 and *t filled, or the reason it is rejected and why in
+// `why`.  One pass over its fields (a trade has five, keyed by one letter);
+// a key given twice counts once, the first time, as a lookup would.
 static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element e,
 				   struct tk_fh_trade *t, char *why, size_t cap)
 {
 	dom::object o;
+	dom::element fs, fp, fv, ft, fc;
+	bool has_s = false, has_p = false, has_v = false, has_t = false, has_c = false;
 	std::string_view sym;
 	int64_t ms;
-	dom::element f;
 
 	if (e.get_object().get(o) != SUCCESS) {
 		snprintf(why, cap, "is not an object");
 		return TK_FH_BAD_TRADE;
 	}
-	if (o.at_key("s").get(f) != SUCCESS || f.get_string().get(sym) != SUCCESS) {
+	for (dom::key_value_pair kv : o) {
+		if (kv.key.size() != 1)
+			continue;
+		switch (kv.key[0]) {
+		case 's': if (!has_s) { fs = kv.value; has_s = true; } break;
+		case 'p': if (!has_p) { fp = kv.value; has_p = true; } break;
+		case 'v': if (!has_v) { fv = kv.value; has_v = true; } break;
+		case 't': if (!has_t) { ft = kv.value; has_t = true; } break;
+		case 'c': if (!has_c) { fc = kv.value; has_c = true; } break;
+		default: break;
+		}
+	}
+	if (!has_s || fs.get_string().get(sym) != SUCCESS) {
 		snprintf(why, cap, "has no symbol string \"s\"");
 		return TK_FH_BAD_SYMBOL;
 	}
@@ -158,7 +200,7 @@ static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element 
 	}
 	t->symbol = sym.data();
 	t->symbol_len = (uint32_t)sym.size();
-	if (o.at_key("p").get(f) != SUCCESS || !tk__number(f, &t->price)) {
+	if (!has_p || !tk__number(fp, &t->price)) {
 		snprintf(why, cap, "%.*s: no price number \"p\"", (int)t->symbol_len, t->symbol);
 		return TK_FH_BAD_PRICE;
 	}
@@ -167,7 +209,7 @@ static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element 
 			 t->price, lim->max_price);
 		return TK_FH_BAD_PRICE;
 	}
-	if (o.at_key("v").get(f) != SUCCESS || !tk__number(f, &t->size)) {
+	if (!has_v || !tk__number(fv, &t->size)) {
 		snprintf(why, cap, "%.*s: no size number \"v\"", (int)t->symbol_len, t->symbol);
 		return TK_FH_BAD_SIZE;
 	}
@@ -176,7 +218,7 @@ static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element 
 			 t->size, lim->max_size);
 		return TK_FH_BAD_SIZE;
 	}
-	if (o.at_key("t").get(f) != SUCCESS || f.get_int64().get(ms) != SUCCESS) {
+	if (!has_t || ft.get_int64().get(ms) != SUCCESS) {
 		snprintf(why, cap, "%.*s: no integer timestamp \"t\" (epoch ms)", (int)t->symbol_len,
 			 t->symbol);
 		return TK_FH_BAD_TIME;
@@ -192,7 +234,7 @@ static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element 
 	}
 	t->ts_ns = ms * 1000000;
 	t->conditions = 0;
-	if (o.at_key("c").get(f) == SUCCESS && !tk__conditions(f, &t->conditions)) {
+	if (has_c && !tk__conditions(fc, &t->conditions)) {
 		snprintf(why, cap, "%.*s: conditions \"c\" are not a list of codes", (int)t->symbol_len,
 			 t->symbol);
 		return TK_FH_BAD_CONDITIONS;
@@ -210,8 +252,8 @@ static void tk__msg_reset(struct tk_fh_msg *m)
 	m->text[0] = '\0';
 }
 
-extern "C" enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, size_t len,
-				       tk_fh_trade_fn fn, void *ctx, struct tk_fh_msg *m)
+extern "C" enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *buf, size_t len,
+					   tk_fh_trade_fn fn, void *ctx, struct tk_fh_msg *m)
 {
 	dom::element doc, data;
 	dom::object obj;

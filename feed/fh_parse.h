@@ -61,7 +61,7 @@ enum tk_fh_reason {
 	TK_FH_TOO_LARGE,    /* longer than max_bytes */
 	TK_FH_NOT_JSON,     /* not strict JSON */
 	TK_FH_BAD_UTF8,     /* not valid UTF-8 */
-	TK_FH_NUMBER_RANGE, /* a number JSON allows but a double cannot hold */
+	TK_FH_BAD_NUMBER,   /* a malformed number, or one a double (an integer: 64 bits) cannot hold */
 	TK_FH_NOT_OBJECT,   /* the message is not a JSON object */
 	TK_FH_NO_TYPE,      /* no "type" string */
 	TK_FH_BAD_DATA,     /* a trade message whose "data" is not an array */
@@ -115,6 +115,12 @@ enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, size_t len,
  */
 int tk_fh_parse_request(struct tk_fh_parser *p, const char *buf, size_t len, char sym[32],
 			char *why, size_t whycap);
+
+/* The same parse on simdjson's DOM API: validate and build the whole tree,
+ * then read it.  Same results; a candidate bench/feed measures, and the
+ * reference the fuzz target compares the chosen parser with. */
+enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *buf, size_t len,
+				tk_fh_trade_fn fn, void *ctx, struct tk_fh_msg *msg);
 
 /* The same message through simdjson alone (validate and build its DOM, read
  * nothing): the baseline of bench/feed. */

@@ -1,8 +1,10 @@
 /*
  * libFuzzer target for the Finnhub parser.  Beyond "does not crash" (ASan,
  * UBSan), it checks what the parser promises: every trade it delivers
- * passes the validation rules, an invalid message delivers nothing, and
- * the counts add up.
+ * passes the validation rules, an invalid message delivers nothing, the
+ * counts add up; and it is differential: the chosen parser (fh_scan.c) and
+ * the one on simdjson's DOM must agree on every input -- valid or not, of
+ * which kind, the same trades bit for bit, the same rejections.
  *
  *   build-fuzz/fuzz_fh_parse -max_total_time=600 CORPUS_DIR tests/feed/corpus
  */
@@ -16,12 +18,24 @@
 static struct tk_fh_limits lim;
 static uint32_t delivered;
 
+#define MAXT 4096
+struct seen {
+	uint32_t n;
+	struct tk_fh_trade t[MAXT];
+	char sym[MAXT][32];
+};
+static struct seen a, b;
+
 static void on_trade(void *ctx, const struct tk_fh_trade *t)
 {
+	struct seen *sn = ctx;
 	uint32_t i;
 
-	(void)ctx;
 	delivered++;
+	if (sn->n < MAXT) {
+		memcpy(sn->sym[sn->n], t->symbol, t->symbol_len);
+		sn->t[sn->n++] = *t;
+	}
 	if (t->symbol_len < 1 || t->symbol_len > 31)
 		abort();
 	for (i = 0; i < t->symbol_len; i++)
@@ -41,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct tk_fh_parser *p;
-	struct tk_fh_msg m;
+	struct tk_fh_msg m, d;
 	uint32_t i, sum = 0;
 
 	if (p == NULL) {
@@ -52,9 +66,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	delivered = 0;
-	tk_fh_parse(p, (const char *)data, size, on_trade, NULL, &m);
+	a.n = b.n = 0;
+	tk_fh_parse(p, (const char *)data, size, on_trade, &a, &m);
 	if (delivered != m.trades)
 		abort();
+	delivered = 0;
+	tk_fh_parse_dom(p, (const char *)data, size, on_trade, &b, &d);
+	if (delivered != d.trades)
+		abort();
+	/* The two parsers agree. */
+	if (m.kind != d.kind || m.trades != d.trades || m.rejected != d.rejected ||
+	    memcmp(m.rejected_by, d.rejected_by, sizeof(m.rejected_by)) != 0)
+		abort();
+	if ((m.kind == TK_FH_ERROR || m.kind == TK_FH_UNKNOWN || m.rejected > 0) &&
+	    strcmp(m.text, d.text) != 0)
+		abort();
+	for (i = 0; i < a.n; i++)
+		if (a.t[i].symbol_len != b.t[i].symbol_len ||
+		    memcmp(a.sym[i], b.sym[i], a.t[i].symbol_len) != 0 ||
+		    memcmp(&a.t[i].price, &b.t[i].price, sizeof(double)) != 0 ||
+		    memcmp(&a.t[i].size, &b.t[i].size, sizeof(double)) != 0 ||
+		    a.t[i].ts_ns != b.t[i].ts_ns || a.t[i].conditions != b.t[i].conditions)
+			abort();
 	if (m.kind != TK_FH_TRADES && (m.trades != 0 || m.rejected != 0))
 		abort();
 	if (m.kind == TK_FH_INVALID && (m.reason == TK_FH_OK || m.text[0] == '\0'))
