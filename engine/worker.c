@@ -506,11 +506,19 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 		w->stats.heartbeats++;
 		tk__advance(w, hb.clock_ns);
 		if (hb.flags & TK_HEARTBEAT_F_END) {
-			/* A finite source has ended: every open bar closes now, in
-			 * the order advancing time would close them (deadline by
+			uint32_t i, ended = 0;
+
+			/* A finite source has ended.  Once every input has (another
+			 * feed may still be writing), every open bar closes, in the
+			 * order advancing time would close them (deadline by
 			 * deadline), so a replay that ends where a live run went on
 			 * writes the same logs. */
 			w->stats.ends++;
+			w->in_ended[w->cur_input] = true;
+			for (i = 0; i < w->nin; i++)
+				ended += w->in_ended[i];
+			if (ended < w->nin && w->nin > 0)
+				return;
 			for (;;) {
 				int64_t due = INT64_MAX;
 
@@ -578,16 +586,6 @@ void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, ui
 	}
 }
 
-static bool tk__is_end(const struct tk_slot *s)
-{
-	struct tk_heartbeat hb;
-
-	if (s->type != TK_REC_HEARTBEAT)
-		return false;
-	memcpy(&hb, s->data, sizeof(hb));
-	return (hb.flags & TK_HEARTBEAT_F_END) != 0;
-}
-
 int tk_worker_run(struct tk_worker *w, volatile int *stop)
 {
 	uint32_t i, ended;
@@ -597,7 +595,7 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 
 		for (i = 0, ended = 0; i < w->nin; i++) {
 			struct tk_log_reader *r = &w->in[i];
-			uint32_t max = TK_WORKER_BUF >> r->shift, n, k;
+			uint32_t max = TK_WORKER_BUF >> r->shift, n;
 			int st;
 
 			/* A batch read, then a batch apply with prefetching. */
@@ -606,11 +604,8 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 				tk_warn("%s: lost sequences %llu to %llu of %s (released while stalled?)",
 					r->slot->name, (unsigned long long)r->gap_from,
 					(unsigned long long)r->gap_to - 1, r->log->name);
+			w->cur_input = i;
 			tk_worker_apply_batch(w, w->buf, n, r->slot_size);
-			for (k = 0; k < n; k++)
-				if (tk__is_end((const struct tk_slot *)((uint8_t *)w->buf +
-									  ((size_t)k << r->shift))))
-					w->in_ended[i] = true;
 			got += n;
 			ended += w->in_ended[i];
 		}

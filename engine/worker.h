@@ -70,8 +70,9 @@ struct tk_worker {
 	struct tk_history_region *history; /* NULL: the segment keeps no history */
 	int hist_t[TK_MAX_TF];             /* history index of each timeframe, -1 if none */
 	struct tk_log_reader in[TK_MAX_INPUTS];
-	bool in_ended[TK_MAX_INPUTS];
+	bool in_ended[TK_MAX_INPUTS]; /* its end-of-stream heartbeat has been applied */
 	uint32_t nin;
+	uint32_t cur_input; /* the input the records being applied come from */
 	struct tk_log_writer bars[TK_MAX_TF];
 	struct tk_log_writer signals;
 	uint32_t capacity;

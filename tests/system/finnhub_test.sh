@@ -148,4 +148,63 @@ pids+=($fpid)
 wait_for 10 'grep -q "no message from 127.0.0.1 for" "$P.e.log"' || fail "silence not detected"
 wait_for 10 'grep -q "reconnected to 127.0.0.1" "$P.e.log"' || fail "no reconnect after the silence"
 kill $fpid; wait $fpid || true
+# --- F. Two feeds at once, each into its own log; the worker consumes both -----
+# Feed 1 replays the recording with every symbol renamed X:..., paced like feed 0.
+python3 - "$P.rec" "$P.rec2" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        env = json.loads(line)
+        msg = env.get("msg")
+        if isinstance(msg, dict) and msg.get("type") == "trade":
+            for t in msg["data"]:
+                t["s"] = "X:" + t["s"]
+            line = '{"recv_ts":%d,"msg":%s}\n' % (env["recv_ts"], json.dumps(msg, separators=(",", ":")))
+        out.write(line)
+PY
+"$T" init --fresh --logs ticks.0,ticks.1 > /dev/null
+"$T" engine --exit-at-end 2> "$P.f.eng" &
+epid=$!
+pids+=($epid)
+wait_for 10 '"$T" stats --json | grep -q "engine.0"' || fail "the engine did not register"
+"$T" feed --source "replay:$P.rec" --speed 4 2> "$P.f0.log" &
+f0=$!
+"$T" feed --source "replay:$P.rec2" --speed 4 --log ticks.1 --feed-id 1 2> "$P.f1.log" &
+f1=$!
+pids+=($f0 $f1)
+wait $f0 || fail "feed 0"
+wait $f1 || fail "feed 1"
+wait $epid || fail "the engine with two feeds: $(tail -3 "$P.f.eng")"
+"$T" tail bars.1s --from-start --no-follow > "$P.f.bars"
+[ "$("$T" stats --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["feeds"]))')" -eq 2 ] ||
+  fail "stats does not show two feeds"
+python3 - "$P.f.bars" <<'PY' || fail "the two feeds' bars differ"
+import json, sys
+bars = [json.loads(l) for l in open(sys.argv[1])]
+def key(b): return {k: v for k, v in b.items() if k not in ("symbol", "seq")}
+a = {(b["symbol"], b["window_start"]): key(b) for b in bars if not b["symbol"].startswith("X:")}
+x = {(b["symbol"][2:], b["window_start"]): key(b) for b in bars if b["symbol"].startswith("X:")}
+assert a and a == x, f"{len(a)} bars of feed 0, {len(x)} of feed 1, differing: " + \
+    str([k for k in a if a[k] != x.get(k)][:3])
+PY
+
+# --- G. --dedupe-window drops a message received twice within the window ------
+python3 - "$P.rec" "$P.dup" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        env = json.loads(line)
+        out.write(line)
+        if isinstance(env.get("msg"), dict) and env["msg"].get("type") == "trade":
+            out.write(line.replace('"recv_ts":%d' % env["recv_ts"], '"recv_ts":%d' % (env["recv_ts"] + 1000000), 1))
+PY
+ndup=$(( $(wc -l < "$P.dup") - $(wc -l < "$P.rec") ))
+"$T" init --fresh > /dev/null
+"$T" feed --source "replay:$P.dup" --speed max --dedupe-window 50 2> "$P.g.log" || fail "dedupe replay"
+[ "$(stats '["duplicates"]')" -eq "$ndup" ] || fail "duplicates $(stats '["duplicates"]'), want $ndup"
+once=$(stats '["trades"]')
+"$T" init --fresh > /dev/null
+"$T" feed --source "replay:$P.dup" --speed max 2> "$P.g2.log" || fail "replay without dedupe"
+[ "$(stats '["trades"]')" -eq $(( 2 * once )) ] || fail "without the window every trade counts twice"
+
 echo "1 passed, 0 failed"
