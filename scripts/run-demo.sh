@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# `make run`: tickd run, the embedded default, on the synthetic market in
-# real time (Ctrl-C stops it).  Without a terminal it runs for 5 seconds
-# and shows what it made.
+# `make run`: tickd run, the embedded default (Ctrl-C stops it): Finnhub's
+# live trades when FINNHUB_API_TOKEN is set (symbols from SYMBOLS), the
+# synthetic market in real time otherwise.  Without a terminal it runs for
+# 5 seconds and shows what it made.
 set -euo pipefail
 B=${1:-build}
 export TICKD_SHM_PATH=${TICKD_SHM_PATH:-/dev/shm/tickd}
-if [ -t 0 ] && [ -t 1 ]; then
-  exec "$B/tickd" run --start now --rate 5000
+args=()
+if [ -z "${FINNHUB_API_TOKEN:-${FINNHUB_API_KEY:-${FINNHUB_TOKEN:-}}}" ]; then
+  args=(--start now --rate 5000)
 fi
-"$B/tickd" run --fresh --start now --rate 5000 --duration 5
+if [ -t 0 ] && [ -t 1 ]; then
+  exec "$B/tickd" run "${args[@]}"
+fi
+"$B/tickd" run --fresh "${args[@]}" --duration 5
 "$B/tickd" stats
 "$B/tickd" tail bars.1s --count 3 --no-follow

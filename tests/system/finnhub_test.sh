@@ -85,6 +85,20 @@ python3 "$S/tests/system/bars_ref.py" "$P.rec" 1 "$P.live.bars.1s" || fail "1 s 
 # The token appears in no log line.
 ! grep -q "$TOKEN" "$P.run.log" "$P.run.out" "$P".a.* "$P.rec" || fail "the token was logged"
 
+# The quote endpoint, in Finnhub's schema.
+python3 - "$port" "$TOKEN" <<'PY' || fail "GET /api/v1/quote"
+import json, sys, urllib.request, urllib.error
+base = f"http://127.0.0.1:{sys.argv[1]}/api/v1/quote?symbol=AAPL&token="
+q = json.load(urllib.request.urlopen(base + sys.argv[2], timeout=5))
+assert set(q) == {"c", "d", "dp", "h", "l", "o", "pc", "t"}, q
+assert q["l"] <= q["c"] <= q["h"] and q["c"] > 0 and abs(q["d"] - (q["c"] - q["pc"])) < 1e-9, q
+try:
+    urllib.request.urlopen(base + "wrong", timeout=5)
+    raise SystemExit("a wrong token was accepted")
+except urllib.error.HTTPError as e:
+    assert e.code == 401, e.code
+PY
+
 # --- B. Replaying the recording gives the live run's bars ----------------------
 "$T" run --fresh --source "replay:$P.rec" --speed max --exit-at-end > /dev/null 2> "$P.replay.log" ||
   fail "replay run: $(tail -3 "$P.replay.log")"
@@ -148,6 +162,18 @@ pids+=($fpid)
 wait_for 10 'grep -q "no message from 127.0.0.1 for" "$P.e.log"' || fail "silence not detected"
 wait_for 10 'grep -q "reconnected to 127.0.0.1" "$P.e.log"' || fail "no reconnect after the silence"
 kill $fpid; wait $fpid || true
+# --- E2. The mock serves a recording, per connection's subscriptions ----------
+start_mock r --replay "$P.rec" --ping-ms 200
+"$T" init --fresh > /dev/null
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list NVDA \
+  --url "ws://127.0.0.1:$port" 2> "$P.r.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 15 '[ "$("$T" tail ticks.0 --from-start --no-follow | grep -c NVDA)" -ge 3 ]' ||
+  fail "no NVDA trades from the mock's replay"
+"$T" tail ticks.0 --from-start --no-follow | grep -q '"symbol":"AAPL"' && fail "AAPL was not subscribed"
+kill $fpid; wait $fpid || true
+
 # --- F. Two feeds at once, each into its own log; the worker consumes both -----
 # Feed 1 replays the recording with every symbol renamed X:..., paced like feed 0.
 python3 - "$P.rec" "$P.rec2" <<'PY'
