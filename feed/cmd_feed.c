@@ -302,7 +302,7 @@ static int tk__read_token(const char *file, char *out, size_t cap)
 }
 
 static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
-			   struct tk_feed_stats *stats)
+			   struct tk_feed_stats *stats, int64_t resumed_from)
 {
 	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
 						 "FINNHUB_TOKEN", NULL };
@@ -363,7 +363,8 @@ static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
 		tk_error("%s", tk_err_msg());
 		return 1;
 	}
-	rc = tk_finnhub_run(&g, &fc, symbols, n, tk_ctl_ring(seg, o->feed), &tk__feed_stop);
+	rc = tk_finnhub_run(&g, &fc, symbols, n, tk_ctl_ring(seg, o->feed), resumed_from,
+			    &tk__feed_stop);
 	if (icfg.record != NULL)
 		fclose(icfg.record);
 	tk_ingest_close(&g);
@@ -390,6 +391,7 @@ int tk_cmd_feed(int argc, char **argv)
 				  .speed = 1.0, .hb_ns = 100 * 1000 * 1000LL };
 	struct tk_feed_stats *stats;
 	struct tk_segment seg;
+	int64_t resumed_from = 0;
 	const char *kind;
 	int c, rc;
 
@@ -441,13 +443,23 @@ int tk_cmd_feed(int argc, char **argv)
 		tk_error("%s", tk_err_msg());
 		return 1;
 	}
-	stats = tk_feeds_claim(tk_feeds_of(&seg), o.feed, kind, o.logname);
+	{
+		/* A Finnhub feed that ran before on this segment, under this id and
+		 * into this log, left its last message time: the gap starts there. */
+		struct tk_feeds_region *fr = tk_feeds_of(&seg);
+
+		if (fr != NULL && fr->slot[o.feed].pid != 0 &&
+		    strcmp(fr->slot[o.feed].source, kind) == 0 &&
+		    strncmp(fr->slot[o.feed].log, o.logname, sizeof(fr->slot[0].log)) == 0)
+			resumed_from = fr->slot[o.feed].last_msg_ns;
+		stats = tk_feeds_claim(fr, o.feed, kind, o.logname);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (strcmp(kind, "synth") == 0)
 		rc = tk__run_synth(&seg, &o, stats);
 	else if (strcmp(kind, "finnhub") == 0)
-		rc = tk__run_finnhub(&seg, &o, stats);
+		rc = tk__run_finnhub(&seg, &o, stats, resumed_from);
 	else
 		rc = tk__run_replay(&seg, &o, stats, o.source + 7);
 	if (stats != NULL)

@@ -444,7 +444,8 @@ static int tk__valid_symbol(const char *s)
 }
 
 int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char (*symbols)[32],
-		   uint32_t nsymbols, struct tk_ctl_region *ctl, volatile sig_atomic_t *stop)
+		   uint32_t nsymbols, struct tk_ctl_region *ctl, int64_t resumed_from,
+		   volatile sig_atomic_t *stop)
 {
 	struct lws_context_creation_info info;
 	static const char hex[] = "0123456789ABCDEF";
@@ -458,6 +459,12 @@ int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char
 	C.ctl = ctl;
 	C.stop = stop;
 	C.rng = (uint64_t)tk_mono_ns() | 1;
+	if (resumed_from > 0) {
+		/* A restarted process: its first connection is a reconnect, and
+		 * the time since the previous process's last message a gap. */
+		C.ever_connected = true;
+		C.down_since = resumed_from;
+	}
 	if (tk_url_parse(cfg->url, &C.url) < 0) {
 		tk_error("%s", tk_err_msg());
 		return 1;

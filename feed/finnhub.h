@@ -44,10 +44,13 @@ int tk_url_parse(const char *url, struct tk_url *out);
 /*
  * Run the source until *stop: connect, subscribe to symbols[0..n), receive
  * into g, reconnect as needed, apply subscribe/unsubscribe requests from
- * ring ctl (may be NULL).  Returns 0, or 1 on a setup failure (message
+ * ring ctl (may be NULL).  resumed_from: when this feed's previous process
+ * received its last message (wall ns), 0 if none: the first connection
+ * then writes the gap since.  Returns 0, or 1 on a setup failure (message
  * logged).
  */
 int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char (*symbols)[32],
-		   uint32_t nsymbols, struct tk_ctl_region *ctl, volatile sig_atomic_t *stop);
+		   uint32_t nsymbols, struct tk_ctl_region *ctl, int64_t resumed_from,
+		   volatile sig_atomic_t *stop);
 
 #endif

@@ -142,6 +142,20 @@ fpid=$!
 pids+=($fpid)
 wait_for 10 'grep -q "connected to 127.0.0.1" "$P.d.log"' || fail "no connection after a 429"
 grep -q "HTTP 429" "$P.d.log" || fail "the 429 was not reported: $(cat "$P.d.log")"
+# A feed killed and started again: its first connection writes the gap since
+# the previous process's last message.
+wait_for 10 '[ "$(stats "[\"trades\"]")" -gt 0 ]' || fail "no trades after the 429"
+kill -9 $fpid; wait $fpid 2>/dev/null || true
+sleep 0.5
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list AAPL \
+  --url "ws://127.0.0.1:$port" 2> "$P.d3.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 'grep -q "reconnected to 127.0.0.1 after" "$P.d3.log"' || fail "a restarted feed did not report its gap"
+"$T" tail ticks.0 --from-start --no-follow --heartbeats | python3 -c '
+import json, sys
+gaps = [r for r in map(json.loads, sys.stdin) if r.get("type") == "gap"]
+assert len(gaps) == 1 and gaps[0]["to"] - gaps[0]["from"] >= 400, gaps' || fail "no gap event for the restart"
 kill $fpid; wait $fpid || true
 FINNHUB_API_TOKEN=wrong-$TOKEN "$T" feed --source finnhub --symbol-list AAPL \
   --url "ws://127.0.0.1:$port" 2> "$P.d2.log" &
