@@ -41,6 +41,7 @@ test-tsan: deps
 bench: build
 	$(BUILD)/bench/ring
 	$(BUILD)/bench/engine
+	$(BUILD)/bench/feed
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
