@@ -2,7 +2,7 @@
 // whole message (strict JSON, UTF-8) while it builds the tape, then the
 // fields are read off the tape.  C++ only inside this file; the interface
 // is fh_parse.h.
-#include "feed/fh_parse.h"
+#include "feed/fh_internal.h"
 
 #include <cmath>
 #include <cstdarg>
@@ -156,100 +156,53 @@ static bool tk__conditions(dom::element e, uint32_t *flags)
 	return true;
 }
 
-// One trade object: 0 and *t filled, or the reason it is rejected and why in
-// `why`.  One pass over its fields (a trade has five, keyed by one letter);
-// a key given twice counts once, the first time, as a lookup would.
+// One trade object: its fields into f (one pass: a trade has five, keyed by
+// one letter; a key given twice counts once, the first time, as a lookup
+// would), then the shared rules.
 static enum tk_fh_reason tk__trade(const struct tk_fh_limits *lim, dom::element e,
 				   struct tk_fh_trade *t, char *why, size_t cap)
 {
+	struct tk_fh_fields f = {};
 	dom::object o;
-	dom::element fs, fp, fv, ft, fc;
-	bool has_s = false, has_p = false, has_v = false, has_t = false, has_c = false;
-	std::string_view sym;
-	int64_t ms;
 
 	if (e.get_object().get(o) != SUCCESS) {
 		snprintf(why, cap, "is not an object");
 		return TK_FH_BAD_TRADE;
 	}
 	for (dom::key_value_pair kv : o) {
+		std::string_view sym;
+
 		if (kv.key.size() != 1)
 			continue;
 		switch (kv.key[0]) {
-		case 's': if (!has_s) { fs = kv.value; has_s = true; } break;
-		case 'p': if (!has_p) { fp = kv.value; has_p = true; } break;
-		case 'v': if (!has_v) { fv = kv.value; has_v = true; } break;
-		case 't': if (!has_t) { ft = kv.value; has_t = true; } break;
-		case 'c': if (!has_c) { fc = kv.value; has_c = true; } break;
-		default: break;
+		case 's':
+			if (f.st_s == 0) {
+				f.st_s = kv.value.get_string().get(sym) == SUCCESS ? 1 : 2;
+				f.sym = sym.data();
+				f.symlen = sym.size();
+			}
+			break;
+		case 'p':
+			if (f.st_p == 0)
+				f.st_p = tk__number(kv.value, &f.price) ? 1 : 2;
+			break;
+		case 'v':
+			if (f.st_v == 0)
+				f.st_v = tk__number(kv.value, &f.size) ? 1 : 2;
+			break;
+		case 't':
+			if (f.st_t == 0)
+				f.st_t = kv.value.get_int64().get(f.ms) == SUCCESS ? 1 : 2;
+			break;
+		case 'c':
+			if (f.st_c == 0)
+				f.st_c = tk__conditions(kv.value, &f.conditions) ? 1 : 2;
+			break;
+		default:
+			break;
 		}
 	}
-	if (!has_s || fs.get_string().get(sym) != SUCCESS) {
-		snprintf(why, cap, "has no symbol string \"s\"");
-		return TK_FH_BAD_SYMBOL;
-	}
-	if (sym.empty() || sym.size() > 31) {
-		snprintf(why, cap, "symbol is %zu bytes long (1 to 31)", sym.size());
-		return TK_FH_BAD_SYMBOL;
-	}
-	for (unsigned char ch : sym) {
-		if (ch < 0x20 || ch == 0x7f) {
-			snprintf(why, cap, "symbol holds control character 0x%02x", ch);
-			return TK_FH_BAD_SYMBOL;
-		}
-	}
-	t->symbol = sym.data();
-	t->symbol_len = (uint32_t)sym.size();
-	if (!has_p || !tk__number(fp, &t->price)) {
-		snprintf(why, cap, "%.*s: no price number \"p\"", (int)t->symbol_len, t->symbol);
-		return TK_FH_BAD_PRICE;
-	}
-	if (!(t->price > 0) || t->price > lim->max_price) {
-		snprintf(why, cap, "%.*s: price %g is not in (0, %g]", (int)t->symbol_len, t->symbol,
-			 t->price, lim->max_price);
-		return TK_FH_BAD_PRICE;
-	}
-	if (!has_v || !tk__number(fv, &t->size)) {
-		snprintf(why, cap, "%.*s: no size number \"v\"", (int)t->symbol_len, t->symbol);
-		return TK_FH_BAD_SIZE;
-	}
-	if (!(t->size >= 0) || t->size > lim->max_size) {
-		snprintf(why, cap, "%.*s: size %g is not in [0, %g]", (int)t->symbol_len, t->symbol,
-			 t->size, lim->max_size);
-		return TK_FH_BAD_SIZE;
-	}
-	if (!has_t || ft.get_int64().get(ms) != SUCCESS) {
-		snprintf(why, cap, "%.*s: no integer timestamp \"t\" (epoch ms)", (int)t->symbol_len,
-			 t->symbol);
-		return TK_FH_BAD_TIME;
-	}
-	if (ms < lim->min_ts_ms || ms >= lim->max_ts_ms) {
-		bool seconds = ms >= 0 && ms <= INT64_MAX / 1000 && ms * 1000 >= lim->min_ts_ms &&
-			       ms * 1000 < lim->max_ts_ms;
-
-		snprintf(why, cap, "%.*s: timestamp %lld ms is outside [%lld, %lld)%s",
-			 (int)t->symbol_len, t->symbol, (long long)ms, (long long)lim->min_ts_ms,
-			 (long long)lim->max_ts_ms, seconds ? " (seconds, not ms?)" : "");
-		return TK_FH_BAD_TIME;
-	}
-	t->ts_ns = ms * 1000000;
-	t->conditions = 0;
-	if (has_c && !tk__conditions(fc, &t->conditions)) {
-		snprintf(why, cap, "%.*s: conditions \"c\" are not a list of codes", (int)t->symbol_len,
-			 t->symbol);
-		return TK_FH_BAD_CONDITIONS;
-	}
-	return TK_FH_OK;
-}
-
-static void tk__msg_reset(struct tk_fh_msg *m)
-{
-	m->kind = TK_FH_INVALID;
-	m->reason = TK_FH_OK;
-	m->trades = 0;
-	m->rejected = 0;
-	memset(m->rejected_by, 0, sizeof(m->rejected_by));
-	m->text[0] = '\0';
+	return tk__fh_check(lim, &f, t, why, cap);
 }
 
 extern "C" enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *buf, size_t len,
@@ -262,7 +215,7 @@ extern "C" enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *b
 	error_code e;
 	uint32_t i = 0;
 
-	tk__msg_reset(m);
+	tk__fh_msg_reset(m);
 	if (len > p->lim.max_bytes)
 		return tk__invalid(m, TK_FH_TOO_LARGE, "message of %zu bytes (at most %zu)", len,
 				   p->lim.max_bytes);

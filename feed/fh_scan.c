@@ -22,11 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed/fh_parse.h"
-
-/* fh_parse.cpp: the parser's buffers for this file. */
-void tk__fh_scratch(struct tk_fh_parser *p, const struct tk_fh_limits **lim,
-		    struct tk_fh_trade **trades, size_t *max_trades, char **strings);
+#include "feed/fh_internal.h"
 
 #define TK_SCAN_MAX_DEPTH 1024
 
@@ -80,6 +76,37 @@ static int tk__unexpected(struct tk_scan *s, const char *expected)
 	if (c >= 0x20 && c < 0x7f)
 		return tk__err(s, TK_FH_NOT_JSON, "'%c' where %s should be", c, expected);
 	return tk__err(s, TK_FH_NOT_JSON, "byte 0x%02x where %s should be", c, expected);
+}
+
+/* Past an opening bracket: 1 if the matching close follows (empty), else 0. */
+static inline int tk__open(struct tk_scan *s, int close)
+{
+	s->p++;
+	tk__ws(s);
+	if (tk__peek(s) == close) {
+		s->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* After a member or an element: 0 if a ',' (another follows), 1 at the
+ * closing bracket, -1 (an error) at anything else. */
+static inline int tk__after(struct tk_scan *s, int close)
+{
+	int c;
+
+	tk__ws(s);
+	c = tk__peek(s);
+	if (c == close) {
+		s->p++;
+		return 1;
+	}
+	if (c != ',')
+		return tk__unexpected(s, close == '}' ? "',' or '}'" : "',' or ']'");
+	s->p++;
+	tk__ws(s);
+	return 0;
 }
 
 /* ---------------------------------------------------------- 8 bytes at a time */
@@ -280,6 +307,21 @@ static inline __attribute__((always_inline)) int tk__string(struct tk_scan *s, c
 	return 0;
 }
 
+/* A member's key and its ':'. */
+static inline int tk__key(struct tk_scan *s, const char **key, size_t *klen)
+{
+	if (tk__peek(s) != '"')
+		return tk__unexpected(s, "a key");
+	if (tk__string(s, key, klen) < 0)
+		return -1;
+	tk__ws(s);
+	if (tk__peek(s) != ':')
+		return tk__unexpected(s, "':'");
+	s->p++;
+	tk__ws(s);
+	return 0;
+}
+
 /* ---------------------------------------------------------- numbers */
 
 struct tk_num {
@@ -439,56 +481,21 @@ static int tk__value(struct tk_scan *s, int depth)
 	case '"':
 		return tk__string(s, &str, &len);
 	case '{':
-		s->p++;
-		tk__ws(s);
-		if (tk__peek(s) == '}') {
-			s->p++;
+		if (tk__open(s, '}'))
 			return 0;
-		}
-		for (;;) {
-			if (tk__peek(s) != '"')
-				return tk__unexpected(s, "a key");
-			if (tk__string(s, &str, &len) < 0)
+		do {
+			if (tk__key(s, &str, &len) < 0 || tk__value(s, depth + 1) < 0)
 				return -1;
-			tk__ws(s);
-			if (tk__peek(s) != ':')
-				return tk__unexpected(s, "':'");
-			s->p++;
-			tk__ws(s);
-			if (tk__value(s, depth + 1) < 0)
-				return -1;
-			tk__ws(s);
-			c = tk__peek(s);
-			s->p++;
-			if (c == '}')
-				return 0;
-			if (c != ',') {
-				s->p--;
-				return tk__unexpected(s, "',' or '}'");
-			}
-			tk__ws(s);
-		}
+		} while ((c = tk__after(s, '}')) == 0);
+		return c < 0 ? -1 : 0;
 	case '[':
-		s->p++;
-		tk__ws(s);
-		if (tk__peek(s) == ']') {
-			s->p++;
+		if (tk__open(s, ']'))
 			return 0;
-		}
-		for (;;) {
+		do {
 			if (tk__value(s, depth + 1) < 0)
 				return -1;
-			tk__ws(s);
-			c = tk__peek(s);
-			s->p++;
-			if (c == ']')
-				return 0;
-			if (c != ',') {
-				s->p--;
-				return tk__unexpected(s, "',' or ']'");
-			}
-			tk__ws(s);
-		}
+		} while ((c = tk__after(s, ']')) == 0);
+		return c < 0 ? -1 : 0;
 	case 't':
 		return tk__literal(s, "true", 4);
 	case 'f':
@@ -534,13 +541,9 @@ static int tk__field_conditions(struct tk_scan *s, int depth, uint32_t *flags, i
 		*state = 2;
 		return tk__value(s, depth);
 	}
-	s->p++;
-	tk__ws(s);
-	if (tk__peek(s) == ']') {
-		s->p++;
+	if (tk__open(s, ']'))
 		return 0;
-	}
-	for (;;) {
+	do {
 		uint64_t k = 0;
 		bool ok = true;
 
@@ -577,36 +580,123 @@ static int tk__field_conditions(struct tk_scan *s, int depth, uint32_t *flags, i
 			*state = 2;
 		else
 			*flags |= k < 31 ? 1u << k : TK_COND_OTHER;
-		tk__ws(s);
-		c = tk__peek(s);
-		s->p++;
-		if (c == ']')
-			break;
-		if (c != ',') {
-			s->p--;
-			return tk__unexpected(s, "',' or ']'");
-		}
-		tk__ws(s);
-	}
+	} while ((c = tk__after(s, ']')) == 0);
+	if (c < 0)
+		return -1;
 	if (*state != 1)
 		*flags = 0;
 	return 0;
 }
 
-/*
- * One element of "data", read whole.  *r: TK_FH_OK and *t filled, or why it
- * is not a valid trade (text in why), by the same checks in the same order
- * as the DOM parser.
- */
+enum tk_fh_reason tk__fh_check(const struct tk_fh_limits *lim, const struct tk_fh_fields *f,
+			       struct tk_fh_trade *t, char *why, size_t cap)
+{
+	int n = (int)f->symlen;
+	size_t i;
+
+	if (f->st_s != 1) {
+		snprintf(why, cap, "has no symbol string \"s\"");
+		return TK_FH_BAD_SYMBOL;
+	}
+	if (f->symlen == 0 || f->symlen > 31) {
+		snprintf(why, cap, "symbol is %zu bytes long (1 to 31)", f->symlen);
+		return TK_FH_BAD_SYMBOL;
+	}
+	for (i = 0; i < f->symlen; i++) {
+		unsigned char ch = (unsigned char)f->sym[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			snprintf(why, cap, "symbol holds control character 0x%02x", ch);
+			return TK_FH_BAD_SYMBOL;
+		}
+	}
+	if (f->st_p != 1) {
+		snprintf(why, cap, "%.*s: no price number \"p\"", n, f->sym);
+		return TK_FH_BAD_PRICE;
+	}
+	if (!(f->price > 0) || f->price > lim->max_price) {
+		snprintf(why, cap, "%.*s: price %g is not in (0, %g]", n, f->sym, f->price,
+			 lim->max_price);
+		return TK_FH_BAD_PRICE;
+	}
+	if (f->st_v != 1) {
+		snprintf(why, cap, "%.*s: no size number \"v\"", n, f->sym);
+		return TK_FH_BAD_SIZE;
+	}
+	if (!(f->size >= 0) || f->size > lim->max_size) {
+		snprintf(why, cap, "%.*s: size %g is not in [0, %g]", n, f->sym, f->size,
+			 lim->max_size);
+		return TK_FH_BAD_SIZE;
+	}
+	if (f->st_t != 1) {
+		snprintf(why, cap, "%.*s: no integer timestamp \"t\" (epoch ms)", n, f->sym);
+		return TK_FH_BAD_TIME;
+	}
+	if (f->ms < lim->min_ts_ms || f->ms >= lim->max_ts_ms) {
+		int64_t ms = f->ms;
+		bool seconds = ms >= 0 && ms <= INT64_MAX / 1000 && ms * 1000 >= lim->min_ts_ms &&
+			       ms * 1000 < lim->max_ts_ms;
+
+		snprintf(why, cap, "%.*s: timestamp %lld ms is outside [%lld, %lld)%s", n, f->sym,
+			 (long long)ms, (long long)lim->min_ts_ms, (long long)lim->max_ts_ms,
+			 seconds ? " (seconds, not ms?)" : "");
+		return TK_FH_BAD_TIME;
+	}
+	if (f->st_c == 2) {
+		snprintf(why, cap, "%.*s: conditions \"c\" are not a list of codes", n, f->sym);
+		return TK_FH_BAD_CONDITIONS;
+	}
+	t->symbol = f->sym;
+	t->symbol_len = (uint32_t)f->symlen;
+	t->price = f->price;
+	t->size = f->size;
+	t->ts_ns = f->ms * 1000000;
+	t->conditions = f->st_c == 1 ? f->conditions : 0;
+	return TK_FH_OK;
+}
+
+/* One of a trade's one-letter fields, or any other member, read whole. */
+static int tk__trade_field(struct tk_scan *s, int depth, char k, struct tk_fh_fields *f)
+{
+	struct tk_num n;
+	int c = tk__peek(s);
+
+	if (k == 's' && f->st_s == 0) {
+		if (c != '"') {
+			f->st_s = 2;
+			return tk__value(s, depth);
+		}
+		f->st_s = 1;
+		return tk__string(s, &f->sym, &f->symlen);
+	}
+	if (k == 'p' && f->st_p == 0)
+		return tk__field_number(s, depth, &f->price, &f->st_p);
+	if (k == 'v' && f->st_v == 0)
+		return tk__field_number(s, depth, &f->size, &f->st_v);
+	if (k == 't' && f->st_t == 0) {
+		if (c != '-' && (c < '0' || c > '9')) {
+			f->st_t = 2;
+			return tk__value(s, depth);
+		}
+		if (tk__number(s, &n) < 0)
+			return -1;
+		f->st_t = n.integer && n.fits_i64 ? 1 : 2;
+		f->ms = n.i;
+		return 0;
+	}
+	if (k == 'c' && f->st_c == 0)
+		return tk__field_conditions(s, depth, &f->conditions, &f->st_c);
+	return tk__value(s, depth);
+}
+
+/* One element of "data", read whole: *r says whether it is a valid trade
+ * (then *t holds it) and why not. */
 static int tk__trade(struct tk_scan *s, const struct tk_fh_limits *lim, int depth,
 		     struct tk_fh_trade *t, enum tk_fh_reason *r, char *why, size_t cap)
 {
-	int st_s = 0, st_p = 0, st_v = 0, st_t = 0, st_c = 0, c;
-	const char *sym = NULL;
-	size_t symlen = 0, i;
-	int64_t ms = 0;
+	struct tk_fh_fields f;
+	int c;
 
-	*r = TK_FH_OK;
 	if (tk__peek(s) != '{') {
 		if (tk__value(s, depth) < 0)
 			return -1;
@@ -616,147 +706,30 @@ static int tk__trade(struct tk_scan *s, const struct tk_fh_limits *lim, int dept
 	}
 	if (depth > TK_SCAN_MAX_DEPTH)
 		return tk__err(s, TK_FH_NOT_JSON, "nested deeper than %d", TK_SCAN_MAX_DEPTH);
-	t->conditions = 0;
-	s->p++;
-	tk__ws(s);
-	if (tk__peek(s) == '}') {
-		s->p++;
-	} else {
-		for (;;) {
+	memset(&f, 0, sizeof(f));
+	if (!tk__open(s, '}')) {
+		do {
 			const char *key = NULL;
 			size_t klen = 0;
-			char k;
 
-			if (tk__peek(s) != '"')
-				return tk__unexpected(s, "a key");
-			/* A trade's keys are one plain letter followed by ':': the
-			 * common case without the string loop. */
-			if (s->end - s->p >= 4 && s->p[2] == '"' && s->p[3] == ':' &&
+			/* A trade's keys are one plain letter and a ':': the common
+			 * case without the string loop. */
+			if (s->end - s->p >= 4 && s->p[0] == '"' && s->p[2] == '"' && s->p[3] == ':' &&
 			    s->p[1] >= 'a' && s->p[1] <= 'z') {
 				key = (const char *)s->p + 1;
 				klen = 1;
 				s->p += 4;
-			} else {
-				if (tk__string(s, &key, &klen) < 0)
-					return -1;
 				tk__ws(s);
-				if (tk__peek(s) != ':')
-					return tk__unexpected(s, "':'");
-				s->p++;
-			}
-			tk__ws(s);
-			k = klen == 1 ? key[0] : '\0';
-			if (k == 's' && st_s == 0) {
-				if (tk__peek(s) == '"') {
-					if (tk__string(s, &sym, &symlen) < 0)
-						return -1;
-					st_s = 1;
-				} else {
-					if (tk__value(s, depth + 1) < 0)
-						return -1;
-					st_s = 2;
-				}
-			} else if (k == 'p' && st_p == 0) {
-				if (tk__field_number(s, depth + 1, &t->price, &st_p) < 0)
-					return -1;
-			} else if (k == 'v' && st_v == 0) {
-				if (tk__field_number(s, depth + 1, &t->size, &st_v) < 0)
-					return -1;
-			} else if (k == 't' && st_t == 0) {
-				c = tk__peek(s);
-				if (c == '-' || (c >= '0' && c <= '9')) {
-					struct tk_num n;
-
-					if (tk__number(s, &n) < 0)
-						return -1;
-					st_t = n.integer && n.fits_i64 ? 1 : 2;
-					ms = n.i;
-				} else {
-					if (tk__value(s, depth + 1) < 0)
-						return -1;
-					st_t = 2;
-				}
-			} else if (k == 'c' && st_c == 0) {
-				if (tk__field_conditions(s, depth + 1, &t->conditions, &st_c) < 0)
-					return -1;
-			} else if (tk__value(s, depth + 1) < 0) {
+			} else if (tk__key(s, &key, &klen) < 0) {
 				return -1;
 			}
-			tk__ws(s);
-			c = tk__peek(s);
-			s->p++;
-			if (c == '}')
-				break;
-			if (c != ',') {
-				s->p--;
-				return tk__unexpected(s, "',' or '}'");
-			}
-			tk__ws(s);
-		}
+			if (tk__trade_field(s, depth + 1, klen == 1 ? key[0] : '\0', &f) < 0)
+				return -1;
+		} while ((c = tk__after(s, '}')) == 0);
+		if (c < 0)
+			return -1;
 	}
-	if (st_s != 1) {
-		snprintf(why, cap, "has no symbol string \"s\"");
-		*r = TK_FH_BAD_SYMBOL;
-		return 0;
-	}
-	if (symlen == 0 || symlen > 31) {
-		snprintf(why, cap, "symbol is %zu bytes long (1 to 31)", symlen);
-		*r = TK_FH_BAD_SYMBOL;
-		return 0;
-	}
-	for (i = 0; i < symlen; i++) {
-		unsigned char ch = (unsigned char)sym[i];
-
-		if (ch < 0x20 || ch == 0x7f) {
-			snprintf(why, cap, "symbol holds control character 0x%02x", ch);
-			*r = TK_FH_BAD_SYMBOL;
-			return 0;
-		}
-	}
-	t->symbol = sym;
-	t->symbol_len = (uint32_t)symlen;
-	if (st_p != 1) {
-		snprintf(why, cap, "%.*s: no price number \"p\"", (int)symlen, sym);
-		*r = TK_FH_BAD_PRICE;
-		return 0;
-	}
-	if (!(t->price > 0) || t->price > lim->max_price) {
-		snprintf(why, cap, "%.*s: price %g is not in (0, %g]", (int)symlen, sym, t->price,
-			 lim->max_price);
-		*r = TK_FH_BAD_PRICE;
-		return 0;
-	}
-	if (st_v != 1) {
-		snprintf(why, cap, "%.*s: no size number \"v\"", (int)symlen, sym);
-		*r = TK_FH_BAD_SIZE;
-		return 0;
-	}
-	if (!(t->size >= 0) || t->size > lim->max_size) {
-		snprintf(why, cap, "%.*s: size %g is not in [0, %g]", (int)symlen, sym, t->size,
-			 lim->max_size);
-		*r = TK_FH_BAD_SIZE;
-		return 0;
-	}
-	if (st_t != 1) {
-		snprintf(why, cap, "%.*s: no integer timestamp \"t\" (epoch ms)", (int)symlen, sym);
-		*r = TK_FH_BAD_TIME;
-		return 0;
-	}
-	if (ms < lim->min_ts_ms || ms >= lim->max_ts_ms) {
-		bool seconds = ms >= 0 && ms <= INT64_MAX / 1000 && ms * 1000 >= lim->min_ts_ms &&
-			       ms * 1000 < lim->max_ts_ms;
-
-		snprintf(why, cap, "%.*s: timestamp %lld ms is outside [%lld, %lld)%s", (int)symlen,
-			 sym, (long long)ms, (long long)lim->min_ts_ms, (long long)lim->max_ts_ms,
-			 seconds ? " (seconds, not ms?)" : "");
-		*r = TK_FH_BAD_TIME;
-		return 0;
-	}
-	t->ts_ns = ms * 1000000;
-	if (st_c == 2) {
-		snprintf(why, cap, "%.*s: conditions \"c\" are not a list of codes", (int)symlen, sym);
-		*r = TK_FH_BAD_CONDITIONS;
-	}
+	*r = tk__fh_check(lim, &f, t, why, cap);
 	return 0;
 }
 
@@ -782,13 +755,9 @@ static int tk__data(struct tk_scan *s, const struct tk_fh_limits *lim, struct tk
 	uint32_t i = 0;
 	int c;
 
-	s->p++;
-	tk__ws(s);
-	if (tk__peek(s) == ']') {
-		s->p++;
+	if (tk__open(s, ']'))
 		return 0;
-	}
-	for (;;) {
+	do {
 		struct tk_fh_trade t;
 		enum tk_fh_reason r;
 		char why[128];
@@ -805,91 +774,51 @@ static int tk__data(struct tk_scan *s, const struct tk_fh_limits *lim, struct tk
 				snprintf(q->text, sizeof(q->text), "trade %u %s", i, why);
 			q->rejected_by[r]++;
 		}
-		tk__ws(s);
-		c = tk__peek(s);
-		s->p++;
-		if (c == ']')
-			return 0;
-		if (c != ',') {
-			s->p--;
-			return tk__unexpected(s, "',' or ']'");
-		}
-		tk__ws(s);
+	} while ((c = tk__after(s, ']')) == 0);
+	return c < 0 ? -1 : 0;
+}
+
+/* A top-level string member ("type", "msg"): 1 if a string, else 2 (read whole). */
+static int tk__top_string(struct tk_scan *s, const char **str, size_t *len, int *state)
+{
+	if (tk__peek(s) != '"') {
+		*state = 2;
+		return tk__value(s, 2);
 	}
+	*state = 1;
+	return tk__string(s, str, len);
 }
 
 static int tk__top(struct tk_scan *s, const struct tk_fh_limits *lim, struct tk_fh_trade *trades,
 		   size_t max, struct tk_top *q)
 {
-	int c;
+	int c, rc;
 
-	s->p++;
-	tk__ws(s);
-	if (tk__peek(s) == '}') {
-		s->p++;
+	if (tk__open(s, '}'))
 		return 0;
-	}
-	for (;;) {
+	do {
 		const char *key = NULL;
 		size_t klen = 0;
 
-		if (tk__peek(s) != '"')
-			return tk__unexpected(s, "a key");
-		if (tk__string(s, &key, &klen) < 0)
+		if (tk__key(s, &key, &klen) < 0)
 			return -1;
-		tk__ws(s);
-		if (tk__peek(s) != ':')
-			return tk__unexpected(s, "':'");
-		s->p++;
-		tk__ws(s);
-		c = tk__peek(s);
 		if (klen == 4 && memcmp(key, "type", 4) == 0 && q->type_state == 0) {
-			if (c == '"') {
-				if (tk__string(s, &q->type, &q->type_len) < 0)
-					return -1;
-				q->type_state = 1;
-			} else {
-				if (tk__value(s, 2) < 0)
-					return -1;
-				q->type_state = 2;
-			}
-		} else if (klen == 4 && memcmp(key, "data", 4) == 0 && q->data_state == 0) {
-			if (c == '[') {
-				q->data_state = 1;
-				if (tk__data(s, lim, trades, max, q) < 0)
-					return -1;
-			} else {
-				if (tk__value(s, 2) < 0)
-					return -1;
-				q->data_state = 2;
-			}
+			rc = tk__top_string(s, &q->type, &q->type_len, &q->type_state);
 		} else if (klen == 3 && memcmp(key, "msg", 3) == 0 && q->msg_state == 0) {
-			if (c == '"') {
-				if (tk__string(s, &q->msg, &q->msg_len) < 0)
-					return -1;
-				q->msg_state = 1;
-			} else {
-				if (tk__value(s, 2) < 0)
-					return -1;
-				q->msg_state = 2;
-			}
-		} else if (tk__value(s, 2) < 0) {
+			rc = tk__top_string(s, &q->msg, &q->msg_len, &q->msg_state);
+		} else if (klen == 4 && memcmp(key, "data", 4) == 0 && q->data_state == 0) {
+			q->data_state = tk__peek(s) == '[' ? 1 : 2;
+			rc = q->data_state == 1 ? tk__data(s, lim, trades, max, q) : tk__value(s, 2);
+		} else {
+			rc = tk__value(s, 2);
+		}
+		if (rc < 0)
 			return -1;
-		}
-		tk__ws(s);
-		c = tk__peek(s);
-		s->p++;
-		if (c == '}')
-			return 0;
-		if (c != ',') {
-			s->p--;
-			return tk__unexpected(s, "',' or '}'");
-		}
-		tk__ws(s);
-	}
+	} while ((c = tk__after(s, '}')) == 0);
+	return c < 0 ? -1 : 0;
 }
 
-static void tk__reset(struct tk_fh_msg *m)
+void tk__fh_msg_reset(struct tk_fh_msg *m)
 {
 	m->kind = TK_FH_INVALID;
 	m->reason = TK_FH_OK;
@@ -919,7 +848,7 @@ enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, size_t len,
 	int rc;
 
 	tk__fh_scratch(p, &lim, &trades, &max, &s.str);
-	tk__reset(m);
+	tk__fh_msg_reset(m);
 	if (len > lim->max_bytes) {
 		snprintf(m->text, sizeof(m->text), "message of %zu bytes (at most %zu)", len,
 			 lim->max_bytes);
