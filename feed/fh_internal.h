@@ -5,6 +5,9 @@
 #ifndef TK_FEED_FH_INTERNAL_H
 #define TK_FEED_FH_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "feed/fh_parse.h"
 
 #ifdef __cplusplus
@@ -29,9 +32,76 @@ struct tk_fh_fields {
 };
 
 /* The trade rules of fh_parse.h, in one order, with one text each:
- * TK_FH_OK and *t filled, or the reason and why. */
-enum tk_fh_reason tk__fh_check(const struct tk_fh_limits *lim, const struct tk_fh_fields *f,
-			       struct tk_fh_trade *t, char *why, size_t cap);
+ * TK_FH_OK and *t filled, or the reason and why.  Inline: it runs for
+ * every trade of both parsers. */
+static inline enum tk_fh_reason tk__fh_check(const struct tk_fh_limits *lim,
+					      const struct tk_fh_fields *f, struct tk_fh_trade *t,
+					      char *why, size_t cap)
+{
+	int n = (int)f->symlen;
+	size_t i;
+
+	if (f->st_s != 1) {
+		snprintf(why, cap, "has no symbol string \"s\"");
+		return TK_FH_BAD_SYMBOL;
+	}
+	if (f->symlen == 0 || f->symlen > 31) {
+		snprintf(why, cap, "symbol is %zu bytes long (1 to 31)", f->symlen);
+		return TK_FH_BAD_SYMBOL;
+	}
+	for (i = 0; i < f->symlen; i++) {
+		unsigned char ch = (unsigned char)f->sym[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			snprintf(why, cap, "symbol holds control character 0x%02x", ch);
+			return TK_FH_BAD_SYMBOL;
+		}
+	}
+	if (f->st_p != 1) {
+		snprintf(why, cap, "%.*s: no price number \"p\"", n, f->sym);
+		return TK_FH_BAD_PRICE;
+	}
+	if (!(f->price > 0) || f->price > lim->max_price) {
+		snprintf(why, cap, "%.*s: price %g is not in (0, %g]", n, f->sym, f->price,
+			 lim->max_price);
+		return TK_FH_BAD_PRICE;
+	}
+	if (f->st_v != 1) {
+		snprintf(why, cap, "%.*s: no size number \"v\"", n, f->sym);
+		return TK_FH_BAD_SIZE;
+	}
+	if (!(f->size >= 0) || f->size > lim->max_size) {
+		snprintf(why, cap, "%.*s: size %g is not in [0, %g]", n, f->sym, f->size,
+			 lim->max_size);
+		return TK_FH_BAD_SIZE;
+	}
+	if (f->st_t != 1) {
+		snprintf(why, cap, "%.*s: no integer timestamp \"t\" (epoch ms)", n, f->sym);
+		return TK_FH_BAD_TIME;
+	}
+	if (f->ms < lim->min_ts_ms || f->ms >= lim->max_ts_ms) {
+		int64_t ms = f->ms;
+		bool seconds = ms >= 0 && ms <= INT64_MAX / 1000 && ms * 1000 >= lim->min_ts_ms &&
+			       ms * 1000 < lim->max_ts_ms;
+
+		snprintf(why, cap, "%.*s: timestamp %lld ms is outside [%lld, %lld)%s", n, f->sym,
+			 (long long)ms, (long long)lim->min_ts_ms, (long long)lim->max_ts_ms,
+			 seconds ? " (seconds, not ms?)" : "");
+		return TK_FH_BAD_TIME;
+	}
+	if (f->st_c == 2) {
+		snprintf(why, cap, "%.*s: conditions \"c\" are not a list of codes", n, f->sym);
+		return TK_FH_BAD_CONDITIONS;
+	}
+	t->symbol = f->sym;
+	t->symbol_len = (uint32_t)f->symlen;
+	t->price = f->price;
+	t->size = f->size;
+	t->ts_ns = f->ms * 1000000;
+	t->conditions = f->st_c == 1 ? f->conditions : 0;
+	return TK_FH_OK;
+}
+
 
 void tk__fh_msg_reset(struct tk_fh_msg *m);
 
