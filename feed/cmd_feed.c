@@ -44,6 +44,8 @@ static void usage(FILE *out)
 		"                      --url or $FINNHUB_WS_URL (default wss://ws.finnhub.io)\n"
 		"  --symbol-list LIST  symbols to subscribe, like AAPL,MSFT,BINANCE:BTCUSDT (env\n"
 		"                      SYMBOLS, also SYMBOL_LIST, PRICE_SYMBOLS)\n"
+		"  --ca-file PEM       trust these CAs for wss:// instead of the system's (env\n"
+		"                      FINNHUB_CA_FILE; for a test server or a TLS proxy)\n"
 		"  --silence S         reconnect after S seconds without a message (default 30;\n"
 		"                      env FINNHUB_SILENCE_SECONDS)\n"
 		"  --seed S            generator seed (default 1): same seed, same trades\n"
@@ -76,6 +78,7 @@ struct tk_feed_opts {
 	const char *url;
 	const char *token_file;
 	const char *symbol_list;
+	const char *ca_file;
 	int64_t silence_ns;
 };
 
@@ -329,6 +332,7 @@ static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
 			    "--token-file)");
 	}
 	fc.token = token;
+	fc.ca_file = o->ca_file != NULL ? o->ca_file : getenv("FINNHUB_CA_FILE");
 	fc.url = o->url != NULL ? o->url
 		 : (env = tk_env_first(url_env)) != NULL ? env : "wss://ws.finnhub.io";
 	fc.silence_ns = o->silence_ns;
@@ -384,7 +388,8 @@ int tk_cmd_feed(int argc, char **argv)
 		{ "shm-path", required_argument, 0, 'p' }, { "record", required_argument, 0, 'R' },
 		{ "dedupe-window", required_argument, 0, 'D' }, { "url", required_argument, 0, 'U' },
 		{ "token-file", required_argument, 0, 'K' }, { "symbol-list", required_argument, 0, 'Y' },
-		{ "silence", required_argument, 0, 'Q' }, { "help", no_argument, 0, 'h' },
+		{ "silence", required_argument, 0, 'Q' }, { "ca-file", required_argument, 0, 'A' },
+		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	struct tk_feed_opts o = { .path = tk_segment_default_path(), .logname = "ticks.0",
@@ -422,6 +427,7 @@ int tk_cmd_feed(int argc, char **argv)
 		case 'U': o.url = optarg; break;
 		case 'K': o.token_file = optarg; break;
 		case 'Y': o.symbol_list = optarg; break;
+		case 'A': o.ca_file = optarg; break;
 		case 'Q': o.silence_ns = (int64_t)(tk_opt_double("--silence", optarg, 0.1, 86400) * 1e9); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -510,6 +510,7 @@ int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = tk__protocols;
 	info.fd_limit_per_thread = 8;
+	info.client_ssl_ca_filepath = cfg->ca_file; /* NULL: OpenSSL's default paths */
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	C.ctx = lws_create_context(&info);

@@ -27,6 +27,7 @@
 struct tk_fh_client_cfg {
 	const char *url;   /* wss://ws.finnhub.io, or ws://127.0.0.1:PORT for the mock */
 	const char *token;
+	const char *ca_file; /* NULL: the system's trust store */
 	int64_t silence_ns; /* reconnect after this long without a message */
 	int64_t backoff_base_ns;
 	int64_t backoff_cap_ns;

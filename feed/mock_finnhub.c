@@ -61,6 +61,8 @@ struct tk_mock_cfg {
 	int64_t stall_ns;
 	uint32_t reject_429;
 	bool probe; /* latency probe: one trade a message, v = send time */
+	const char *tls_cert; /* wss:// with this certificate and key */
+	const char *tls_key;
 };
 
 /* One WebSocket connection (lws per-session data). */
@@ -419,6 +421,12 @@ static int tk__http(struct lws *wsi, const char *path)
 static int tk__refuse(struct lws *wsi, unsigned status, const char *reason, const char *body)
 {
 	char resp[512];
+
+	if (M.cfg.tls_cert != NULL) {
+		/* Under TLS the raw socket is not ours to write: just close. */
+		tk_info("refusing an upgrade (%u %s) by closing the TLS connection", status, reason);
+		return -1;
+	}
 	int n = snprintf(resp, sizeof(resp),
 			 "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n%s", status, reason, strlen(body), body);
@@ -586,6 +594,7 @@ static void usage(FILE *out)
 		"  --batch-ms MS        how often trades go out (default 20)\n"
 		"  --ping-ms MS         ping period (default 10000)\n"
 		"  --max-symbols N      subscriptions per connection before the error (default 50)\n"
+		"  --tls-cert PEM --tls-key PEM   serve wss:// with this certificate\n"
 		"  --probe              latency probes: one trade a message, its size the send time\n"
 		"                       (CLOCK_MONOTONIC ns modulo 1e12), for bench/feed\n"
 		"faults:\n"
@@ -607,7 +616,8 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 		{ "drop-every", required_argument, 0, 'd' },  { "malformed-every", required_argument, 0, 'M' },
 		{ "error-every", required_argument, 0, 'e' }, { "stall-after", required_argument, 0, 'a' },
 		{ "stall", required_argument, 0, 'S' },       { "reject-429", required_argument, 0, 'j' },
-		{ "probe", no_argument, 0, 'X' },
+		{ "probe", no_argument, 0, 'X' },           { "tls-cert", required_argument, 0, 'C' },
+		{ "tls-key", required_argument, 0, 'K' },
 		{ "help", no_argument, 0, 'h' },              { 0, 0, 0, 0 }
 	};
 	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
@@ -648,6 +658,8 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 		case 'a': cfg->stall_after_ns = (int64_t)tk_opt_u64("--stall-after", optarg, 0, 86400000) * 1000000; break;
 		case 'S': cfg->stall_ns = (int64_t)tk_opt_u64("--stall", optarg, 1, 86400000) * 1000000; break;
 		case 'X': cfg->probe = true; break;
+		case 'C': cfg->tls_cert = optarg; break;
+		case 'K': cfg->tls_key = optarg; break;
 		case 'j': cfg->reject_429 = (uint32_t)tk_opt_u64("--reject-429", optarg, 0, 1000000); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -655,6 +667,8 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 	}
 	if (cfg->port < 0)
 		tk_opt_fail("--port", "missing (0 picks a free port)");
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+		tk_opt_fail("--tls-cert", "give both --tls-cert and --tls-key");
 	tk_msg_set_role("mock");
 	tk_synth_cfg_default(&sc);
 	sc.seed = cfg->seed;
@@ -681,6 +695,11 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 	info.protocols = tk__protocols;
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
+	if (cfg->tls_cert != NULL) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg->tls_cert;
+		info.ssl_private_key_filepath = cfg->tls_key;
+	}
 	if (cfg->port == 0) {
 		/* lws has no "any port": find one, then listen on it. */
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -704,8 +723,8 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 	M.started = tk_mono_ns();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("mock-finnhub: listening on ws://%s:%d/?token=%s\n", cfg->bind, info.port,
-	       "<token>");
+	printf("mock-finnhub: listening on %s://%s:%d/?token=%s\n", cfg->tls_cert ? "wss" : "ws",
+	       cfg->bind, info.port, "<token>");
 	fflush(stdout);
 	lws_sul_schedule(M.ctx, 0, &M.sul_batch, tk__on_batch, cfg->batch_ns / 1000);
 	lws_sul_schedule(M.ctx, 0, &M.sul_ping, tk__on_ping, cfg->ping_ns / 1000);

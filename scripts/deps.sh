@@ -10,6 +10,7 @@ pkgs=(
   libcriterion-dev libsimdjson-dev libinih-dev
   clang libclang-rt-14-dev   # the parser's libFuzzer target
   libjansson-dev             # bench/feed compares the parser with jansson
+  openssl ca-certificates    # the system trust store for wss://; test certificates
 )
 
 missing=()

@@ -14,7 +14,7 @@ P=/dev/shm/tickd-fh-test-$$
 export TICKD_SHM_PATH=$P
 TOKEN=s3cr3t-tok-$$
 pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; sleep 0.3; rm -f "$P" "$P".*' EXIT
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; sleep 0.3; rm -rf "$P" "$P".*' EXIT
 . "$(dirname "$0")/lib.sh"
 
 # start_mock NAME ARGS...: a mock server in the background; sets port.
@@ -187,6 +187,44 @@ wait_for 15 '[ "$("$T" tail ticks.0 --from-start --no-follow | grep -c NVDA)" -g
   fail "no NVDA trades from the mock's replay"
 "$T" tail ticks.0 --from-start --no-follow | grep -q '"symbol":"AAPL"' && fail "AAPL was not subscribed"
 kill $fpid; wait $fpid || true
+
+# --- T. wss://: the certificate is verified, its name checked -------------------
+( cd "$(dirname "$P")" && D=$(basename "$P").tls && mkdir -p "$D" && cd "$D" &&
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=tickd test CA" &&
+  for name in localhost otherhost; do
+    openssl req -newkey rsa:2048 -nodes -keyout $name.key -out $name.csr -subj "/CN=$name" &&
+    printf 'subjectAltName=DNS:%s\n' $name > $name.ext &&
+    openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $name.pem -days 2 \
+      -extfile $name.ext
+  done ) > /dev/null 2>&1 || fail "cannot make test certificates with openssl"
+C=$P.tls
+start_mock t --rate 200 --tls-cert "$C/localhost.pem" --tls-key "$C/localhost.key"
+"$T" init --fresh > /dev/null
+FINNHUB_API_TOKEN=$TOKEN FINNHUB_CA_FILE="$C/ca.pem" "$T" feed --source finnhub --symbol-list AAPL \
+  --url "wss://localhost:$port" 2> "$P.t.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 '[ "$(stats "[\"trades\"]")" -gt 0 ]' || fail "no trades over wss://: $(tail -3 "$P.t.log")"
+kill $fpid; wait $fpid || true
+# Not signed by a CA the system trusts: refused.
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list AAPL --url "wss://localhost:$port" \
+  2> "$P.t2.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 'grep -q "unable to get local issuer certificate" "$P.t2.log"' || fail "an untrusted certificate was not refused"
+kill $fpid; wait $fpid || true
+# Signed by the trusted CA, but for another name: refused.
+kill $mpid; wait $mpid 2>/dev/null || true
+start_mock t3 --rate 200 --tls-cert "$C/otherhost.pem" --tls-key "$C/otherhost.key"
+"$T" init --fresh > /dev/null
+FINNHUB_API_TOKEN=$TOKEN "$T" feed --source finnhub --symbol-list AAPL --ca-file "$C/ca.pem" \
+  --url "wss://localhost:$port" 2> "$P.t3.log" &
+fpid=$!
+pids+=($fpid)
+wait_for 10 'grep -q "hostname mismatch" "$P.t3.log"' || fail "a certificate for another name was not refused"
+[ "$(stats '["trades"]')" -eq 0 ] || fail "trades over a connection to the wrong name"
+kill $fpid; wait $fpid || true
+rm -rf "$C"
 
 # --- F. Two feeds at once, each into its own log; the worker consumes both -----
 # Feed 1 replays the recording with every symbol renamed X:..., paced like feed 0.
