@@ -148,7 +148,8 @@ void tk_ingest_message(struct tk_ingest *g, int64_t recv_ns, const char *buf, si
 	if (st != NULL) {
 		st->messages++;
 		st->bytes += len;
-		st->last_msg_ns = tk_wall_ns();
+		/* The receive time when there is one: no second clock read. */
+		st->last_msg_ns = recv_ns != INT64_MIN ? recv_ns : tk_wall_ns();
 	}
 	if (g->cfg.dedupe_ns > 0 && recv_ns != INT64_MIN && tk__duplicate(g, recv_ns, buf, len)) {
 		memset(m, 0, sizeof(*m));
@@ -204,7 +205,7 @@ void tk_ingest_too_large(struct tk_ingest *g, int64_t recv_ns, size_t len)
 	g->stats->bytes += len;
 	g->stats->invalid++;
 	g->stats->rejected_by[TK_FH_TOO_LARGE]++;
-	g->stats->last_msg_ns = tk_wall_ns();
+	g->stats->last_msg_ns = recv_ns != INT64_MIN ? recv_ns : tk_wall_ns();
 }
 
 void tk_ingest_gap(struct tk_ingest *g, int64_t from_ns, int64_t to_ns, uint32_t nsymbols)

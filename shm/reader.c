@@ -2,6 +2,7 @@
 #include "shm/tickd.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,19 @@ _Static_assert(sizeof(struct tickd_heartbeat) == sizeof(struct tk_heartbeat), "h
 _Static_assert(sizeof(struct tickd_feed_gap) == sizeof(struct tk_gap), "gap ABI");
 _Static_assert(TICKD_ABI_VERSION == TK_SEG_ABI_VERSION, "public and segment ABI agree");
 _Static_assert(sizeof(struct tickd_bar) == sizeof(struct tk_hist_bar), "history bar ABI");
+/* tickd.h stands alone, so it repeats the history bar: every field must sit
+ * where the segment has it, not only the size agree. */
+#define TK_SAME_FIELD(f)                                                                   \
+	_Static_assert(offsetof(struct tickd_bar, f) == offsetof(struct tk_hist_bar, f), \
+		       "history bar ABI: " #f)
+TK_SAME_FIELD(window_start);
+TK_SAME_FIELD(open);
+TK_SAME_FIELD(high);
+TK_SAME_FIELD(low);
+TK_SAME_FIELD(close);
+TK_SAME_FIELD(volume);
+TK_SAME_FIELD(vwap);
+TK_SAME_FIELD(trade_count);
 
 struct tickd_segment {
 	struct tk_segment seg;
