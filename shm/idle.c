@@ -1,8 +1,12 @@
 #include "shm/idle.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 
@@ -57,6 +61,40 @@ static int tk__block_pred(const struct ck_ec_wait_state *st, struct timespec *it
 	return 0;
 }
 
+/*
+ * BLOCK for a reader that may not write the segment (an anonymous follower,
+ * or one without write permission on the file): ck_ec's wait sets a flag in
+ * the event count, a store into a page such a reader must not (or cannot)
+ * touch.  It sleeps on the count's futex without the flag instead: the
+ * writer then issues no wake for it, so the sleep is bounded (50 us doubling
+ * to 1 ms), and it ends early whenever a flagged sleeper of the same log is
+ * woken (FUTEX_WAKE wakes every sleeper on the word) or the count has
+ * already moved (the kernel compares the word before sleeping).
+ */
+static void tk__block_readonly(struct tk_idle *idle, const struct tk_log_reader *r,
+			       int64_t max_ns)
+{
+	const struct ck_ec32 *ec = &tk_log_reader_table(r->log)->ec;
+	uint32_t i = idle->iter++ - TK_IDLE_SPINS;
+	int64_t ns = i >= 5 ? TK_IDLE_SLEEP_MAX_NS : TK_IDLE_SLEEP_MIN_NS << i;
+	struct timespec ts;
+	uint32_t word;
+
+	if (ns > TK_IDLE_SLEEP_MAX_NS)
+		ns = TK_IDLE_SLEEP_MAX_NS;
+	if (ns > max_ns)
+		ns = max_ns > 0 ? max_ns : 1;
+	/* Relaxed: the futex compares the word again in the kernel; the
+	 * readable check after it decides with the slot's own acquire. */
+	word = tk_load_relaxed_32(&ec->counter);
+	if (tk_log_readable(r))
+		return;
+	ts.tv_sec = ns / 1000000000LL;
+	ts.tv_nsec = ns % 1000000000LL;
+	/* Relative timeout (FUTEX_WAIT); shared futex: the writer is another process. */
+	syscall(SYS_futex, &ec->counter, FUTEX_WAIT, word, &ts, NULL, 0);
+}
+
 void tk_idle_wait(struct tk_idle *idle, struct tk_log_reader *r, int64_t max_ns)
 {
 	switch (idle->kind) {
@@ -69,10 +107,16 @@ void tk_idle_wait(struct tk_idle *idle, struct tk_log_reader *r, int64_t max_ns)
 			uint32_t snap;
 			int64_t at;
 
-			if (idle->iter++ < TK_IDLE_SPINS) {
+			if (idle->iter < TK_IDLE_SPINS) {
+				idle->iter++;
 				tk_cpu_relax();
 				return;
 			}
+			if (r->slot == NULL) {
+				tk__block_readonly(idle, r, max_ns);
+				return;
+			}
+			idle->iter++;
 			/* Snapshot, re-check, then sleep only if the count is unchanged:
 			 * the writer bumps it after publishing, so no wake-up is lost. */
 			snap = ck_ec32_value(&tk_log_reader_table(r->log)->ec);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,21 +93,6 @@ uint64_t tk_pid_start(int32_t pid)
 	return tk__proc_stat(pid, &state, &start) ? start : 0;
 }
 
-bool tk_pid_alive(int32_t pid, uint64_t start)
-{
-	char state;
-	uint64_t now_start;
-
-	if (pid <= 0)
-		return false;
-	if (!tk__proc_stat(pid, &state, &now_start))
-		return false;
-	/* A zombie has exited: its parent just has not reaped it yet. */
-	if (state == 'Z' || state == 'X')
-		return false;
-	return start == 0 || now_start == start;
-}
-
 uint64_t tk_pid_ns(void)
 {
 	static uint64_t cached;
@@ -124,13 +110,127 @@ uint64_t tk_pid_ns(void)
 	return cached;
 }
 
-bool tk_reader_alive(const struct tk_reader_slot *rs, int64_t now_coarse_ns)
+/* ---------------------------------------------------------- ownership */
+
+/*
+ * Who owns a log's writer role or a reader slot is an open-file-description
+ * lock (F_OFD_SETLK) on one byte of the segment file: the byte at the
+ * offset of log->writer_pid, or of the reader slot's state word.  The
+ * kernel drops it when the owner's last descriptor closes, i.e. when the
+ * process dies, however it dies, and it means the same in every pid
+ * namespace and under hidepid / ProtectProc, where /proc cannot be read.
+ * OFD locks belong to the descriptor, not the thread, so threads of one
+ * process share them: a process-local set of what this process holds
+ * answers for its own slots.  A process that forks without exec shares
+ * its locks with the child until one of them closes the segment.
+ */
+#define TK_HELD_MAX 1024
+static const void *tk__held[TK_HELD_MAX];
+static pthread_mutex_t tk__held_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t tk__claim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int tk__held_find(const void *p)
 {
-	if (rs->pid_ns == tk_pid_ns())
-		return tk_pid_alive(rs->pid, rs->pid_start);
-	/* Relaxed: the reader's own timestamp, any recent value will do. */
-	return now_coarse_ns - (int64_t)tk_load_relaxed_64((uint64_t *)&rs->heartbeat_ns) <
-	       TK_READER_DEAD_AFTER_NS;
+	int i;
+
+	for (i = 0; i < TK_HELD_MAX; i++)
+		if (tk__held[i] == p)
+			return i;
+	return -1;
+}
+
+static int tk__lock_op(const void *p, int cmd, short type, bool *conflict)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_len = 1 };
+	uint64_t off;
+	int fd = tk_segment_fd_of(p, &off);
+
+	if (fd < 0)
+		return -EBADF;
+	fl.l_start = (off_t)off;
+	if (fcntl(fd, cmd, &fl) != 0)
+		return -errno;
+	if (conflict != NULL)
+		*conflict = fl.l_type != F_UNLCK;
+	return 0;
+}
+
+/* Take ownership of the word at p.  0, or -EBUSY if a live process (this
+ * one included) holds it, or another negative errno. */
+static int tk__own_try(const void *p)
+{
+	int rc, slot;
+
+	pthread_mutex_lock(&tk__held_lock);
+	if (tk__held_find(p) >= 0) {
+		pthread_mutex_unlock(&tk__held_lock);
+		return -EBUSY;
+	}
+	slot = tk__held_find(NULL);
+	rc = slot < 0 ? -ENOSPC : tk__lock_op(p, F_OFD_SETLK, F_WRLCK, NULL);
+	if (rc == -EAGAIN || rc == -EACCES)
+		rc = -EBUSY;
+	if (rc == 0)
+		tk__held[slot] = p;
+	pthread_mutex_unlock(&tk__held_lock);
+	return rc;
+}
+
+static void tk__own_release(const void *p)
+{
+	int slot;
+
+	pthread_mutex_lock(&tk__held_lock);
+	slot = tk__held_find(p);
+	if (slot >= 0) {
+		tk__held[slot] = NULL;
+		tk__lock_op(p, F_OFD_SETLK, F_UNLCK, NULL);
+	}
+	pthread_mutex_unlock(&tk__held_lock);
+}
+
+/* Does a live process own the word at p?  When it cannot be told (p is not
+ * in a segment this process attached), the answer is yes: never release
+ * what cannot be judged. */
+static bool tk__owned(const void *p)
+{
+	bool held, conflict = true;
+
+	pthread_mutex_lock(&tk__held_lock);
+	held = tk__held_find(p) >= 0;
+	pthread_mutex_unlock(&tk__held_lock);
+	if (held)
+		return true;
+	if (tk__lock_op(p, F_OFD_GETLK, F_WRLCK, &conflict) < 0)
+		return true;
+	return conflict;
+}
+
+/* Reader registration on one log is serialised, across processes by a lock
+ * on the reader table's epoch word (F_OFD_SETLKW: released by the kernel if
+ * the claimer dies), across threads of this process by a mutex, so a name
+ * is bound to one slot and a slot to one owner. */
+static void tk__claim_begin(struct tk_log_region *log)
+{
+	pthread_mutex_lock(&tk__claim_lock);
+	while (tk__lock_op(&tk_log_reader_table(log)->epoch, F_OFD_SETLKW, F_WRLCK, NULL) == -EINTR)
+		;
+}
+
+static void tk__claim_end(struct tk_log_region *log)
+{
+	tk__lock_op(&tk_log_reader_table(log)->epoch, F_OFD_SETLK, F_UNLCK, NULL);
+	pthread_mutex_unlock(&tk__claim_lock);
+}
+
+bool tk_reader_alive(const struct tk_reader_slot *rs)
+{
+	return tk__owned(&rs->state);
+}
+
+bool tk_log_writer_alive(const struct tk_log_region *log)
+{
+	return tk__owned(&log->writer_pid);
 }
 
 /* ---------------------------------------------------------- layout */
@@ -190,19 +290,22 @@ struct tk_log_region *tk_log_find(const struct tk_segment *seg, const char *name
 int tk_log_writer_open(struct tk_log_writer *w, struct tk_log_region *log)
 {
 	int32_t me = (int32_t)getpid();
-	/* Acquire: pairs with the CAS by which the previous writer took the log;
-	 * its writer_start store precedes our liveness check below. */
-	int32_t owner = (int32_t)tk_load_acquire_32((uint32_t *)&log->writer_pid);
+	int32_t owner;
 	uint64_t s, recovered = 0;
+	int rc;
 
-	if (owner != 0 && owner != me && tk_pid_alive(owner, log->writer_start))
-		return tk_err_set(EBUSY, "log '%.31s' already has a live writer (pid %d)", log->name,
-				  (int)owner);
-	/* Two writers racing to take over: the CAS lets one win. */
-	if (!tk_cas_32((uint32_t *)&log->writer_pid, (uint32_t)owner, (uint32_t)me))
-		return tk_err_set(EBUSY, "log '%.31s': another writer took it over concurrently",
-				  log->name);
+	/* The lock is the ownership: exactly one process at a time gets it, and
+	 * it is free again the instant its owner dies. */
+	rc = tk__own_try(&log->writer_pid);
+	if (rc < 0)
+		return tk_err_set(-rc, "log '%.31s' already has a live writer (pid %d)%s", log->name,
+				  (int)tk_load_acquire_32((uint32_t *)&log->writer_pid),
+				  rc == -EBUSY ? "" : ": cannot lock the segment file");
+	/* Acquire: pairs with the previous writer's release of its pid. */
+	owner = (int32_t)tk_load_acquire_32((uint32_t *)&log->writer_pid);
+	/* For display only (stats, messages); ownership is the lock. */
 	log->writer_start = tk_pid_start(me);
+	tk_store_release_32((uint32_t *)&log->writer_pid, (uint32_t)me);
 
 	memset(w, 0, sizeof(*w));
 	w->log = log;
@@ -243,8 +346,9 @@ void tk_log_writer_close(struct tk_log_writer *w)
 {
 	if (w->log == NULL)
 		return;
-	/* Full-barrier CAS: our last publish precedes giving the log up. */
-	tk_cas_32((uint32_t *)&w->log->writer_pid, (uint32_t)getpid(), 0);
+	/* Release: our last publish precedes giving the log up. */
+	tk_store_release_32((uint32_t *)&w->log->writer_pid, 0);
+	tk__own_release(&w->log->writer_pid);
 	w->log = NULL;
 }
 
@@ -294,7 +398,7 @@ static bool tk__log_check_blocker(struct tk_log_writer *w, int idx, uint64_t c, 
 	}
 	if (now - w->last_liveness_check >= TK_LIVENESS_CHECK_NS) {
 		w->last_liveness_check = now;
-		if (!tk_reader_alive(rs, tk_mono_coarse_ns())) {
+		if (!tk_reader_alive(rs)) {
 			tk__log_release(w, idx, TK_RELEASE_DEAD, now);
 			return true;
 		}
@@ -387,15 +491,15 @@ static uint64_t tk__log_start_seq(struct tk_log_region *log, const struct tk_rea
 	}
 }
 
-/* Pick the cursor slot for `name`: the slot already bearing it, else a free
- * one, else a closed or dead one.  Returns the index claimed (state set to
- * OPENING), or a negative errno. */
+/* Pick the cursor slot for `name` and take its ownership lock: the slot
+ * already bearing the name (if its owner is gone), else a never used one,
+ * else a closed one or one whose owner is gone.  Called between
+ * tk__claim_begin and tk__claim_end.  Returns the index, or a negative errno. */
 static int tk__log_claim_slot(struct tk_log_region *log, const char *name, bool *resumed)
 {
 	struct tk_reader_slot *readers = tk_log_readers(log);
-	int32_t me = (int32_t)getpid();
 	uint32_t i, st;
-	int pass;
+	int pass, rc;
 
 	*resumed = false;
 	for (i = 0; i < log->nreaders; i++) {
@@ -406,29 +510,31 @@ static int tk__log_claim_slot(struct tk_log_region *log, const char *name, bool 
 		st = tk_load_acquire_32(&rs->state);
 		if (st == TK_READER_FREE || strncmp(rs->name, name, TK_NAME_MAX) != 0)
 			continue;
-		if (st != TK_READER_CLOSED && rs->pid != me && tk_reader_alive(rs, tk_mono_coarse_ns()))
+		rc = tk__own_try(&rs->state);
+		if (rc == -EBUSY)
 			return tk_err_set(EBUSY, "reader name '%s' on log '%.31s' is held by live pid %d",
 					  name, log->name, (int)rs->pid);
-		/* Full-barrier CAS: one process wins the slot. */
-		if (!tk_cas_32(&rs->state, st, TK_READER_OPENING))
-			return tk_err_set(EBUSY, "reader name '%s' on log '%.31s' is being opened by "
-					  "another process", name, log->name);
+		if (rc < 0)
+			return tk_err_set(-rc, "reader '%s' on log '%.31s': cannot lock the segment "
+					  "file: %s", name, log->name, strerror(-rc));
 		*resumed = true;
 		return (int)i;
 	}
-	/* Pass 0: never used.  Pass 1: closed, or its owner is dead. */
+	/* Pass 0: never used.  Pass 1: closed, or its owner is gone (the lock
+	 * says which: a live owner holds it). */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < log->nreaders; i++) {
 			struct tk_reader_slot *rs = &readers[i];
 
 			st = tk_load_acquire_32(&rs->state); /* as above */
-			if (pass == 0 && st != TK_READER_FREE)
+			if ((pass == 0) != (st == TK_READER_FREE))
 				continue;
-			if (pass == 1 && st != TK_READER_CLOSED &&
-			    (st == TK_READER_FREE || tk_reader_alive(rs, tk_mono_coarse_ns())))
+			if (tk__own_try(&rs->state) != 0)
 				continue;
-			if (tk_cas_32(&rs->state, st, TK_READER_OPENING)) /* one winner */
-				return (int)i;
+			/* Release: the writer stops counting this slot (its old owner's
+			 * cursor) before its fields change under it. */
+			tk_store_release_32(&rs->state, TK_READER_OPENING);
+			return (int)i;
 		}
 	}
 	return tk_err_set(ENOSPC, "log '%.31s' has no free reader slot (all %u in use)", log->name,
@@ -465,9 +571,12 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 		return tk_err_set(EROFS, "segment %s is attached read-only: cannot register reader "
 				  "'%s' (follow anonymously, or get write access to the file)",
 				  seg->path, opts->name);
+	tk__claim_begin(log);
 	idx = tk__log_claim_slot(log, opts->name, &resumed);
-	if (idx < 0)
+	if (idx < 0) {
+		tk__claim_end(log);
 		return idx;
+	}
 	rs = &tk_log_readers(log)[idx];
 	memset(rs->name, 0, sizeof(rs->name));
 	snprintf(rs->name, sizeof(rs->name), "%s", opts->name);
@@ -498,6 +607,7 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 	tk_store_release_32(&rs->state, TK_READER_ACTIVE);
 	/* Full barrier (locked add): the writer rescans on its next claim. */
 	tk_faa_32(&tk_log_reader_table(log)->epoch, 1);
+	tk__claim_end(log);
 	return 0;
 }
 
@@ -514,6 +624,7 @@ void tk_log_reader_close(struct tk_log_reader *r)
 	/* Gating readers keep their cursor for the next open under this name. */
 	if (st == TK_READER_ACTIVE || st == TK_READER_RELEASED)
 		tk_cas_32(&rs->state, st, r->gating ? TK_READER_CLOSED : TK_READER_FREE); /* vs release */
+	tk__own_release(&rs->state);
 	r->slot = NULL;
 }
 

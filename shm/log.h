@@ -19,8 +19,8 @@
  * rescans the cursors only when it reaches the limit or a reader joins, so
  * in steady state writing costs no cross-core read at all.  When a gating
  * reader holds the writer back, the writer checks whether its process is
- * gone (pid missing, a zombie, or a reused pid) and releases it, counted and
- * logged; an alive but stalled reader is either waited for (policy HOLD,
+ * gone (its ownership lock is free: see tk_reader_alive) and releases it,
+ * counted and logged; an alive but stalled reader is either waited for (policy HOLD,
  * the wait counted) or released after its stall time (policy RELEASE).
  * A released reader is told exactly which sequences it missed: it sees the
  * overwritten slots, jumps to the oldest sequence still in the ring and
@@ -481,19 +481,18 @@ static inline uint64_t tk_log_oldest(const struct tk_log_region *log)
 	return w >= log->nslots ? w - log->nslots + 1 : 1;
 }
 
-/* Is the process that registered this pid (with this start time) still alive? */
-bool tk_pid_alive(int32_t pid, uint64_t start);
-
-/* Heartbeat age past which a reader in another pid namespace counts as dead. */
-#define TK_READER_DEAD_AFTER_NS (10 * 1000 * 1000 * 1000LL)
-
 /*
- * Is the reader in this slot alive?  In our pid namespace: its pid exists,
- * is not a zombie and was started when it registered.  In another one (a
- * container), where its pid means nothing here: its heartbeat is younger
- * than TK_READER_DEAD_AFTER_NS.  Cold path: reads /proc.
+ * Liveness.  Each writer role and each reader slot is owned through an
+ * open-file-description lock (fcntl F_OFD_SETLK) on one byte of the
+ * segment file (the offset of writer_pid, of the slot's state word).  The
+ * kernel drops it when its owner's process dies, however it dies, so a
+ * live owner is never judged dead and a dead one never judged alive: not
+ * under hidepid=2 or ProtectProc=invisible (no /proc involved), not for
+ * another user's process, not across pid namespaces (containers sharing
+ * the file).  The pid fields are for display only.  Cold paths: one fcntl.
  */
-bool tk_reader_alive(const struct tk_reader_slot *rs, int64_t now_coarse_ns);
+bool tk_reader_alive(const struct tk_reader_slot *rs);
+bool tk_log_writer_alive(const struct tk_log_region *log);
 
 /* Inode of this process's pid namespace (0 if unknown). */
 uint64_t tk_pid_ns(void);

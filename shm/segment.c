@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -23,6 +25,62 @@
 
 #define TK_PAGE 4096ull
 #define TK_ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+/*
+ * The mappings of this process, so that shm/ code holding only a pointer
+ * into a segment (a log, a reader slot) can find the file descriptor it
+ * takes its ownership locks on (shm/log.c).
+ */
+#define TK_SEG_MAX_MAPPINGS 64
+static struct {
+	const uint8_t *base;
+	size_t size;
+	int fd;
+} tk__maps[TK_SEG_MAX_MAPPINGS];
+static pthread_mutex_t tk__maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void tk__map_register(const struct tk_segment *seg)
+{
+	int i;
+
+	pthread_mutex_lock(&tk__maps_lock);
+	for (i = 0; i < TK_SEG_MAX_MAPPINGS; i++)
+		if (tk__maps[i].base == NULL) {
+			tk__maps[i].base = seg->base;
+			tk__maps[i].size = seg->size;
+			tk__maps[i].fd = seg->fd;
+			break;
+		}
+	pthread_mutex_unlock(&tk__maps_lock);
+}
+
+static void tk__map_unregister(const struct tk_segment *seg)
+{
+	int i;
+
+	pthread_mutex_lock(&tk__maps_lock);
+	for (i = 0; i < TK_SEG_MAX_MAPPINGS; i++)
+		if (tk__maps[i].base == seg->base)
+			tk__maps[i].base = NULL;
+	pthread_mutex_unlock(&tk__maps_lock);
+}
+
+int tk_segment_fd_of(const void *p, uint64_t *offset)
+{
+	const uint8_t *q = p;
+	int i, fd = -1;
+
+	pthread_mutex_lock(&tk__maps_lock);
+	for (i = 0; i < TK_SEG_MAX_MAPPINGS; i++)
+		if (tk__maps[i].base != NULL && q >= tk__maps[i].base &&
+		    q < tk__maps[i].base + tk__maps[i].size) {
+			fd = tk__maps[i].fd;
+			*offset = (uint64_t)(q - tk__maps[i].base);
+			break;
+		}
+	pthread_mutex_unlock(&tk__maps_lock);
+	return fd;
+}
 
 static bool tk__pow2(uint64_t x)
 {
@@ -123,11 +181,31 @@ uint64_t tk_seg_header_checksum(const struct tk_seg_header *hdr)
 	return h;
 }
 
-const char *tk_segment_default_path(void)
+int tk_segment_resolve_path(const char *path, char *out, size_t cap)
 {
 	const char *env = getenv("TICKD_SHM_PATH");
+	int n;
 
-	return env != NULL && env[0] != '\0' ? env : TK_SEG_DEFAULT_PATH;
+	if (path == NULL || path[0] == '\0')
+		path = env != NULL && env[0] != '\0' ? env : TK_SEG_DEFAULT_PATH;
+	/* A bare name is a POSIX shared-memory name, as for shm_open(3): taken
+	 * as a relative path it would put a segment of hundreds of MB on
+	 * whatever disk the current directory is on. */
+	n = strchr(path, '/') != NULL ? snprintf(out, cap, "%s", path)
+				      : snprintf(out, cap, "%s/%s", TK_SEG_SHM_DIR, path);
+	if (n < 0 || (size_t)n >= cap)
+		return tk_err_set(ENAMETOOLONG, "segment path too long: %s", path);
+	return 0;
+}
+
+const char *tk_segment_default_path(void)
+{
+	/* Per thread: libtickd's callers may attach from several threads. */
+	static _Thread_local char buf[sizeof(((struct tk_segment *)0)->path)];
+
+	if (tk_segment_resolve_path(NULL, buf, sizeof(buf)) < 0)
+		return TK_SEG_DEFAULT_PATH;
+	return buf;
 }
 
 static void tk__add_region(struct tk_seg_header *hdr, uint64_t *off, enum tk_region_kind kind,
@@ -210,6 +288,114 @@ static uint64_t tk__fs_round(int fd, uint64_t size, bool *hugetlb)
 	return size;
 }
 
+/* A file system a segment may live on without the kernel writing it to disk. */
+static bool tk__fs_in_memory(long type)
+{
+	return type == TMPFS_MAGIC || type == HUGETLBFS_MAGIC || type == RAMFS_MAGIC;
+}
+
+static const char *tk__fs_name(long type)
+{
+	switch ((unsigned long)type) {
+	case EXT4_SUPER_MAGIC: return "ext2/3/4";
+	case XFS_SUPER_MAGIC: return "xfs";
+	case BTRFS_SUPER_MAGIC: return "btrfs";
+	case OVERLAYFS_SUPER_MAGIC: return "overlay";
+	case NFS_SUPER_MAGIC: return "nfs";
+	case 0x65735546: return "fuse";
+	case 0x2fc12fc1: return "zfs";
+	default: return NULL;
+	}
+}
+
+/*
+ * Say so when the segment is on a disk file system: the data still moves
+ * through the page cache, but the kernel writes dirty pages back to the
+ * disk every few seconds (I/O the hot path waits on when a page is under
+ * writeback, and a copy of every tick on disk), and the file survives
+ * reboots as garbage.  Warned once, by the creator.
+ */
+static void tk__warn_fs(int fd, const char *path)
+{
+	struct statfs sfs;
+	const char *name;
+
+	if (fstatfs(fd, &sfs) != 0 || tk__fs_in_memory((long)sfs.f_type))
+		return;
+	name = tk__fs_name((long)sfs.f_type);
+	if (name != NULL)
+		tk_warn("segment %s is on a %s file system, not tmpfs or hugetlbfs: the kernel "
+			"writes its pages back to the disk (disk I/O, latency spikes when a page "
+			"is under writeback); use a path under %s or on a hugetlbfs mount",
+			path, name, TK_SEG_SHM_DIR);
+	else
+		tk_warn("segment %s is on a file system of type 0x%lx, not tmpfs or hugetlbfs: "
+			"the kernel writes its pages back to the disk (disk I/O, latency spikes "
+			"when a page is under writeback); use a path under %s or on a hugetlbfs "
+			"mount", path, (unsigned long)sfs.f_type, TK_SEG_SHM_DIR);
+}
+
+#define TK_MIB(x) ((unsigned long long)(((x) + (1u << 20) - 1) >> 20))
+
+/*
+ * Give the segment its memory now.  On tmpfs ftruncate makes a sparse file:
+ * the pages are taken as they are first touched, and when the mount is full
+ * (Docker's 64 MiB /dev/shm) that touch is a SIGBUS in the middle of a run.
+ * fallocate(2) takes them all here, so a segment that does not fit fails
+ * `tickd init` with a message instead.  Not posix_fallocate(3): where the
+ * file system lacks fallocate, glibc's fallback writes a byte into every
+ * block, which hugetlbfs refuses (it has no write(2)); we choose the fallback
+ * ourselves.  The cost: the whole segment counts as used memory from the
+ * start (Shmem in /proc/meminfo, and the container's memory limit).
+ */
+static int tk__reserve(int fd, const char *path, uint64_t size, bool hugetlb)
+{
+	struct statvfs vfs;
+	uint64_t avail = UINT64_MAX;
+	char dir[256];
+	const char *slash = strrchr(path, '/');
+	int e;
+
+	/* The directory, for the message: the path is resolved, so it has a '/'. */
+	snprintf(dir, sizeof(dir), "%.*s", slash == NULL ? 0 : slash == path ? 1
+		 : (int)(slash - path), path);
+	if (fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0)
+		avail = (uint64_t)vfs.f_bavail * (vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize);
+	if (fallocate(fd, 0, 0, (off_t)size) == 0)
+		return 0;
+	e = errno;
+	if (e == EOPNOTSUPP || e == ENOSYS) {
+		/* hugetlbfs before Linux 4.3: mmap(MAP_SHARED) reserves the huge
+		 * pages itself, so a pool too small fails the mmap, not a write. */
+		if (hugetlb)
+			return 0;
+		if (avail < size)
+			goto full;
+		tk_warn("segment %s: cannot reserve its %llu MiB (fallocate: %s); the file is "
+			"sparse, and should %s fill up a process writing to it dies of SIGBUS",
+			path, TK_MIB(size), strerror(e), dir);
+		return 0;
+	}
+	if (e != ENOSPC && e != ENOMEM && e != EFBIG && e != EDQUOT)
+		return tk_err_set(e, "cannot reserve %llu MiB for segment %s: fallocate: %s",
+				  TK_MIB(size), path, strerror(e));
+	if (hugetlb)
+		return tk_err_set(e, "%s (hugetlbfs) cannot give the segment its %llu MiB of huge "
+				  "pages (%s): see HugePages_Free in /proc/meminfo and raise "
+				  "vm.nr_hugepages, or use smaller --slots/--symbols/"
+				  "--history-symbols", dir, TK_MIB(size), strerror(e));
+full:
+	if (avail != UINT64_MAX && avail < size)
+		return tk_err_set(ENOSPC, "%s has %llu MiB free, the segment needs %llu MiB: use "
+				  "smaller --slots/--symbols/--history-symbols, or a bigger %s "
+				  "(docker run --shm-size=%lluM; or mount -o remount,size=...)",
+				  dir, (unsigned long long)(avail >> 20), TK_MIB(size), dir,
+				  TK_MIB(size) + 64);
+	return tk_err_set(e, "cannot reserve %llu MiB for the segment in %s (%s): free memory "
+			  "or the memory limit of the container is too small; use smaller "
+			  "--slots/--symbols/--history-symbols", TK_MIB(size), dir, strerror(e));
+}
+
 /* Is transparent huge page support for shared memory switched off? */
 static bool tk__shmem_thp_off(void)
 {
@@ -256,9 +442,10 @@ int tk_segment_create(struct tk_segment *seg, const char *path, const struct tk_
 	rc = tk_seg_config_validate(cfg);
 	if (rc < 0)
 		return rc;
-	if (strlen(path) >= sizeof(s.path))
-		return tk_err_set(ENAMETOOLONG, "segment path too long: %s", path);
-	snprintf(s.path, sizeof(s.path), "%s", path);
+	rc = tk_segment_resolve_path(path, s.path, sizeof(s.path));
+	if (rc < 0)
+		return rc;
+	path = s.path;
 	memset(&tmp, 0, sizeof(tmp));
 	size = tk__layout(&tmp, cfg);
 
@@ -277,12 +464,16 @@ int tk_segment_create(struct tk_segment *seg, const char *path, const struct tk_
 		rc = tk_err_set(errno, "chgrp %d %s: %s", (int)cfg->gid, path, strerror(errno));
 		goto err;
 	}
+	tk__warn_fs(s.fd, path);
 	size = tk__fs_round(s.fd, size, &hugetlb);
 	if (ftruncate(s.fd, (off_t)size) != 0) {
 		rc = tk_err_set(errno, "cannot size segment %s to %llu bytes: %s", path,
 				(unsigned long long)size, strerror(errno));
 		goto err;
 	}
+	rc = tk__reserve(s.fd, path, size, hugetlb);
+	if (rc < 0)
+		goto err;
 	s.base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
 	if (s.base == MAP_FAILED) {
 		s.base = NULL;
@@ -310,6 +501,7 @@ int tk_segment_create(struct tk_segment *seg, const char *path, const struct tk_
 	/* Release: every region is initialised before an attacher sees ready. */
 	tk_store_release_32(&s.hdr->ready, 1);
 	*seg = s;
+	tk__map_register(seg);
 	return 0;
 err:
 	if (s.base != NULL)
@@ -413,9 +605,10 @@ int tk_segment_attach(struct tk_segment *seg, const char *path, enum tk_attach_m
 	struct stat st;
 	int rc;
 
-	if (strlen(path) >= sizeof(s.path))
-		return tk_err_set(ENAMETOOLONG, "segment path too long: %s", path);
-	snprintf(s.path, sizeof(s.path), "%s", path);
+	rc = tk_segment_resolve_path(path, s.path, sizeof(s.path));
+	if (rc < 0)
+		return rc;
+	path = s.path;
 	s.fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s.fd < 0 && (errno == EACCES || errno == EROFS) && mode == TK_ATTACH_READER)
 		s.fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -469,6 +662,7 @@ int tk_segment_attach(struct tk_segment *seg, const char *path, enum tk_attach_m
 			goto err;
 	}
 	*seg = s;
+	tk__map_register(seg);
 	return 0;
 err:
 	tk_err_push("segment %s: ", path);
@@ -480,8 +674,10 @@ err:
 
 void tk_segment_detach(struct tk_segment *seg)
 {
-	if (seg->base != NULL)
+	if (seg->base != NULL) {
+		tk__map_unregister(seg);
 		munmap(seg->base, seg->size);
+	}
 	if (seg->fd >= 0)
 		close(seg->fd);
 	seg->base = NULL;
@@ -491,8 +687,13 @@ void tk_segment_detach(struct tk_segment *seg)
 
 int tk_segment_unlink(const char *path)
 {
-	if (unlink(path) != 0)
-		return tk_err_set(errno, "cannot remove segment %s: %s", path, strerror(errno));
+	char full[sizeof(((struct tk_segment *)0)->path)];
+	int rc = tk_segment_resolve_path(path, full, sizeof(full));
+
+	if (rc < 0)
+		return rc;
+	if (unlink(full) != 0)
+		return tk_err_set(errno, "cannot remove segment %s: %s", full, strerror(errno));
 	return 0;
 }
 

@@ -27,7 +27,8 @@
 
 #define TK_SEG_MAGIC "TICKDSEG"
 #define TK_SEG_ABI_VERSION 2u
-#define TK_SEG_DEFAULT_PATH "/dev/shm/tickd"
+#define TK_SEG_SHM_DIR "/dev/shm" /* where a bare segment name lives, as for shm_open(3) */
+#define TK_SEG_DEFAULT_PATH TK_SEG_SHM_DIR "/tickd"
 #define TK_SEG_MAX_LOGS 32
 #define TK_SEG_MAX_REGIONS 37 /* logs + symbols, state, control, history, feeds */
 #define TK_NAME_MAX 32 /* names of logs, readers and symbols: 31 bytes + NUL */
@@ -126,10 +127,15 @@ int tk_seg_config_add_log(struct tk_seg_config *cfg, const char *name, uint32_t 
 int tk_seg_config_validate(const struct tk_seg_config *cfg);
 
 /*
- * Create a segment at path from cfg and map it read-write into seg.
+ * Create a segment at path from cfg and map it read-write into seg.  path
+ * is resolved by tk_segment_resolve_path (seg->path is the result).
  * Fails with -EEXIST if path exists (unless `replace`, which unlinks it
  * first).  The file is created with cfg->mode and, if cfg->gid >= 0, that
- * group.  On error nothing is left behind and seg is untouched.
+ * group.  Its whole size is reserved (fallocate) so that a full tmpfs fails
+ * here, -ENOSPC with the free space and the size needed in the message,
+ * instead of killing a writer with SIGBUS later; the memory counts as used
+ * from now on.  Warns (once, here) if the file system is not tmpfs,
+ * hugetlbfs or ramfs.  On error nothing is left behind and seg is untouched.
  */
 int tk_segment_create(struct tk_segment *seg, const char *path, const struct tk_seg_config *cfg,
 		      bool replace);
@@ -142,7 +148,8 @@ enum tk_attach_mode {
 };
 
 /*
- * Attach to an existing segment and validate it: magic, ABI version, size
+ * Attach to an existing segment (path resolved by tk_segment_resolve_path;
+ * seg->path is the result) and validate it: magic, ABI version, size
  * against the file, checksum, region bounds and each region's own magic.
  * Errors (with a message in tk_err_msg()): -ENOENT, -EACCES, -EPROTO (not a
  * tickd segment, or wrong version), -EBADF (truncated or corrupt), -EAGAIN
@@ -153,7 +160,7 @@ int tk_segment_attach(struct tk_segment *seg, const char *path, enum tk_attach_m
 /* Unmap and close.  The file stays. */
 void tk_segment_detach(struct tk_segment *seg);
 
-/* Remove the segment file.  0, or -errno. */
+/* Remove the segment file (path resolved as for attach).  0, or -errno. */
 int tk_segment_unlink(const char *path);
 
 /* Region lookup: pointer to its start, or NULL. */
@@ -163,10 +170,25 @@ void *tk_segment_region(const struct tk_segment *seg, enum tk_region_kind kind, 
 /* Region size needed for a log of this spec, and for the other regions. */
 uint64_t tk_log_region_size(const struct tk_log_spec *spec);
 
+/* The descriptor of the attached segment that maps p, and p's offset in
+ * the file; -1 if p is in no segment this process attached. */
+int tk_segment_fd_of(const void *p, uint64_t *offset);
+
 /* The checksum of a header, as stored in `checksum`. */
 uint64_t tk_seg_header_checksum(const struct tk_seg_header *hdr);
 
-/* The path the environment names (TICKD_SHM_PATH) or the default. */
+/*
+ * The one rule for naming a segment, used by every command and by libtickd:
+ * path NULL or "" means $TICKD_SHM_PATH, else TK_SEG_DEFAULT_PATH; a name
+ * without a '/' (`--shm-path tickd2`) means TK_SEG_SHM_DIR/NAME, as for
+ * shm_open(3), not a file in the current directory; anything else is used
+ * as it is.  Writes the result to out.  0, or -ENAMETOOLONG.
+ */
+int tk_segment_resolve_path(const char *path, char *out, size_t cap);
+
+/* tk_segment_resolve_path(NULL): the resolved path the environment names
+ * (TICKD_SHM_PATH) or the default.  Valid until the calling thread's next
+ * call. */
 const char *tk_segment_default_path(void);
 
 #endif

@@ -35,7 +35,7 @@ void tk_log_stats_read(const struct tk_log_region *log, struct tk_log_stats *s)
 	s->slot_size = log->slot_size;
 	s->write_seq = tk_log_write_seq(log);
 	s->writer_pid = (int32_t)tk_load_relaxed_32((uint32_t *)&log->writer_pid);
-	s->writer_alive = s->writer_pid != 0 && tk_pid_alive(s->writer_pid, log->writer_start);
+	s->writer_alive = s->writer_pid != 0 && tk_log_writer_alive(log);
 	s->writer_waits = tk_load_relaxed_64(&log->writer_waits);
 	s->writer_wait_ns = tk_load_relaxed_64(&log->writer_wait_ns);
 	s->releases_dead = tk_load_relaxed_64(&log->releases_dead);
@@ -54,7 +54,7 @@ void tk_log_stats_read(const struct tk_log_region *log, struct tk_log_stats *s)
 		memcpy(o->name, rs->name, TK_NAME_MAX);
 		o->name[TK_NAME_MAX - 1] = '\0';
 		o->pid = rs->pid;
-		o->alive = st != TK_READER_CLOSED && tk_reader_alive(rs, now);
+		o->alive = st != TK_READER_CLOSED && tk_reader_alive(rs);
 		o->gating = (rs->flags & TK_READER_F_GATING) != 0;
 		o->release_on_stall = (rs->flags & TK_READER_F_RELEASE_ON_STALL) != 0;
 		o->state = st;
