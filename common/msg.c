@@ -8,6 +8,7 @@
 
 static char tk__role[32] = "tickd";
 static enum tk_msg_level tk__min_level = TK_MSG_INFO;
+static int tk__quiet;
 
 void tk_msg_set_role(const char *role)
 {
@@ -19,6 +20,11 @@ void tk_msg_set_level(enum tk_msg_level min)
 	tk__min_level = min;
 }
 
+void tk_msg_set_quiet(int quiet)
+{
+	tk__quiet = quiet != 0;
+}
+
 void tk_msg(enum tk_msg_level level, const char *fmt, ...)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
@@ -28,7 +34,7 @@ void tk_msg(enum tk_msg_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (level < tk__min_level)
+	if (tk__quiet || level < tk__min_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

@@ -11,6 +11,12 @@ enum tk_msg_level { TK_MSG_DEBUG, TK_MSG_INFO, TK_MSG_WARN, TK_MSG_ERROR };
 void tk_msg_set_role(const char *role);
 void tk_msg_set_level(enum tk_msg_level min);
 
+/* Process-wide off switch: with quiet set, tk_msg writes nothing at all.
+ * A library that must never print (libtickd) sets it in its own private
+ * copy of this module when it is loaded; its callers' errors travel as
+ * return codes and tk_err messages instead. */
+void tk_msg_set_quiet(int quiet);
+
 void tk_msg(enum tk_msg_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define tk_info(...) tk_msg(TK_MSG_INFO, __VA_ARGS__)

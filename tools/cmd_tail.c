@@ -9,6 +9,7 @@
 #include "common/opts.h"
 #include "shm/idle.h"
 #include "shm/records.h"
+#include "shm/render.h"
 #include "tools/tools.h"
 
 static volatile sig_atomic_t tk__tail_stop;
@@ -162,7 +163,8 @@ int tk_cmd_tail(int argc, char **argv)
 			struct tk_buf b;
 
 			tk_buf_init(&b, line, sizeof(line));
-			tk_render_record(&b, slot, symbols);
+			tk_render_json(&b, slot->seq, slot->type, slot->aux, slot->data,
+				       r.slot_size - TK_SLOT_HEADER, symbols);
 			tk_buf_put(&b, "\n", 1);
 			if (fwrite(line, 1, b.len, stdout) != b.len)
 				break;

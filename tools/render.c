@@ -1,14 +1,15 @@
-/* JSON rendering of records and stats, per the data contract in DESIGN.md. */
+/* JSON rendering of stats and feeds, and of records through shm/render.c. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "engine/bar.h"
 #include "shm/ctlring.h"
 #include "shm/records.h"
+#include "shm/render.h"
 #include "feed/fh_parse.h"
 #include "shm/feeds.h"
 #include "tools/tools.h"
@@ -19,135 +20,15 @@ static long long tk__ms(int64_t ns)
 	return (long long)(ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000));
 }
 
-static void tk__symbol(struct tk_buf *b, uint32_t id, const struct tk_symtab_region *symbols)
-{
-	const char *sym = tk_symtab_name(symbols, (int32_t)id);
-
-	if (sym != NULL)
-		tk_json_str(b, sym, strlen(sym));
-	else
-		tk_buf_printf(b, "\"#%u\"", id);
-}
-
-/* ,"name":number (null when not defined) */
-static void tk__num(struct tk_buf *b, const char *name, double v)
-{
-	tk_buf_printf(b, ",\"%s\":", name);
-	tk_json_double(b, v);
-}
-
-/* ,"name_n":number: an indicator named after its period (sma_20) */
-static void tk__num_n(struct tk_buf *b, const char *name, unsigned n, double v)
-{
-	tk_buf_printf(b, ",\"%s_%u\":", name, n);
-	tk_json_double(b, v);
-}
-
+/* The records' JSON is the library layer's (shm/render.c), shared with
+ * tickd_record_json() so `tickd tail`, libtickd and the Python binding print
+ * the same bytes. */
 void tk_render_record(struct tk_buf *b, const struct tk_slot *slot,
 		      const struct tk_symtab_region *symbols)
 {
-	switch (slot->type) {
-	case TK_REC_TICK: {
-		struct tk_tick t;
-		const char *sym = tk_symtab_name(symbols, (int32_t)slot->aux);
-
-		memcpy(&t, slot->data, sizeof(t));
-		tk_buf_puts(b, "{\"symbol\":");
-		if (sym != NULL)
-			tk_json_str(b, sym, strlen(sym));
-		else
-			tk_buf_printf(b, "\"#%u\"", slot->aux);
-		tk_buf_puts(b, ",\"price\":");
-		tk_json_double(b, t.price);
-		tk_buf_puts(b, ",\"size\":");
-		tk_json_double(b, t.size);
-		tk_buf_printf(b, ",\"ts\":%lld", tk__ms(t.ts_ns));
-		if (t.conditions != 0) {
-			int bit, first = 1;
-
-			tk_buf_puts(b, ",\"conditions\":[");
-			for (bit = 0; bit < 32; bit++)
-				if (t.conditions & (1u << bit)) {
-					tk_buf_printf(b, "%s%d", first ? "" : ",", bit);
-					first = 0;
-				}
-			tk_buf_puts(b, "]");
-		}
-		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
-		return;
-	}
-	case TK_REC_HEARTBEAT: {
-		struct tk_heartbeat h;
-
-		memcpy(&h, slot->data, sizeof(h));
-		tk_buf_printf(b, "{\"type\":\"heartbeat\",\"ts\":%lld,\"feed\":%u%s,\"seq\":%llu}",
-			      tk__ms(h.clock_ns), h.feed,
-			      (h.flags & TK_HEARTBEAT_F_END) ? ",\"end\":true" : "",
-			      (unsigned long long)slot->seq);
-		return;
-	}
-	case TK_REC_GAP: {
-		struct tk_gap g;
-
-		memcpy(&g, slot->data, sizeof(g));
-		tk_buf_printf(b, "{\"type\":\"gap\",\"from\":%lld,\"to\":%lld,\"symbols\":%u,"
-			      "\"feed\":%u,\"seq\":%llu}",
-			      tk__ms(g.from_ns), tk__ms(g.to_ns), g.nsymbols, g.feed,
-			      (unsigned long long)slot->seq);
-		return;
-	}
-	case TK_REC_BAR: {
-		struct tk_bar_rec r;
-		char tf[16];
-
-		memcpy(&r, slot->data, sizeof(r));
-		tk_timeframe_name(r.tf_ns, tf, sizeof(tf));
-		tk_buf_puts(b, "{\"symbol\":");
-		tk__symbol(b, slot->aux, symbols);
-		tk_buf_printf(b, ",\"tf\":\"%s\",\"window_start\":%lld", tf, tk__ms(r.window_start));
-		tk__num(b, "open", r.open);
-		tk__num(b, "high", r.high);
-		tk__num(b, "low", r.low);
-		tk__num(b, "close", r.close);
-		tk__num(b, "volume", r.volume);
-		tk__num(b, "vwap", r.vwap);
-		tk_buf_printf(b, ",\"trade_count\":%llu", (unsigned long long)r.trade_count);
-		tk__num(b, "session_vwap", r.ind.session_vwap);
-		tk__num_n(b, "sma", r.sma_fast_n, r.ind.sma_fast);
-		tk__num_n(b, "sma", r.sma_slow_n, r.ind.sma_slow);
-		tk__num_n(b, "ema", r.ema_fast_n, r.ind.ema_fast);
-		tk__num_n(b, "ema", r.ema_slow_n, r.ind.ema_slow);
-		tk__num_n(b, "rsi", r.rsi_n, r.ind.rsi);
-		tk__num_n(b, "volatility", r.volatility_n, r.ind.volatility);
-		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
-		return;
-	}
-	case TK_REC_SIGNAL: {
-		static const char *kinds[] = { "?", "pct_change", "volume_spike", "sma_cross",
-					       "vwap_cross" };
-		struct tk_signal_rec r;
-		char tf[16];
-
-		memcpy(&r, slot->data, sizeof(r));
-		tk_timeframe_name(r.tf_ns, tf, sizeof(tf));
-		tk_buf_puts(b, "{\"symbol\":");
-		tk__symbol(b, slot->aux, symbols);
-		tk_buf_printf(b, ",\"ts\":%lld,\"type\":\"%s\",\"tf\":\"%s\"", tk__ms(r.ts_ns),
-			      r.kind < 5 ? kinds[r.kind] : "?", tf);
-		tk__num(b, "pct_change", r.pct_change);
-		tk__num(b, "close", r.close);
-		tk__num(b, "vwap", r.vwap);
-		tk__num(b, "volume", r.volume);
-		tk_buf_printf(b, ",\"direction\":\"%s\"", r.direction > 0 ? "up" : "down");
-		tk__num(b, "value", r.value);
-		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)slot->seq);
-		return;
-	}
-	default:
-		tk_buf_printf(b, "{\"type\":\"record\",\"record_type\":%u,\"aux\":%u,\"seq\":%llu}",
-			      slot->type, slot->aux, (unsigned long long)slot->seq);
-		return;
-	}
+	/* A log's slots are sized for its records: the slot holds the whole
+	 * record of its type, so read as much as the type needs. */
+	tk_render_json(b, slot->seq, slot->type, slot->aux, slot->data, SIZE_MAX, symbols);
 }
 
 size_t tk_collect_stats(const struct tk_segment *seg, struct tk_log_stats *out, size_t max,
