@@ -54,21 +54,6 @@ struct tk_symtab_region *tk_symtab_of(const struct tk_segment *seg)
 	return tk_segment_region(seg, TK_REGION_SYMTAB, NULL, NULL);
 }
 
-bool tk_symbol_name_valid(const char *name, uint32_t len)
-{
-	uint32_t i;
-
-	if (len == 0 || len >= TK_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
 static uint32_t tk__hash(const char *name, uint32_t len)
 {
 	uint32_t h = 2166136261u;
@@ -93,7 +78,7 @@ int32_t tk_symtab_find(const struct tk_symtab_region *t, const char *name, uint3
 	uint32_t mask = t->nbuckets - 1;
 	uint32_t hash, i, n;
 
-	if (!tk_symbol_name_valid(name, len))
+	if (!tk_symbol_valid(name, len))
 		return -EINVAL;
 	hash = tk__hash(name, len);
 	for (i = hash & mask, n = 0; n < t->nbuckets; i = (i + 1) & mask, n++) {
@@ -122,10 +107,21 @@ int32_t tk_symtab_intern(struct tk_symtab_region *t, const char *name, uint32_t 
 	if (found != -ENOENT)
 		return found;
 	hash = tk__hash(name, len);
-	/* Full barrier (locked add): each adder gets its own id. */
-	id = tk_faa_32(&t->next_id, 1);
-	if (id >= t->capacity)
-		return -ENOSPC;
+	/* Relaxed: a first guess; the CAS below decides. */
+	id = tk_load_relaxed_32(&t->next_id);
+	for (;;) {
+		/* A table made by an older build may hold next_id > capacity. */
+		if (id >= t->capacity) {
+			/* Full barrier (locked add), but only a statistic: orders nothing. */
+			tk_faa_64(&t->refused, 1);
+			return -ENOSPC;
+		}
+		/* Full-barrier CAS: each adder gets its own id, and none past the
+		 * capacity, so next_id never moves once the table is full. */
+		if (tk_cas_32(&t->next_id, id, id + 1))
+			break;
+		id = tk_load_relaxed_32(&t->next_id); /* another adder won: retry from its id */
+	}
 	e = &entries[id];
 	memcpy(e->name, name, len);
 	e->name[len] = '\0';
@@ -172,4 +168,10 @@ uint32_t tk_symtab_count(const struct tk_symtab_region *t)
 	uint32_t n = tk_load_acquire_32((uint32_t *)&t->next_id);
 
 	return n < t->capacity ? n : t->capacity;
+}
+
+uint64_t tk_symtab_refused(const struct tk_symtab_region *t)
+{
+	/* Relaxed: a counter read for display, ordering nothing. */
+	return tk_load_relaxed_64((uint64_t *)&t->refused);
 }
