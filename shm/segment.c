@@ -324,7 +324,7 @@ static void tk__warn_fs(int fd, const char *path)
 		return;
 	name = tk__fs_name((long)sfs.f_type);
 	if (name != NULL)
-		tk_warn("segment %s is on a %s file system, not tmpfs or hugetlbfs: the kernel "
+		tk_warn("segment %s is on %s, not tmpfs or hugetlbfs: the kernel "
 			"writes its pages back to the disk (disk I/O, latency spikes when a page "
 			"is under writeback); use a path under %s or on a hugetlbfs mount",
 			path, name, TK_SEG_SHM_DIR);
@@ -388,9 +388,9 @@ full:
 	if (avail != UINT64_MAX && avail < size)
 		return tk_err_set(ENOSPC, "%s has %llu MiB free, the segment needs %llu MiB: use "
 				  "smaller --slots/--symbols/--history-symbols, or a bigger %s "
-				  "(docker run --shm-size=%lluM; or mount -o remount,size=...)",
+				  "(docker run --shm-size=%llum, or mount -o remount,size=%llum %s)",
 				  dir, (unsigned long long)(avail >> 20), TK_MIB(size), dir,
-				  TK_MIB(size) + 64);
+				  (TK_MIB(size) + 63) / 64 * 64, (TK_MIB(size) + 63) / 64 * 64, dir);
 	return tk_err_set(e, "cannot reserve %llu MiB for the segment in %s (%s): free memory "
 			  "or the memory limit of the container is too small; use smaller "
 			  "--slots/--symbols/--history-symbols", TK_MIB(size), dir, strerror(e));

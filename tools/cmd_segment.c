@@ -19,8 +19,8 @@
 
 int tk_tool_attach(struct tk_segment *seg, const char *path)
 {
-	int rc = tk_segment_attach(seg, path != NULL ? path : tk_segment_default_path(),
-				   TK_ATTACH_READER);
+	/* NULL, a bare name and the environment: tk_segment_resolve_path. */
+	int rc = tk_segment_attach(seg, path, TK_ATTACH_READER);
 
 	if (rc < 0)
 		fprintf(stderr, "tickd: %s\n", tk_err_msg());
@@ -32,8 +32,10 @@ static void init_usage(FILE *out)
 	fprintf(out,
 		"usage: tickd init [options]\n"
 		"Create the shared-memory segment (tickd run does this for you).\n\n"
-		"  --shm-path PATH   segment file (default $TICKD_SHM_PATH or /dev/shm/tickd;\n"
-		"                    a path on a hugetlbfs mount gives huge pages)\n"
+		"  --shm-path PATH   segment file (default $TICKD_SHM_PATH or /dev/shm/tickd; a\n"
+		"                    bare NAME is /dev/shm/NAME; a path on a hugetlbfs mount gives\n"
+		"                    huge pages).  Its whole size is reserved now (fallocate): it\n"
+		"                    counts as used memory, and too small a /dev/shm fails here\n"
 		"  --fresh           replace an existing segment (its data is lost)\n"
 		"  --logs A,B,...    tick logs to create (default ticks.0)\n"
 		"  --slots N         slots per tick log, a power of two (default 1048576)\n"
@@ -42,7 +44,7 @@ static void init_usage(FILE *out)
 		"  --bar-slots N     slots per bar log and the signal log (default 65536)\n"
 		"  --history-symbols N  symbols (by id) that keep a ring of their last closed bars\n"
 		"                    per timeframe (default 1024 or the capacity if smaller; 0: none;\n"
-		"                    pages are touched only as bars fill them: 352 KB a symbol)\n"
+		"                    352 KB a symbol at the default depths)\n"
 		"  --history-depth L bars kept per timeframe, like 1s=3600,1m=1440 (defaults: 1s 3600,\n"
 		"                    1m 1440, 5m 288, 1h 168, other timeframes 1000)\n"
 		"  --readers N       reader-cursor slots per log (default 16)\n"
@@ -130,8 +132,8 @@ int tk_cmd_init(int argc, char **argv)
 	ntf = tk_timeframes_parse(tfs != NULL && *tfs != '\0' ? tfs : "1s,1m,5m,1h", tf, TK_MAX_TF);
 	if (ntf < 0)
 		tk_opt_fail("--timeframes", "%s", tk_err_msg());
-	/* The history file pages are sparse: a symbol's rings cost memory
-	 * (352 KB at the default depths) only as its bars fill them. */
+	/* A symbol's rings cost 352 KB at the default depths, reserved with the
+	 * rest of the segment (tk_segment_create): the bulk of its default size. */
 	if (hist_symbols == UINT32_MAX)
 		hist_symbols = cfg.symbol_capacity < 1024 ? cfg.symbol_capacity : 1024;
 	cfg.history.symbols = hist_symbols;
@@ -175,7 +177,7 @@ int tk_cmd_init(int argc, char **argv)
 		fprintf(stderr, "tickd: %s\n", tk_err_msg());
 		return 1;
 	}
-	printf("created %s: %u log(s), %llu bytes\n", path, cfg.nlogs,
+	printf("created %s: %u log(s), %llu bytes\n", seg.path, cfg.nlogs,
 	       (unsigned long long)seg.size);
 	tk_segment_detach(&seg);
 	return 0;
@@ -252,13 +254,19 @@ int tk_cmd_info(int argc, char **argv)
 
 int tk_cmd_clean(int argc, char **argv)
 {
-	const char *path = tk_segment_default_path();
+	const char *path = NULL;
+	char full[sizeof(((struct tk_segment *)0)->path)];
 	int rc = path_only_opts(argc, argv,
 				"usage: tickd clean [--shm-path PATH]\nRemove the segment (stop "
 				"tickd first: running processes keep their mapping).\n", &path);
 
 	if (rc >= 0)
 		return rc;
+	if (tk_segment_resolve_path(path, full, sizeof(full)) < 0) {
+		fprintf(stderr, "tickd: %s\n", tk_err_msg());
+		return 1;
+	}
+	path = full;
 	{
 		/* The engine workers' checkpoints live beside the segment. */
 		char pattern[300];

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -207,4 +209,74 @@ Test(segment, reader_cannot_write_the_data, .signal = SIGSEGV)
 	tk_log_readers(log)[0].heartbeat_ns = 1; /* allowed */
 	unlink(path);
 	tk_log_slots(log)[0] = 1; /* not allowed: SIGSEGV */
+}
+
+/*
+ * Regression (issue 8): the segment was a sparse file, so a tmpfs too small
+ * for it (Docker's 64 MiB /dev/shm) accepted it and then killed a writer
+ * with SIGBUS on the first page past the free space.  Every block is now
+ * allocated at create; the system test segment_space_reserved checks the
+ * failure on a small tmpfs.
+ */
+Test(segment, segment_space_reserved_at_create)
+{
+	struct tk_segment seg;
+	struct stat st;
+
+	make(&seg);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_geq((uint64_t)st.st_blocks * 512, (uint64_t)st.st_size,
+		      "%llu of %llu bytes allocated: the segment is sparse",
+		      (unsigned long long)st.st_blocks * 512, (unsigned long long)st.st_size);
+	tk_segment_detach(&seg);
+}
+
+/* Regression (issue 8): `--shm-path tickd2` made a 500 MB file in the
+ * current directory.  A bare name is a shm_open(3) name, under /dev/shm. */
+Test(segment, bare_segment_name_is_under_dev_shm)
+{
+	char out[256], name[64];
+	struct tk_segment seg, att;
+	struct tk_seg_config cfg;
+	struct stat st;
+
+	cr_assert_eq(tk_segment_resolve_path("tickd2", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/dev/shm/tickd2");
+	cr_assert_eq(tk_segment_resolve_path("./tickd2", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "./tickd2", "a path with a slash is used as it is");
+	cr_assert_eq(tk_segment_resolve_path("/mnt/huge/t", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/mnt/huge/t");
+	setenv("TICKD_SHM_PATH", "tickd-env", 1);
+	cr_assert_eq(tk_segment_resolve_path(NULL, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/dev/shm/tickd-env", "the environment's name resolves the same way");
+	cr_assert_str_eq(tk_segment_default_path(), "/dev/shm/tickd-env");
+	unsetenv("TICKD_SHM_PATH");
+	cr_assert_eq(tk_segment_resolve_path("", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, TK_SEG_DEFAULT_PATH);
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	{
+		char small[32];
+
+		cr_assert_eq(tk_segment_resolve_path(name, small, sizeof(small)), -ENAMETOOLONG);
+	}
+
+	/* Create, attach and unlink by the bare name: the file is in /dev/shm,
+	 * none in the current directory. */
+	snprintf(name, sizeof(name), "tickd-test-bare-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	unlink(name);
+	tk_seg_config_default(&cfg);
+	cfg.symbol_capacity = 64;
+	cr_assert_eq(tk_seg_config_add_log(&cfg, "t", 64, 64, 1), 0);
+	cr_assert_eq(tk_segment_create(&seg, name, &cfg, true), 0, "%s", tk_err_msg());
+	cr_assert_str_eq(seg.path, path, "seg.path is the resolved path");
+	cr_assert_eq(stat(path, &st), 0, "no %s", path);
+	cr_assert_neq(stat(name, &st), 0, "a segment file %s in the current directory", name);
+	cr_assert_eq(tk_segment_attach(&att, name, TK_ATTACH_READER), 0, "%s", tk_err_msg());
+	cr_assert_str_eq(att.path, path);
+	tk_segment_detach(&att);
+	tk_segment_detach(&seg);
+	cr_assert_eq(tk_segment_unlink(name), 0, "%s", tk_err_msg());
+	cr_assert_neq(stat(path, &st), 0);
 }
