@@ -1,11 +1,13 @@
 #include "shm/ctlring.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "shm/atomic.h"
+#include "shm/symbol.h"
 
 static struct tk_ctl_msg *tk__slots(const struct tk_ctl_region *c)
 {
@@ -100,16 +102,58 @@ static uint32_t tk__check(uint64_t pos, const struct tk_ctl_msg *m)
 	return h;
 }
 
+static int tk__type_check(uint32_t type, char *why, size_t cap)
+{
+	if (type == TK_CTL_SUBSCRIBE || type == TK_CTL_UNSUBSCRIBE)
+		return 0;
+	if (why != NULL && cap > 0)
+		snprintf(why, cap, "request type %u is not subscribe (%d) or unsubscribe (%d)", type,
+			 TK_CTL_SUBSCRIBE, TK_CTL_UNSUBSCRIBE);
+	return -EINVAL;
+}
+
+int tk_ctl_msg_check(const struct tk_ctl_msg *m, char *why, size_t cap)
+{
+	size_t len = strnlen(m->arg, sizeof(m->arg));
+	char sw[96];
+
+	if (tk__type_check(m->type, why, cap) < 0)
+		return -EINVAL;
+	if (len == sizeof(m->arg)) {
+		if (why != NULL && cap > 0)
+			snprintf(why, cap, "symbol fills its %zu bytes without a NUL", sizeof(m->arg));
+		return -EINVAL;
+	}
+	if (tk_symbol_check(m->arg, len, sw, sizeof(sw)) < 0) {
+		if (why != NULL && cap > 0)
+			snprintf(why, cap, "symbol %s", sw);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tk_ctl_send(struct tk_ctl_region *c, uint32_t type, const char *arg, uint64_t id)
+{
+	size_t len = strlen(arg);
+	char why[128];
+
+	if (tk__type_check(type, why, sizeof(why)) < 0)
+		return tk_err_set(EINVAL, "%s", why);
+	if (tk_symbol_check(arg, len, why, sizeof(why)) < 0)
+		return tk_err_set(EINVAL, "symbol %s", why);
+	return tk__ctl_enqueue(c, type, arg, len, id);
+}
+
+int tk__ctl_enqueue(struct tk_ctl_region *c, uint32_t type, const char *arg, size_t len,
+		    uint64_t id)
 {
 	struct tk_ctl_msg *slots = tk__slots(c);
 	uint64_t mask = c->nslots - 1;
 	/* Relaxed: a starting guess; the slot word (acquire) and the CAS decide. */
 	uint64_t pos = tk_load_relaxed_64(&c->enqueue_pos);
 	struct tk_ctl_msg *m;
-	size_t len = strlen(arg);
 
-	if (len >= TK_NAME_MAX)
+	if (len > sizeof(m->arg))
 		return -EINVAL;
 	for (;;) {
 		int64_t dif;

@@ -14,10 +14,16 @@
  * fails, so it learns its request was dropped.  Every message carries a
  * checksum over its position and content, so a message scribbled on by
  * such a late producer is rejected and counted, not acted on.
+ *
+ * The ring is writable by every process that may attach the segment, so
+ * its consumer trusts nothing it reads: tk_ctl_send refuses a request that
+ * tk_ctl_msg_check would refuse, and the consumer checks every message it
+ * takes with tk_ctl_msg_check (a producer need not be libtickd's).
  */
 #ifndef TK_SHM_CTLRING_H
 #define TK_SHM_CTLRING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "shm/segment.h"
@@ -71,11 +77,26 @@ struct tk_ctl_region *tk_ctl_of(const struct tk_segment *seg);
 
 /*
  * Enqueue a request.  Any process with the control ring mapped writable.
- * Returns 0, -EAGAIN (ring full: the consumer is not draining), -EINVAL
- * (arg longer than 31 bytes), or -ETIMEDOUT (this producer was descheduled
- * so long between claim and publish that the consumer abandoned the slot).
+ * Returns 0, -EAGAIN (ring full: the consumer is not draining), -EINVAL (a
+ * type that is not enum tk_ctl_type, or an arg that is not a valid symbol,
+ * shm/symbol.h; tk_err_msg says why, without quoting arg), or -ETIMEDOUT
+ * (this producer was descheduled so long between claim and publish that the
+ * consumer abandoned the slot).
  */
 int tk_ctl_send(struct tk_ctl_region *c, uint32_t type, const char *arg, uint64_t id);
+
+/*
+ * Would a consumer act on this message?  0, or -EINVAL with why (may be
+ * NULL): an unknown type, an arg that fills its field without a NUL, or an
+ * arg that is not a valid symbol (shm/symbol.h).  Pure.
+ */
+int tk_ctl_msg_check(const struct tk_ctl_msg *m, char *why, size_t cap);
+
+/* tk_ctl_send without its checks: arg's len bytes (at most TK_NAME_MAX, not
+ * NUL-terminated when it is) go into the slot as they are.  For tests that
+ * play a producer which is not libtickd; nothing else calls it. */
+int tk__ctl_enqueue(struct tk_ctl_region *c, uint32_t type, const char *arg, size_t len,
+		    uint64_t id);
 
 /*
  * Dequeue the next request into *out.  The single consumer only.

@@ -3,6 +3,7 @@
 
 #include "common/err.h"
 #include <pthread.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "shm/atomic.h"
@@ -130,4 +131,63 @@ Test(ctlring, many_producers_one_consumer_exactly_once_in_producer_order)
 		pthread_join(th[i], NULL);
 	cr_assert_eq(tk_ctl_recv(ctl, &m, tk_mono_ns()), 0);
 	cr_assert_eq(ctl->abandoned + ctl->rejected, 0);
+}
+
+/* ---- Regression: control-ring symbol validation (issue 8).  tk_ctl_send
+ * checked only the length, so `tickd subscribe 'AAPL","type":"unsubscribe'`
+ * (or any program attached to the segment) put a JSON injection into the
+ * ring, which the feed formatted into its message to Finnhub. */
+
+Test(ctlring, regression_symbol_validation_producer_refuses_what_the_rule_refuses)
+{
+	static const char *const bad[] = { "AAPL\",\"type\":\"unsubscribe", "A\\B", "A\nB", "",
+					   "A\x7f", "\xff", "A\xc2\x85",
+					   "0123456789012345678901234567890123" };
+	struct tk_ctl_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(tk_ctl_send(ctl, TK_CTL_SUBSCRIBE, bad[i], i), -EINVAL, "bad[%zu]", i);
+		cr_assert(strncmp(tk_err_msg(), "symbol ", 7) == 0, "bad[%zu]: '%s'", i, tk_err_msg());
+	}
+	cr_assert(strstr(tk_err_msg(), "34 bytes long") != NULL, "%s", tk_err_msg());
+	cr_assert_eq(tk_ctl_send(ctl, 7, "AAPL", 1), -EINVAL, "an unknown type");
+	cr_assert_eq(tk_ctl_recv(ctl, &m, tk_mono_ns()), 0, "nothing bad was queued");
+	cr_assert_eq(tk_ctl_send(ctl, TK_CTL_SUBSCRIBE, "IC MARKETS:1", 1), 0);
+	cr_assert_eq(tk_ctl_recv(ctl, &m, tk_mono_ns()), 1);
+	cr_assert_eq(tk_ctl_msg_check(&m, NULL, 0), 0);
+	cr_assert_str_eq(m.arg, "IC MARKETS:1");
+}
+
+/* A producer that is not libtickd writes what it likes: the consumer's check
+ * refuses it, with a reason, while the ring goes on. */
+Test(ctlring, regression_symbol_validation_consumer_check_refuses_a_raw_producer)
+{
+	static const struct {
+		uint32_t type;
+		const char *arg;
+		size_t len;
+		const char *why;
+	} raw[] = {
+		{ TK_CTL_SUBSCRIBE, "AAPL\",\"type\":\"unsubscribe", 25, "holds '\"' at byte 5" },
+		{ TK_CTL_SUBSCRIBE, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", 32, "without a NUL" },
+		{ TK_CTL_UNSUBSCRIBE, "A\tB", 3, "control character 0x09 at byte 2" },
+		{ TK_CTL_SUBSCRIBE, "", 0, "0 bytes long" },
+		{ 3, "AAPL", 4, "request type 3" },
+	};
+	struct tk_ctl_msg m;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		cr_assert_eq(tk__ctl_enqueue(ctl, raw[i].type, raw[i].arg, raw[i].len, i), 0);
+		cr_assert_eq(tk_ctl_recv(ctl, &m, tk_mono_ns()), 1, "raw[%zu]", i);
+		why[0] = '\0';
+		cr_assert_eq(tk_ctl_msg_check(&m, why, sizeof(why)), -EINVAL, "raw[%zu]", i);
+		cr_assert(strstr(why, raw[i].why) != NULL, "raw[%zu]: '%s', want '%s'", i, why,
+			  raw[i].why);
+	}
+	cr_assert_eq(tk_ctl_send(ctl, TK_CTL_UNSUBSCRIBE, "MSFT", 9), 0);
+	cr_assert_eq(tk_ctl_recv(ctl, &m, tk_mono_ns()), 1);
+	cr_assert_eq(tk_ctl_msg_check(&m, why, sizeof(why)), 0, "%s", why);
 }
