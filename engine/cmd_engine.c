@@ -10,7 +10,7 @@
 #include "common/msg.h"
 #include "common/opts.h"
 #include "engine/worker.h"
-#include "tools/tools.h"
+#include "engine/cmd.h"
 
 static volatile int tk__engine_stop;
 

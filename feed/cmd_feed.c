@@ -20,7 +20,7 @@
 #include "shm/log.h"
 #include "shm/records.h"
 #include "shm/symtab.h"
-#include "tools/tools.h"
+#include "feed/cmd.h"
 
 static volatile sig_atomic_t tk__feed_stop;
 

@@ -36,7 +36,7 @@
 #include "feed/fh_parse.h"
 #include "feed/recording.h"
 #include "feed/synth.h"
-#include "tools/tools.h"
+#include "feed/cmd.h"
 
 #define TK_MOCK_MAX_CONNS 64
 #define TK_MOCK_QUEUE 1024      /* messages waiting per connection */

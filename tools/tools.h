@@ -1,4 +1,6 @@
-/* The `tickd` command: one entry point, a function per subcommand. */
+/* The `tickd` command: one entry point, a function per subcommand.  The
+ * roles' commands are declared by the roles (engine/cmd.h, feed/cmd.h);
+ * tools/ includes them, never the reverse. */
 #ifndef TK_TOOLS_H
 #define TK_TOOLS_H
 
@@ -6,6 +8,8 @@
 #include <stddef.h>
 
 #include "common/json.h"
+#include "engine/cmd.h"
+#include "feed/cmd.h"
 #include "shm/log.h"
 #include "shm/segment.h"
 #include "shm/stats.h"
@@ -23,12 +27,10 @@ int tk_cmd_clean(int argc, char **argv);
 int tk_cmd_tail(int argc, char **argv);
 int tk_cmd_stats(int argc, char **argv);
 int tk_cmd_top(int argc, char **argv);
-int tk_cmd_feed(int argc, char **argv);
-int tk_cmd_engine(int argc, char **argv);
 int tk_cmd_run(int argc, char **argv);
-int tk_cmd_mock_finnhub(int argc, char **argv);
 int tk_cmd_subscribe(int argc, char **argv);
 int tk_cmd_unsubscribe(int argc, char **argv);
+int tk_cmd_config(int argc, char **argv);
 
 /* Attach for reading (the segment named by --shm-path or the environment);
  * prints the error and returns non-zero on failure. */

@@ -1,0 +1,44 @@
+#!/bin/sh
+# The include graph keeps its layers (issue 8, item 11): tools/ (the command
+# line) on top, then the roles (engine/, feed/), then shm/, then common/.
+# Fails if a file under shm/, common/, engine/ or feed/ includes tools/, or
+# if shm/ or common/ include a role folder.  A role declares its commands in
+# its own header (engine/cmd.h, feed/cmd.h) for tools/main.c to include.
+# usage: layering_test.sh SOURCE_DIR
+set -u
+cd "$1" || exit 1
+bad=0
+# Known and owned: libtickd reads the live state whose layout is still
+# declared in engine/live.h; it belongs in shm/ beside the other record
+# layouts (then this line goes).  An entry that no longer matches is ignored.
+allowed='^shm/reader\.c:#include "engine/live\.h"$'
+
+inc() { # dirs...
+  for d in "$@"; do
+    find "$d" -type f \( -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -print
+  done | sort | while read -r f; do
+    sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*\("[^"]*"\).*/\1/p' "$f" |
+      sed "s|^|$f:#include |"
+  done
+}
+
+up=$(inc shm common engine feed | grep ':#include "tools/')
+if [ -n "$up" ]; then
+  echo "FAIL: shm/, common/ and the roles must not include tools/:" >&2
+  echo "$up" >&2
+  bad=1
+fi
+down=$(inc shm common | grep -E ':#include "(engine|feed|tools)/' | grep -Ev "$allowed")
+if [ -n "$down" ]; then
+  echo "FAIL: shm/ and common/ must not include a role folder (engine/, feed/):" >&2
+  echo "$down" >&2
+  bad=1
+fi
+low=$(inc common | grep ':#include "shm/')
+if [ -n "$low" ]; then
+  echo "FAIL: common/ must not include shm/:" >&2
+  echo "$low" >&2
+  bad=1
+fi
+[ $bad -eq 0 ] && echo "ok: $(inc shm common engine feed tools | wc -l) includes, layers kept"
+exit $bad
