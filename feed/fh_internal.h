@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "feed/fh_parse.h"
+#include "shm/symbol.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,21 +40,18 @@ static inline enum tk_fh_reason tk__fh_check(const struct tk_fh_limits *lim,
 					      char *why, size_t cap)
 {
 	int n = (int)f->symlen;
-	size_t i;
 
 	if (f->st_s != 1) {
 		snprintf(why, cap, "has no symbol string \"s\"");
 		return TK_FH_BAD_SYMBOL;
 	}
-	if (f->symlen == 0 || f->symlen > 31) {
-		snprintf(why, cap, "symbol is %zu bytes long (1 to 31)", f->symlen);
-		return TK_FH_BAD_SYMBOL;
-	}
-	for (i = 0; i < f->symlen; i++) {
-		unsigned char ch = (unsigned char)f->sym[i];
+	/* The symbol rule (shm/symbol.h), inline for plain ASCII names: one
+	 * rule with a fast path, shared with the symbol table and the feed. */
+	if (!tk_symbol_plain(f->sym, f->symlen)) {
+		char sw[96];
 
-		if (ch < 0x20 || ch == 0x7f) {
-			snprintf(why, cap, "symbol holds control character 0x%02x", ch);
+		if (tk_symbol_check(f->sym, f->symlen, sw, sizeof(sw)) < 0) {
+			snprintf(why, cap, "symbol %s", sw);
 			return TK_FH_BAD_SYMBOL;
 		}
 	}

@@ -11,7 +11,8 @@
  * first validated whole (strict RFC 8259 JSON in valid UTF-8, at most
  * max_bytes long); one that fails is rejected whole with the reason, and
  * none of its trades is delivered.  Then each trade is checked on its own:
- * symbol a string of 1..31 bytes without control characters; price a
+ * symbol a valid symbol (shm/symbol.h: 1..31 bytes of UTF-8 without control
+ * characters, quotes or backslashes, once unescaped); price a
  * finite number in (0, max_price]; size a finite number in [0, max_size]
  * (FX and crypto venues send price updates with v: 0: trades of size 0);
  * t an integer count of epoch milliseconds in [min_ts_ms, max_ts_ms);

@@ -276,3 +276,27 @@ Test(fh_parse, reason_names_are_metric_labels)
 	cr_assert_str_eq(tk_fh_reason_name(TK_FH_BAD_CONDITIONS), "bad_conditions");
 	cr_assert_str_eq(tk_fh_reason_name(TK_FH_NREASONS), "unknown");
 }
+
+/* ---- Regression: symbol validation in one place (issue 8).  The trade rule
+ * took '"' and '\' in a symbol (once unescaped) and C1 controls, which the
+ * feed's own start-up check refused, while that check refused the spaces of
+ * Finnhub's "IC MARKETS:1".  Both parsers now apply shm/symbol.h. */
+BOTH(regression_symbol_validation_trade_rule_is_the_symbol_rule)
+{
+	one_bad("{\"s\":\"AAPL\\\",\\\"x\",\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL,
+		"symbol holds '\"' at byte 5");
+	one_bad("{\"s\":\"A\\\\B\",\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL,
+		"symbol holds '\\' at byte 2");
+	one_bad("{\"s\":\"A\\u0085\",\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL,
+		"control character U+0085 at byte 2");
+	one_bad("{\"s\":\"A\\u0001B\",\"p\":1,\"t\":1704205800000,\"v\":1}", TK_FH_BAD_SYMBOL,
+		"control character 0x01 at byte 2");
+	memset(&got, 0, sizeof(got));
+	cr_assert_eq(parse("{\"type\":\"trade\",\"data\":[{\"s\":\"IC MARKETS:1\",\"p\":1.1,"
+			   "\"t\":1704205800000,\"v\":0},{\"s\":\"\\u00c4PFEL\",\"p\":2,"
+			   "\"t\":1704205800000,\"v\":1}]}"),
+		     TK_FH_TRADES);
+	cr_assert_eq(m.trades, 2, "%s", m.text);
+	cr_assert_str_eq(got.sym[0], "IC MARKETS:1");
+	cr_assert_str_eq(got.sym[1], "\xc3\x84PFEL");
+}
