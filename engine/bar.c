@@ -28,7 +28,7 @@ int tk_agg_add_slow(struct tk_bar *cur, struct tk_agg_older *older, const struct
 	if (cur->trade_count == 0 || start > cur->window_start) {
 		/* A newer window: cur joins the older ones (it is the newest of them). */
 		if (cur->trade_count > 0) {
-			if (older->n == TK_AGG_MAX_OPEN - 1)
+			if (older->n == older->cap)
 				return TK_AGG_TOO_MANY;
 			older->bar[older->n++] = *cur;
 		}
@@ -47,7 +47,7 @@ int tk_agg_add_slow(struct tk_bar *cur, struct tk_agg_older *older, const struct
 		if (b->window_start < start)
 			break;
 	}
-	if (older->n == TK_AGG_MAX_OPEN - 1)
+	if (older->n == older->cap)
 		return TK_AGG_TOO_MANY;
 	/* Insert at i, keeping the older windows ordered by start. */
 	memmove(&older->bar[i + 1], &older->bar[i], (older->n - i) * sizeof(older->bar[0]));

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define TK_NS_PER_S 1000000000LL
-#define TK_AGG_MAX_OPEN 8 /* open windows per symbol and timeframe: lateness <= 6 windows */
+#define TK_AGG_CLOSE_BATCH 8 /* windows closed per call of tk_agg_close by the worker */
 
 /* A window's bar.  Also the open bar of the live record (engine/live.h),
  * so its layout is part of the reader ABI. */
@@ -87,8 +87,8 @@ static inline double tk_bar_vwap(const struct tk_bar *b)
  */
 struct tk_agg_older {
 	uint32_t n;
-	uint32_t reserved;
-	struct tk_bar bar[TK_AGG_MAX_OPEN - 1];
+	uint32_t cap;        /* tk_agg_windows_needed(rule) - 1: sized from the lateness */
+	struct tk_bar *bar;  /* [cap], owned by whoever set it up (the worker's arena) */
 };
 
 /* The rule of one timeframe. */
@@ -101,7 +101,7 @@ enum tk_agg_result {
 	TK_AGG_APPLIED = 0,  /* added to an open window */
 	TK_AGG_OPENED = 1,   /* opened a new window */
 	TK_AGG_LATE = 2,     /* its window is closed: dropped */
-	TK_AGG_TOO_MANY = 3, /* more open windows than TK_AGG_MAX_OPEN: dropped (config prevents it) */
+	TK_AGG_TOO_MANY = 3, /* more open windows than older->cap + 1: dropped (sizing prevents it) */
 };
 
 /* The rest of tk_agg_add: a trade outside `cur`'s window. */
@@ -152,7 +152,9 @@ int tk_timeframes_parse(const char *text, int64_t *out, int max);
 /* "1s", "1m", "5m", "1h", "1d", or "<n>s" for others; out >= 16 bytes. */
 void tk_timeframe_name(int64_t tf, char *out, unsigned cap);
 
-/* Open windows one timeframe needs at most for a lateness: a config check. */
+/* Open windows one timeframe needs at most for a lateness: the window of
+ * stream time, those ending within the lateness before it, and one more a
+ * trade ahead of stream time can open. */
 static inline int64_t tk_agg_windows_needed(int64_t tf, int64_t lateness)
 {
 	return (lateness + tf - 1) / tf + 2;

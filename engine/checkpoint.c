@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 
-#define TK_CKPT_MAGIC "TKCKPT02"
+#define TK_CKPT_MAGIC "TKCKPT03"
 
 struct tk_ckpt_head {
 	char magic[8];
@@ -45,17 +46,26 @@ struct tk_ckpt_head {
 	char in_name[TK_MAX_INPUTS][TK_NAME_MAX];
 	uint64_t in_next[TK_MAX_INPUTS];
 	uint8_t in_ended[TK_MAX_INPUTS];
+	uint8_t in_silent[TK_MAX_INPUTS];
+	int64_t in_clock[TK_MAX_INPUTS];
 	uint64_t out_last[TK_OUTPUTS];
 	int64_t stream_time;
 	int64_t next_close[TK_MAX_TF];
 	struct tk_worker_stats stats;
 };
 
-/* Per active symbol: id, then its engine state and live record. */
-static size_t tk__entry_size(uint32_t ntf)
+/* Per active symbol: id, then per timeframe the number of older open
+ * windows, those windows and the indicator state, then the live record.
+ * At most this many bytes. */
+static size_t tk__entry_max(const struct tk_worker *w)
 {
-	return sizeof(uint64_t) + ntf * (sizeof(struct tk_agg_older) + sizeof(struct tk_ind_state)) +
-	       sizeof(struct tk_live);
+	size_t n = sizeof(uint64_t) + sizeof(struct tk_live);
+	uint32_t t;
+
+	for (t = 0; t < w->cfg.ntf; t++)
+		n += sizeof(uint64_t) + w->older_cap[t] * sizeof(struct tk_bar) +
+		     sizeof(struct tk_ind_state);
+	return n;
 }
 
 void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap)
@@ -78,7 +88,7 @@ static void tk__head_config(const struct tk_worker *w, struct tk_ckpt_head *h)
 
 int tk_ckpt_save(struct tk_worker *w)
 {
-	size_t esz = tk__entry_size(w->cfg.ntf), size;
+	size_t esz = tk__entry_max(w), size;
 	char path[512], tmp[520];
 	struct tk_ckpt_head *h;
 	uint8_t *buf, *p;
@@ -106,8 +116,10 @@ int tk_ckpt_save(struct tk_worker *w)
 	h->nactive = nactive;
 	for (i = 0; i < w->nin; i++) {
 		memcpy(h->in_name[i], w->in[i].log->name, TK_NAME_MAX);
-		h->in_next[i] = w->in[i].next;
+		h->in_next[i] = tk_worker_applied_next(w, i);
 		h->in_ended[i] = w->in_ended[i];
+		h->in_silent[i] = w->in_silent[i];
+		h->in_clock[i] = w->in_clock[i];
 	}
 	for (i = 0; i < TK_OUTPUTS; i++)
 		h->out_last[i] = w->out_pos[i];
@@ -120,8 +132,12 @@ int tk_ckpt_save(struct tk_worker *w)
 		*(uint64_t *)p = i;
 		p += sizeof(uint64_t);
 		for (t = 0; t < w->cfg.ntf; t++) {
-			memcpy(p, &w->sym[i].older[t], sizeof(struct tk_agg_older));
-			p += sizeof(struct tk_agg_older);
+			const struct tk_agg_older *o = &w->sym[i].older[t];
+
+			*(uint64_t *)p = o->n;
+			p += sizeof(uint64_t);
+			memcpy(p, o->bar, o->n * sizeof(struct tk_bar));
+			p += o->n * sizeof(struct tk_bar);
 			memcpy(p, &w->sym[i].ind[t], sizeof(struct tk_ind_state));
 			p += sizeof(struct tk_ind_state);
 		}
@@ -135,6 +151,7 @@ int tk_ckpt_save(struct tk_worker *w)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->seg->hdr->config.mode);
 	if (fd < 0)
 		return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
+	size = (size_t)(p - buf);
 	n = write(fd, buf, size);
 	close(fd);
 	if (n != (ssize_t)size)
@@ -148,10 +165,9 @@ int tk_ckpt_save(struct tk_worker *w)
 
 int tk_ckpt_load(struct tk_worker *w)
 {
-	size_t esz = tk__entry_size(w->cfg.ntf);
 	struct tk_ckpt_head want, *h;
 	char path[512];
-	uint8_t *buf = NULL, *p;
+	uint8_t *buf = NULL, *p, *end;
 	struct stat_like {
 		off_t size;
 	} st;
@@ -198,7 +214,7 @@ int tk_ckpt_load(struct tk_worker *w)
 				"settings, or start afresh (tickd run --fresh)", path);
 		goto out;
 	}
-	if ((size_t)st.size != sizeof(*h) + (size_t)h->nactive * esz || h->nin != w->nin) {
+	if (h->nin != w->nin || h->nactive > w->capacity) {
 		rc = tk_err_set(EBADF, "checkpoint %s does not match its own header (or the tick "
 				"logs changed): remove it or start afresh", path);
 		goto out;
@@ -211,10 +227,14 @@ int tk_ckpt_load(struct tk_worker *w)
 		}
 	}
 	p = buf + sizeof(*h);
+	end = buf + st.size;
 	for (i = 0; i < h->nactive; i++) {
-		uint64_t id = *(uint64_t *)p;
+		uint64_t id, nold;
 		struct tk_live *live;
 
+		if (end - p < (ptrdiff_t)sizeof(uint64_t))
+			goto truncated;
+		memcpy(&id, p, sizeof(id));
 		p += sizeof(uint64_t);
 		if (id >= w->capacity) {
 			rc = tk_err_set(EBADF, "checkpoint %s names symbol %llu beyond capacity", path,
@@ -223,19 +243,35 @@ int tk_ckpt_load(struct tk_worker *w)
 		}
 		tk_worker_activate(w, (uint32_t)id);
 		for (t = 0; t < w->cfg.ntf; t++) {
-			memcpy(&w->sym[id].older[t], p, sizeof(struct tk_agg_older));
-			p += sizeof(struct tk_agg_older);
+			struct tk_agg_older *o = &w->sym[id].older[t];
+
+			if (end - p < (ptrdiff_t)sizeof(uint64_t))
+				goto truncated;
+			memcpy(&nold, p, sizeof(nold));
+			p += sizeof(uint64_t);
+			if (nold > o->cap ||
+			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar) + sizeof(struct tk_ind_state)))
+				goto truncated;
+			o->n = (uint32_t)nold;
+			memcpy(o->bar, p, nold * sizeof(struct tk_bar));
+			p += nold * sizeof(struct tk_bar);
 			memcpy(&w->sym[id].ind[t], p, sizeof(struct tk_ind_state));
 			p += sizeof(struct tk_ind_state);
 		}
+		if (end - p < (ptrdiff_t)sizeof(struct tk_live))
+			goto truncated;
 		live = tk_state_write_begin(w->state, (uint32_t)id);
 		memcpy(live, p, sizeof(*live));
 		tk_state_write_end(w->state, (uint32_t)id);
 		p += sizeof(struct tk_live);
 	}
+	if (p != end)
+		goto truncated;
 	for (i = 0; i < w->nin; i++) {
 		w->in[i].next = h->in_next[i];
 		w->in_ended[i] = h->in_ended[i] != 0;
+		w->in_silent[i] = h->in_silent[i] != 0;
+		w->in_clock[i] = h->in_clock[i];
 		tk_log_reader_commit(&w->in[i]);
 	}
 	for (i = 0; i < TK_OUTPUTS; i++)
@@ -244,6 +280,10 @@ int tk_ckpt_load(struct tk_worker *w)
 	memcpy(w->next_close, h->next_close, sizeof(w->next_close));
 	w->stats = h->stats;
 	rc = 1;
+	goto out;
+truncated:
+	rc = tk_err_set(EBADF, "checkpoint %s does not match its own header (or the tick logs "
+			"changed): remove it or start afresh", path);
 out:
 	free(buf);
 	return rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/opts.h"
@@ -48,8 +49,7 @@ int tk_cmd_engine(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
 	};
 	const char *path = tk_segment_default_path();
-	const char *tfs = getenv("TIMEFRAMES"), *pct_tfs = "1m";
-	const char *wm = getenv("WATERMARK_SECONDS"), *pct = getenv("SIGNAL_PCT_CHANGE");
+	const char *tfs = NULL, *pct_tfs = "1m", *wm = NULL, *pct = NULL;
 	struct tk_worker_cfg cfg;
 	struct tk_segment seg;
 	static struct tk_worker w;
@@ -58,6 +58,9 @@ int tk_cmd_engine(int argc, char **argv)
 	uint32_t t;
 
 	tk_worker_cfg_default(&cfg);
+	/* The file and the environment (TIMEFRAMES, WATERMARK_SECONDS,
+	 * SIGNAL_PCT_CHANGE) arrive as options before the real ones. */
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -83,13 +86,13 @@ int tk_cmd_engine(int argc, char **argv)
 	if (tfs != NULL && *tfs != '\0') {
 		n = tk_timeframes_parse(tfs, cfg.tf_ns, TK_MAX_TF);
 		if (n < 0)
-			tk_opt_fail("TIMEFRAMES", "%s", tk_err_msg());
+			tk_opt_fail("--timeframes", "%s", tk_err_msg());
 		cfg.ntf = (uint32_t)n;
 	}
 	if (wm != NULL)
-		cfg.lateness_ns = (int64_t)(tk_opt_double("WATERMARK_SECONDS", wm, 0, 3600) * 1e9);
+		cfg.lateness_ns = (int64_t)(tk_opt_double("--watermark", wm, 0, 3600) * 1e9);
 	if (pct != NULL)
-		cfg.ind.pct_threshold = tk_opt_double("SIGNAL_PCT_CHANGE", pct, 1e-9, 100);
+		cfg.ind.pct_threshold = tk_opt_double("--pct-change", pct, 1e-9, 100);
 	n = tk_timeframes_parse(pct_tfs, ptf, TK_MAX_TF);
 	if (n < 0)
 		tk_opt_fail("--pct-timeframes", "%s", tk_err_msg());

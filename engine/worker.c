@@ -17,6 +17,9 @@
 #define TK_DAY_NS (86400 * TK_NS_PER_S)
 #define TK_READ_BATCH 64
 #define TK_WORKER_BUF 4096 /* bytes: a batch of input slots */
+/* At most four checkpoints a second: a restart re-reads at most this much
+ * input, and the cursors lag the work by as much. */
+#define TK_CKPT_INTERVAL_NS (250 * 1000 * 1000LL)
 
 void tk_worker_cfg_default(struct tk_worker_cfg *cfg)
 {
@@ -27,6 +30,7 @@ void tk_worker_cfg_default(struct tk_worker_cfg *cfg)
 	cfg->lateness_ns = 2 * TK_NS_PER_S;
 	tk_ind_cfg_default(&cfg->ind);
 	cfg->idle = TK_IDLE_BACKOFF;
+	cfg->input_silence_ns = 10 * TK_NS_PER_S;
 }
 
 void tk_bar_log_name(int64_t tf, uint32_t shard, uint32_t shards, char *out, unsigned cap)
@@ -96,12 +100,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 				  tk_state_payload_size(w->state), sizeof(struct tk_live),
 				  sizeof(struct tk_live) + TK_STATE_HEADER);
 	for (i = 0; i < cfg->ntf; i++) {
-		if (tk_agg_windows_needed(cfg->tf_ns[i], cfg->lateness_ns) > TK_AGG_MAX_OPEN) {
-			tk_timeframe_name(cfg->tf_ns[i], name, sizeof(name));
-			return tk_err_set(EINVAL, "a lateness of %.1f s needs more than %d open %s "
-					  "windows per symbol: lower WATERMARK_SECONDS or drop %s",
-					  (double)cfg->lateness_ns / 1e9, TK_AGG_MAX_OPEN, name, name);
-		}
+		w->older_cap[i] = (uint32_t)tk_agg_windows_needed(cfg->tf_ns[i], cfg->lateness_ns) - 1;
 		w->rule[i] = (struct tk_agg_rule){ .tf = cfg->tf_ns[i], .lateness = cfg->lateness_ns };
 		w->next_close[i] = INT64_MAX;
 		w->hist_t[i] = tk_history_tf(w->history, cfg->tf_ns[i]);
@@ -115,13 +114,17 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	if (rc < 0)
 		return rc;
 	snprintf(reader, sizeof(reader), "engine.%u", cfg->shard);
-	for (i = 0; i < seg->hdr->config.nlogs && w->nin < TK_MAX_INPUTS; i++) {
+	for (i = 0; i < seg->hdr->config.nlogs; i++) {
 		const char *lname = seg->hdr->config.logs[i].name;
 		struct tk_reader_opts o = { .name = reader, .gating = true,
 					    .start = TK_START_RESUME_OLDEST };
 
 		if (strncmp(lname, "ticks.", 6) != 0)
 			continue;
+		if (w->nin == TK_MAX_INPUTS)
+			return tk_err_set(EINVAL, "segment %s has more than %d tick logs: a worker "
+					  "reads at most %d (one per feed id)", seg->path,
+					  TK_MAX_INPUTS, TK_MAX_INPUTS);
 		rc = tk_log_reader_open(&w->in[w->nin], seg, lname, &o);
 		if (rc < 0)
 			return rc;
@@ -130,10 +133,33 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	if (w->nin == 0)
 		return tk_err_set(ENOENT, "segment %s has no tick log (ticks.*)", seg->path);
 	w->sym = calloc(w->capacity, sizeof(*w->sym));
+	/* The older windows of every symbol, sized from the lateness: one
+	 * arena per timeframe, zero pages until a symbol's first windows
+	 * land in it (calloc of this size maps fresh pages). */
+	for (i = 0; i < cfg->ntf; i++) {
+		uint32_t id;
+
+		w->older_arena[i] = calloc((size_t)w->capacity * w->older_cap[i], sizeof(struct tk_bar));
+		if (w->older_arena[i] == NULL || w->sym == NULL)
+			return tk_err_set(ENOMEM, "out of memory for the open windows of %u symbols "
+					  "(%u per symbol for a lateness of %.1f s)", w->capacity,
+					  w->older_cap[i] + 1, (double)cfg->lateness_ns / 1e9);
+		for (id = 0; id < w->capacity; id++) {
+			w->sym[id].older[i].cap = w->older_cap[i];
+			w->sym[id].older[i].bar = w->older_arena[i] + (size_t)id * w->older_cap[i];
+		}
+	}
 	w->active = malloc(w->capacity * sizeof(*w->active));
 	w->is_active = calloc(w->capacity, 1);
 	w->shard_of = malloc(w->capacity);
 	w->buf = aligned_alloc(64, TK_WORKER_BUF);
+	if (w->nin > 1)
+		for (i = 0; i < w->nin; i++) {
+			w->in_buf[i] = aligned_alloc(64, TK_WORKER_BUF);
+			if (w->in_buf[i] == NULL)
+				return tk_err_set(ENOMEM, "out of memory for the input buffers");
+			w->in_clock[i] = INT64_MIN;
+		}
 	if (w->sym == NULL || w->active == NULL || w->is_active == NULL || w->shard_of == NULL ||
 	    w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
@@ -176,10 +202,14 @@ void tk_worker_close(struct tk_worker *w)
 		tk_log_writer_close(&w->bars[i]);
 	tk_log_writer_close(&w->signals);
 	free(w->sym);
+	for (i = 0; i < TK_MAX_TF; i++)
+		free(w->older_arena[i]);
 	free(w->active);
 	free(w->is_active);
 	free(w->shard_of);
 	free(w->buf);
+	for (i = 0; i < TK_MAX_INPUTS; i++)
+		free(w->in_buf[i]);
 	free(w->ckpt_buf);
 	w->sym = NULL;
 }
@@ -307,24 +337,27 @@ static struct tk_live *tk__live(const struct tk_worker *w, uint32_t id)
 static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 {
 	struct tk_sym_engine *se = &w->sym[id];
-	struct tk_bar out[TK_AGG_MAX_OPEN];
-	struct tk_ind_values v[TK_AGG_MAX_OPEN];
-	uint32_t sig[TK_AGG_MAX_OPEN], n, k;
-	struct tk_live *live = tk_state_write_begin(w->state, id);
+	struct tk_bar out[TK_AGG_CLOSE_BATCH];
+	struct tk_ind_values v[TK_AGG_CLOSE_BATCH];
+	uint32_t sig[TK_AGG_CLOSE_BATCH], n, k;
 
-	n = tk_agg_close(&live->open_bar[t], &se->older[t], &w->rule[t], w->stream_time, out,
-			 TK_AGG_MAX_OPEN);
-	for (k = 0; k < n; k++) {
-		sig[k] = tk_ind_update(&se->ind[t], &w->cfg.ind, &out[k],
-				       (w->cfg.pct_tf_mask >> t) & 1, &v[k]);
-		live->last[t] = (struct tk_live_ind){
-			.window_start = out[k].window_start, .close = out[k].close,
-			.vwap = v[k].vwap, .ind = v[k].ind,
-		};
-	}
-	tk_state_write_end(w->state, id);
-	for (k = 0; k < n; k++)
-		tk__emit_closed(w, id, t, &out[k], &v[k], sig[k]);
+	do {
+		struct tk_live *live = tk_state_write_begin(w->state, id);
+
+		n = tk_agg_close(&live->open_bar[t], &se->older[t], &w->rule[t], w->stream_time,
+				 out, TK_AGG_CLOSE_BATCH);
+		for (k = 0; k < n; k++) {
+			sig[k] = tk_ind_update(&se->ind[t], &w->cfg.ind, &out[k],
+					       (w->cfg.pct_tf_mask >> t) & 1, &v[k]);
+			live->last[t] = (struct tk_live_ind){
+				.window_start = out[k].window_start, .close = out[k].close,
+				.vwap = v[k].vwap, .ind = v[k].ind,
+			};
+		}
+		tk_state_write_end(w->state, id);
+		for (k = 0; k < n; k++)
+			tk__emit_closed(w, id, t, &out[k], &v[k], sig[k]);
+	} while (n == TK_AGG_CLOSE_BATCH);
 }
 
 void tk_worker_activate(struct tk_worker *w, uint32_t id)
@@ -537,7 +570,15 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 	}
 }
 
-/* Checkpoint, then (only then) commit the input cursors. */
+uint64_t tk_worker_applied_next(const struct tk_worker *w, uint32_t i)
+{
+	if (w->in_buf[i] != NULL && w->in_pos[i] < w->in_n[i])
+		return ((const struct tk_slot *)((const uint8_t *)w->in_buf[i] +
+						  ((size_t)w->in_pos[i] << w->in[i].shift)))->seq;
+	return w->in[i].next;
+}
+
+/* Checkpoint, then (only then) commit the input cursors, up to what was applied. */
 static void tk__checkpoint(struct tk_worker *w)
 {
 	uint32_t i;
@@ -547,7 +588,7 @@ static void tk__checkpoint(struct tk_worker *w)
 		return;
 	}
 	for (i = 0; i < w->nin; i++) {
-		tk_log_reader_commit(&w->in[i]);
+		tk_log_reader_commit_at(&w->in[i], tk_worker_applied_next(w, i));
 		tk_log_reader_heartbeat(&w->in[i]);
 	}
 	w->since_ckpt = 0;
@@ -586,35 +627,159 @@ void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, ui
 	}
 }
 
+static void tk__lapped(struct tk_log_reader *r)
+{
+	tk_warn("%s: lost sequences %llu to %llu of %s (released while stalled?)", r->slot->name,
+		(unsigned long long)r->gap_from, (unsigned long long)r->gap_to - 1, r->log->name);
+}
+
+/* One input: batch read, then batch apply with prefetching. */
+static uint32_t tk__step_single(struct tk_worker *w)
+{
+	struct tk_log_reader *r = &w->in[0];
+	uint32_t max = TK_WORKER_BUF >> r->shift, n;
+	int st;
+
+	n = tk_log_read_batch(r, w->buf, max < TK_READ_BATCH ? max : TK_READ_BATCH, &st);
+	if (st == TK_LOG_LAPPED)
+		tk__lapped(r);
+	w->cur_input = 0;
+	tk_worker_apply_batch(w, w->buf, n, r->slot_size);
+	return n;
+}
+
+static struct tk_slot *tk__head(struct tk_worker *w, uint32_t i)
+{
+	if (w->in_pos[i] == w->in_n[i]) {
+		struct tk_log_reader *r = &w->in[i];
+		uint32_t max = TK_WORKER_BUF >> r->shift;
+		int st;
+
+		w->in_pos[i] = 0;
+		w->in_n[i] = tk_log_read_batch(r, w->in_buf[i], max < TK_READ_BATCH ? max : TK_READ_BATCH,
+					       &st);
+		if (st == TK_LOG_LAPPED)
+			tk__lapped(r);
+		if (w->in_n[i] == 0)
+			return NULL;
+	}
+	w->in_wait_since[i] = 0;
+	return (struct tk_slot *)((uint8_t *)w->in_buf[i] + ((size_t)w->in_pos[i] << w->in[i].shift));
+}
+
+/* The input's clock once rec is applied: its largest event time so far. */
+static int64_t tk__key(const struct tk_worker *w, uint32_t i, const struct tk_slot *rec)
+{
+	int64_t t = INT64_MIN;
+
+	if (rec->type == TK_REC_TICK)
+		memcpy(&t, rec->data + offsetof(struct tk_tick, ts_ns), sizeof(t));
+	else if (rec->type == TK_REC_HEARTBEAT)
+		memcpy(&t, rec->data + offsetof(struct tk_heartbeat, clock_ns), sizeof(t));
+	return t > w->in_clock[i] ? t : w->in_clock[i];
+}
+
+static bool tk__waited(const struct tk_worker *w, uint32_t i)
+{
+	return !w->in_ended[i] && !w->in_silent[i];
+}
+
+/*
+ * Several inputs: a merge in the order of the inputs' clocks, so that the
+ * records are applied in the same order whatever was in each log when the
+ * worker looked, and a restart applies them in the order its predecessor
+ * did.  The next record is the one whose input clock after it (its key) is
+ * the smallest, ties going to the lower input; it may be applied once every
+ * other waited-for input either offers a record with a larger key or has a
+ * clock already past it (its keys never go back).  Stream time is then the
+ * largest key applied, so every input's own clock has passed a window's end
+ * plus the lateness when it closes, and a trade is late only if its own
+ * input's clock says so.  An input that has ended is not waited for; one
+ * that offers nothing for input_silence_ns of wall time while another
+ * waits is not waited for either (counted, logged) until it offers a
+ * record again: the only decision here that depends on timing, taken only
+ * when a feed is down.
+ */
+static uint32_t tk__step_merge(struct tk_worker *w)
+{
+	uint32_t applied = 0, i;
+
+	while (applied < TK_READ_BATCH) {
+		int64_t best_key = INT64_MAX;
+		int best = -1;
+		bool blocked = false;
+
+		for (i = 0; i < w->nin; i++) {
+			struct tk_slot *h;
+			int64_t k;
+
+			if (w->in_ended[i] && w->in_pos[i] == w->in_n[i])
+				continue;
+			h = tk__head(w, i);
+			if (h == NULL)
+				continue;
+			if (w->in_silent[i]) {
+				w->in_silent[i] = false;
+				tk_info("%s: offers records again: waited for again", w->in[i].log->name);
+			}
+			k = tk__key(w, i, h);
+			if (k < best_key) {
+				best_key = k;
+				best = (int)i;
+			}
+		}
+		if (best < 0)
+			break;
+		/* An input with nothing to offer may still bring a smaller key. */
+		for (i = 0; i < w->nin; i++) {
+			if (!tk__waited(w, i) || w->in_pos[i] < w->in_n[i] || (int)i == best)
+				continue;
+			if (w->in_clock[i] > best_key || (w->in_clock[i] == best_key && (int)i > best))
+				continue;
+			if (w->in_wait_since[i] == 0)
+				w->in_wait_since[i] = tk_mono_coarse_ns();
+			else if (tk_mono_coarse_ns() - w->in_wait_since[i] >= w->cfg.input_silence_ns) {
+				w->in_silent[i] = true;
+				w->stats.inputs_dropped++;
+				tk_warn("%s: nothing for %.1f s while %s waits: no longer waited for "
+					"(until it offers a record; its trades for windows closed "
+					"meanwhile count as late)",
+					w->in[i].log->name, (double)w->cfg.input_silence_ns / 1e9,
+					w->in[best].log->name);
+				continue;
+			}
+			blocked = true;
+		}
+		if (blocked)
+			break;
+		w->cur_input = (uint32_t)best;
+		tk_worker_apply(w, tk__head(w, (uint32_t)best));
+		w->in_clock[best] = best_key;
+		w->in_pos[best]++;
+		applied++;
+	}
+	return applied;
+}
+
 int tk_worker_run(struct tk_worker *w, volatile int *stop)
 {
 	uint32_t i, ended;
 
 	while (!*stop) {
-		uint32_t got = 0;
+		uint32_t got = w->nin == 1 ? tk__step_single(w) : tk__step_merge(w);
 
-		for (i = 0, ended = 0; i < w->nin; i++) {
-			struct tk_log_reader *r = &w->in[i];
-			uint32_t max = TK_WORKER_BUF >> r->shift, n;
-			int st;
-
-			/* A batch read, then a batch apply with prefetching. */
-			n = tk_log_read_batch(r, w->buf, max < TK_READ_BATCH ? max : TK_READ_BATCH, &st);
-			if (st == TK_LOG_LAPPED)
-				tk_warn("%s: lost sequences %llu to %llu of %s (released while stalled?)",
-					r->slot->name, (unsigned long long)r->gap_from,
-					(unsigned long long)r->gap_to - 1, r->log->name);
-			w->cur_input = i;
-			tk_worker_apply_batch(w, w->buf, n, r->slot_size);
-			got += n;
+		for (i = 0, ended = 0; i < w->nin; i++)
 			ended += w->in_ended[i];
-		}
 		w->since_ckpt += got;
-		/* A quarter ring of input, a second, or an idle moment: the
-		 * cursors may advance only past a checkpoint. */
+		/* The cursors may advance only past a checkpoint: one every
+		 * TK_CKPT_INTERVAL_NS at most while input flows or after it
+		 * stopped (an idle moment is not a reason: at a few thousand
+		 * trades a second every poll finds the log empty), sooner only
+		 * when a quarter ring is pending (the gate must not fill), and at
+		 * the end of a stream.  The clock is the vDSO's coarse one. */
 		if (w->since_ckpt > 0 &&
-		    (got == 0 || w->since_ckpt >= w->ckpt_every ||
-		     tk_mono_coarse_ns() - w->last_ckpt_ns >= 1000 * 1000 * 1000LL ||
+		    (w->since_ckpt >= w->ckpt_every ||
+		     tk_mono_coarse_ns() - w->last_ckpt_ns >= TK_CKPT_INTERVAL_NS ||
 		     (w->cfg.exit_at_end && ended == w->nin)))
 			tk__checkpoint(w);
 		if (w->cfg.exit_at_end && ended == w->nin)

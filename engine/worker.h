@@ -28,7 +28,7 @@
 #include "shm/state.h"
 #include "shm/symtab.h"
 
-#define TK_MAX_INPUTS 8
+#define TK_MAX_INPUTS 16 /* every feed id (TK_FEEDS_MAX) has its tick log read */
 #define TK_OUTPUTS (TK_MAX_TF + 1) /* bars of each timeframe, then signals (TK_MAX_TF) */
 #define TK_OUT_SIGNALS TK_MAX_TF
 
@@ -42,6 +42,8 @@ struct tk_worker_cfg {
 	struct tk_ind_cfg ind;
 	enum tk_idle_kind idle;
 	bool exit_at_end; /* return once every input has ended and been applied */
+	int64_t input_silence_ns; /* several inputs: wall time after which one that shows
+				     nothing while another waits is no longer waited for */
 };
 
 /* Engine-private state of one symbol (its newest open windows are in its
@@ -59,6 +61,7 @@ struct tk_worker_stats {
 	uint64_t signals;
 	uint64_t heartbeats;
 	uint64_t ends;
+	uint64_t inputs_dropped; /* times an input went silent and was no longer waited for */
 };
 
 struct tk_worker {
@@ -73,10 +76,20 @@ struct tk_worker {
 	bool in_ended[TK_MAX_INPUTS]; /* its end-of-stream heartbeat has been applied */
 	uint32_t nin;
 	uint32_t cur_input; /* the input the records being applied come from */
+	/* Several inputs are merged in the order of their clocks (see
+	 * tk_worker_run): each input's clock is the largest event time it has
+	 * carried, its records are read ahead into its own buffer. */
+	int64_t in_clock[TK_MAX_INPUTS];
+	bool in_silent[TK_MAX_INPUTS];   /* not waited for: showed nothing past input_silence_ns */
+	int64_t in_wait_since[TK_MAX_INPUTS]; /* since when the merge waits for it (coarse), 0: not */
+	struct tk_slot *in_buf[TK_MAX_INPUTS];
+	uint32_t in_pos[TK_MAX_INPUTS], in_n[TK_MAX_INPUTS];
 	struct tk_log_writer bars[TK_MAX_TF];
 	struct tk_log_writer signals;
 	uint32_t capacity;
 	struct tk_sym_engine *sym; /* [capacity] */
+	struct tk_bar *older_arena[TK_MAX_TF]; /* [capacity * older_cap[t]] */
+	uint32_t older_cap[TK_MAX_TF];          /* older windows a symbol may have open */
 	uint32_t *active;          /* ids of the symbols with state, ascending */
 	uint32_t nactive;
 	uint8_t *is_active;        /* [capacity]: a byte per symbol, not a line of its state */
@@ -133,6 +146,10 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec);
  * symbols cost cache misses in parallel rather than one after another.
  */
 void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, uint32_t stride);
+
+/* The next sequence of input i this worker has not applied (its read-ahead
+ * excluded): what a checkpoint records and the cursor commits. */
+uint64_t tk_worker_applied_next(const struct tk_worker *w, uint32_t i);
 
 /*
  * Run until *stop becomes non-zero, or (exit_at_end) every input has sent

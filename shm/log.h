@@ -441,11 +441,12 @@ static inline uint32_t tk_log_read_batch(struct tk_log_reader *r, void *out, uin
 void tk__log_reader_rejoin(struct tk_log_reader *r);
 
 /*
- * Commit the cursor: everything before r->next is consumed and may be
+ * Commit the cursor: everything before `next` (<= r->next: a reader that
+ * read ahead commits only what it has used) is consumed and may be
  * overwritten.  A gating reader that the writer released rejoins here.
  * Cheap: a store to the reader's own line and a load of its state line.
  */
-static inline void tk_log_reader_commit(struct tk_log_reader *r)
+static inline void tk_log_reader_commit_at(struct tk_log_reader *r, uint64_t next)
 {
 	struct tk_reader_slot *slot = r->slot;
 
@@ -453,7 +454,7 @@ static inline void tk_log_reader_commit(struct tk_log_reader *r)
 		return;
 	/* Release: the reader's loads of every slot before `next` are done
 	 * before the writer, acquiring the cursor, may overwrite them. */
-	tk_store_release_64(&slot->cursor, r->next);
+	tk_store_release_64(&slot->cursor, next);
 	tk_store_relaxed_64(&slot->consumed, r->consumed); /* stats counter */
 	/* A busy reader never idles: refresh its heartbeat every 256 commits
 	 * (a vDSO read of the coarse clock, no syscall). */
@@ -462,6 +463,12 @@ static inline void tk_log_reader_commit(struct tk_log_reader *r)
 	/* Relaxed: a hint; rejoin re-reads it with acquire. */
 	if (r->gating && __builtin_expect(tk_load_relaxed_32(&slot->state) != TK_READER_ACTIVE, 0))
 		tk__log_reader_rejoin(r);
+}
+
+/* Commit everything read so far. */
+static inline void tk_log_reader_commit(struct tk_log_reader *r)
+{
+	tk_log_reader_commit_at(r, r->next);
 }
 
 
