@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *(*tk_opt_origin_hook)(const char *setting);
+
 void tk_opt_fail(const char *setting, const char *fmt, ...)
 {
+	const char *origin = tk_opt_origin_hook != NULL ? tk_opt_origin_hook(setting) : NULL;
 	va_list ap;
 
-	fprintf(stderr, "tickd: %s: ", setting);
+	fprintf(stderr, "tickd: %s: ", origin != NULL ? origin : setting);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -21,9 +21,17 @@ double tk_opt_double(const char *setting, const char *text, double min, double m
 /* A duration: "250ms", "5s", "2m", "1500us", or plain seconds. Returns ns. */
 int64_t tk_opt_duration(const char *setting, const char *text);
 
-/* Print "tickd: <setting>: <message>" and exit 2. */
+/* Print "tickd: <setting>: <message>" and exit 2.  The setting is named
+ * as the user wrote it: when tk_opt_origin_hook says the value came from
+ * the environment or the configuration file, its variable or file:line key
+ * replaces the flag. */
 void tk_opt_fail(const char *setting, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+
+/* Where the value of a setting ("--watermark") came from, if not from that
+ * flag: "WATERMARK_SECONDS", "tickd.conf:12 watermark"; NULL otherwise.
+ * Set by common/config.c (tk_config_build), so that opts has no link to it. */
+extern const char *(*tk_opt_origin_hook)(const char *setting);
 
 /* First non-empty environment variable of a NULL-terminated list, or NULL. */
 const char *tk_env_first(const char *const *names);

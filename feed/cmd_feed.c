@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/opts.h"
@@ -40,7 +41,8 @@ static void usage(FILE *out)
 		"                      one per line; paced by receive time (by trade time in a raw\n"
 		"                      file) times --speed, or --speed max; ends with end of stream\n"
 		"  --source finnhub    Finnhub's WebSocket: token from $FINNHUB_API_TOKEN (also\n"
-		"                      FINNHUB_API_KEY, FINNHUB_TOKEN) or --token-file; URL from\n"
+		"                      FINNHUB_API_KEY, FINNHUB_TOKEN), [feed] token in the\n"
+		"                      configuration file, or --token-file; URL from\n"
 		"                      --url or $FINNHUB_WS_URL (default wss://ws.finnhub.io)\n"
 		"  --symbol-list LIST  symbols to subscribe, like AAPL,MSFT,BINANCE:BTCUSDT (env\n"
 		"                      SYMBOLS, also SYMBOL_LIST, PRICE_SYMBOLS)\n"
@@ -77,6 +79,7 @@ struct tk_feed_opts {
 	struct tk_synth_cfg synth;
 	const char *url;
 	const char *token_file;
+	const char *token;       /* FINNHUB_API_TOKEN or the file's [feed] token, never a flag */
 	const char *symbol_list;
 	const char *ca_file;
 	int64_t silence_ns;
@@ -307,41 +310,32 @@ static int tk__read_token(const char *file, char *out, size_t cap)
 static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
 			   struct tk_feed_stats *stats, int64_t resumed_from)
 {
-	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
-						 "FINNHUB_TOKEN", NULL };
-	static const char *const symbols_env[] = { "SYMBOLS", "SYMBOL_LIST", "PRICE_SYMBOLS", NULL };
-	static const char *const url_env[] = { "FINNHUB_WS_URL", NULL };
-	static const char *const silence_env[] = { "FINNHUB_SILENCE_SECONDS", NULL };
 	static char symbols[TK_FH_MAX_SYMBOLS][32];
 	struct tk_ingest_cfg icfg = { .feed = o->feed, .hb_ns = o->hb_ns, .dedupe_ns = o->dedupe_ns };
 	struct tk_fh_client_cfg fc = { .backoff_base_ns = 250 * 1000000LL,
 				       .backoff_cap_ns = 30 * 1000000000LL };
 	static struct tk_ingest g;
 	char token[512], list[8192], *tok, *save;
-	const char *env;
 	uint32_t n = 0;
 	int rc;
 
 	if (o->token_file != NULL) {
 		if (tk__read_token(o->token_file, token, sizeof(token)) < 0)
 			tk_opt_fail("--token-file", "%s", tk_err_msg());
-	} else if ((env = tk_env_first(token_env)) != NULL) {
-		snprintf(token, sizeof(token), "%s", env);
+	} else if (o->token != NULL && *o->token != '\0') {
+		snprintf(token, sizeof(token), "%s", o->token);
 	} else {
-		tk_opt_fail("--source finnhub", "no API token: set FINNHUB_API_TOKEN (or give "
-			    "--token-file)");
+		tk_opt_fail("--source finnhub", "no API token: set FINNHUB_API_TOKEN, [feed] token "
+			    "in the configuration file, or --token-file");
 	}
+	/* The environment names (FINNHUB_*, SYMBOLS, ...) are in common/config.c's
+	 * table: their values arrive as the options. */
 	fc.token = token;
-	fc.ca_file = o->ca_file != NULL ? o->ca_file : getenv("FINNHUB_CA_FILE");
-	fc.url = o->url != NULL ? o->url
-		 : (env = tk_env_first(url_env)) != NULL ? env : "wss://ws.finnhub.io";
-	fc.silence_ns = o->silence_ns;
-	if (fc.silence_ns == 0 && (env = tk_env_first(silence_env)) != NULL)
-		fc.silence_ns = (int64_t)(tk_opt_double("FINNHUB_SILENCE_SECONDS", env, 1, 86400) * 1e9);
-	if (fc.silence_ns == 0)
-		fc.silence_ns = 30 * 1000000000LL;
-	env = o->symbol_list != NULL ? o->symbol_list : tk_env_first(symbols_env);
-	snprintf(list, sizeof(list), "%s", env != NULL ? env : "AAPL,MSFT,AMZN,BINANCE:BTCUSDT");
+	fc.ca_file = o->ca_file;
+	fc.url = o->url != NULL ? o->url : "wss://ws.finnhub.io";
+	fc.silence_ns = o->silence_ns != 0 ? o->silence_ns : 30 * 1000000000LL;
+	snprintf(list, sizeof(list), "%s",
+		 o->symbol_list != NULL ? o->symbol_list : "AAPL,MSFT,AMZN,BINANCE:BTCUSDT");
 	for (tok = strtok_r(list, ", ", &save); tok != NULL && n < TK_FH_MAX_SYMBOLS;
 	     tok = strtok_r(NULL, ", ", &save)) {
 		if (strlen(tok) > 31)
@@ -389,6 +383,7 @@ int tk_cmd_feed(int argc, char **argv)
 		{ "dedupe-window", required_argument, 0, 'D' }, { "url", required_argument, 0, 'U' },
 		{ "token-file", required_argument, 0, 'K' }, { "symbol-list", required_argument, 0, 'Y' },
 		{ "silence", required_argument, 0, 'Q' }, { "ca-file", required_argument, 0, 'A' },
+		{ "token", required_argument, 0, 'T' }, /* only from the file or the environment */
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -401,6 +396,7 @@ int tk_cmd_feed(int argc, char **argv)
 	int c, rc;
 
 	tk_synth_cfg_default(&o.synth);
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -426,6 +422,7 @@ int tk_cmd_feed(int argc, char **argv)
 		case 'D': o.dedupe_ns = (int64_t)tk_opt_u64("--dedupe-window", optarg, 0, 60000) * 1000000; break;
 		case 'U': o.url = optarg; break;
 		case 'K': o.token_file = optarg; break;
+		case 'T': o.token = optarg; break;
 		case 'Y': o.symbol_list = optarg; break;
 		case 'A': o.ca_file = optarg; break;
 		case 'Q': o.silence_ns = (int64_t)(tk_opt_double("--silence", optarg, 0.1, 86400) * 1e9); break;

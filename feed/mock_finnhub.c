@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "common/msg.h"
@@ -620,25 +621,23 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 		{ "tls-key", required_argument, 0, 'K' },
 		{ "help", no_argument, 0, 'h' },              { 0, 0, 0, 0 }
 	};
-	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
-						 "FINNHUB_TOKEN", NULL };
 	struct tk_mock_cfg *cfg = &M.cfg;
 	struct lws_context_creation_info info;
 	struct tk_synth_cfg sc;
 	struct tk_fh_limits lim;
-	const char *env;
 	int c;
 
 	memset(&M, 0, sizeof(M));
 	cfg->port = -1;
 	cfg->bind = "127.0.0.1";
-	cfg->token = (env = tk_env_first(token_env)) != NULL ? env : "test";
+	cfg->token = "test"; /* FINNHUB_API_TOKEN (...) or the file arrive as --token */
 	cfg->rate = 200;
 	cfg->nsymbols = 50;
 	cfg->seed = 1;
 	cfg->batch_ns = 20 * 1000000LL;
 	cfg->ping_ns = 10000 * 1000000LL;
 	cfg->max_symbols = 50;
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

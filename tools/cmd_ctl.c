@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/msg.h"
+#include "common/config.h"
 #include "common/opts.h"
 #include "shm/ctlring.h"
 #include "shm/feeds.h"
@@ -34,6 +35,7 @@ static int tk__ctl(int argc, char **argv, const char *verb, uint32_t type)
 	uint32_t feed = 0;
 	int c, i, rc = 0;
 
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/opts.h"
@@ -53,7 +54,7 @@ static void usage(FILE *out)
 		"and supervise them until Ctrl-C.\n\n"
 		"  --fresh              start a new segment (the old data is lost)\n"
 		"  --source synth|replay:FILE|finnhub  the feed's source (default: finnhub when\n"
-		"                       FINNHUB_API_TOKEN is set, synth otherwise)\n"
+		"                       a token is set, FINNHUB_API_TOKEN or [feed] token; else synth)\n"
 		"  --seed S --rate R --symbols N --count N --speed X|max --start EPOCH|now\n"
 		"  --symbol-list LIST --url URL --record FILE --dedupe-window MS --silence S\n"
 		"                       handed to the feed (see tickd feed --help); with --count the\n"
@@ -65,8 +66,11 @@ static void usage(FILE *out)
 		"  --exit-at-end        exit once a finite feed has ended and every worker drained it\n"
 		"  --slots N            tick log slots when creating the segment (default 1048576)\n"
 		"  --shm-path PATH      segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n"
+		"  --config FILE        the configuration file (also $TICKD_CONFIG), read by every\n"
+		"                       child too: [engine] watermark reaches the workers\n"
 		"Settings of the engine (TIMEFRAMES, WATERMARK_SECONDS, SIGNAL_PCT_CHANGE) come from\n"
-		"the environment, as for tickd engine.\n");
+		"the environment or the file, as for tickd engine; tickd config --role engine\n"
+		"shows them.\n");
 }
 
 static void tk__arg(struct tk_child *c, const char *a)
@@ -152,8 +156,6 @@ int tk_cmd_run(int argc, char **argv)
 		{ "silence", required_argument, 0, 'Q' },
 		{ 0, 0, 0, 0 }
 	};
-	static const char *const token_env[] = { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY",
-						 "FINNHUB_TOKEN", NULL };
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
 	const char *symbol_list = NULL, *url = NULL, *record = NULL, *dedupe = NULL, *silence = NULL;
 	const char *path = tk_segment_default_path(), *source = NULL, *seed = NULL, *rate = NULL;
@@ -167,6 +169,10 @@ int tk_cmd_run(int argc, char **argv)
 	int c, rc = 0;
 	ssize_t n;
 
+	/* The file's [run] settings and the children's settings tickd run hands
+	 * over ([feed] seed, [engine] idle, ...) come first; the children read the
+	 * rest of the file themselves (TICKD_CONFIG is exported). */
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -195,7 +201,7 @@ int tk_cmd_run(int argc, char **argv)
 		}
 	}
 	if (source == NULL)
-		source = tk_env_first(token_env) != NULL ? "finnhub" : "synth";
+		source = tk_config_value("feed", "token") != NULL ? "finnhub" : "synth";
 	if (strcmp(source, "synth") != 0 && strcmp(source, "finnhub") != 0 &&
 	    !(strncmp(source, "replay:", 7) == 0 && source[7] != '\0'))
 		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE, "

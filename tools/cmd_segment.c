@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/err.h"
 #include "common/opts.h"
 #include "engine/live.h"
@@ -76,7 +77,7 @@ int tk_cmd_init(int argc, char **argv)
 	struct tk_seg_config cfg;
 	struct tk_segment seg;
 	uint32_t slots = 1u << 20, readers = 16, shards = 1, bar_slots = 65536, t, s;
-	const char *tfs = getenv("TIMEFRAMES"), *depths = "";
+	const char *tfs = NULL, *depths = ""; /* TIMEFRAMES arrives as --timeframes */
 	uint32_t hist_symbols = UINT32_MAX; /* default: 1024, or the capacity if smaller */
 	int64_t tf[TK_MAX_TF];
 	int ntf;
@@ -86,6 +87,7 @@ int tk_cmd_init(int argc, char **argv)
 
 	tk_seg_config_default(&cfg);
 	cfg.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -206,6 +208,7 @@ static int path_only_opts(int argc, char **argv, const char *usage, const char *
 	};
 	int c;
 
+	tk_config_args(longopts, &argc, &argv); /* argv[0], info or clean, says whose */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c != 'p') {

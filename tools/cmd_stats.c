@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/config.h"
 #include "common/opts.h"
 #include "tools/tools.h"
 
@@ -32,6 +33,7 @@ int tk_cmd_stats(int argc, char **argv)
 	uint32_t j;
 	int c;
 
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/config.h"
 #include "common/opts.h"
 #include "shm/idle.h"
 #include "shm/records.h"
@@ -63,6 +64,7 @@ int tk_cmd_tail(int argc, char **argv)
 	char line[1024];
 	int c, rc;
 
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/opts.h"
 #include "tools/tools.h"
 
@@ -78,6 +79,7 @@ int tk_cmd_top(int argc, char **argv)
 	uint64_t interval_ms = 1000, iterations = 0, done = 0;
 	int c;
 
+	tk_config_args(longopts, &argc, &argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

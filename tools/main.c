@@ -1,5 +1,6 @@
 /* tickd: the command line. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tools/tools.h"
@@ -17,6 +18,7 @@ static const struct tk_cmd tk_cmds[] = {
 	{ "tail", tk_cmd_tail, "print a log as JSON lines, following it like tail -f" },
 	{ "stats", tk_cmd_stats, "counters of every log and reader (--json: one object)" },
 	{ "top", tk_cmd_top, "live view of the logs and readers, refreshed every second" },
+	{ "config", tk_cmd_config, "the effective value of every setting and where it came from" },
 };
 
 static void usage(FILE *out)
@@ -28,13 +30,28 @@ static void usage(FILE *out)
 	for (i = 0; i < sizeof(tk_cmds) / sizeof(tk_cmds[0]); i++)
 		fprintf(out, "  %-8s %s\n", tk_cmds[i].name, tk_cmds[i].summary);
 	fprintf(out, "\nThe segment is /dev/shm/tickd unless --shm-path or TICKD_SHM_PATH names "
-		     "another.\n");
+		     "another.\nSettings: flag > environment > configuration file (tickd --config FILE "
+		     "<command>,\n--config FILE after the command, or TICKD_CONFIG) > default; tickd "
+		     "config shows them.\n");
 }
 
 int main(int argc, char **argv)
 {
 	size_t i;
 
+	/* `tickd --config FILE <command>`: the file of every command (and of the
+	 * children of tickd run), as TICKD_CONFIG is. */
+	while (argc >= 2 && (strcmp(argv[1], "--config") == 0 || strncmp(argv[1], "--config=", 9) == 0)) {
+		const char *file = argv[1][8] == '=' ? argv[1] + 9 : argc >= 3 ? argv[2] : NULL;
+
+		if (file == NULL) {
+			fprintf(stderr, "tickd: --config: needs a FILE\n");
+			return 2;
+		}
+		setenv("TICKD_CONFIG", file, 1);
+		argc -= argv[1][8] == '=' ? 1 : 2;
+		argv += argv[1][8] == '=' ? 1 : 2;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
