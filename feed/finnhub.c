@@ -8,8 +8,10 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/msg.h"
 #include "feed/backoff.h"
+#include "shm/symbol.h"
 
 #define TK_FH_TOO_MANY "Subscribing to too many symbols"
 
@@ -53,12 +55,127 @@ int tk_url_parse(const char *url, struct tk_url *out)
 	return 0;
 }
 
-enum tk_sym_state { TK_SYM_WANTED = 0, TK_SYM_REFUSED = 1 };
+/* ---------------------------------------------------- the subscription set */
 
-struct tk_fh_sym {
-	char name[32];
-	uint8_t state;
-};
+void tk__fh_subs_init(struct tk_fh_subs *s)
+{
+	s->nsym = 0;
+	s->nsent = 0;
+}
+
+int tk__fh_subs_find(const struct tk_fh_subs *s, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nsym; i++)
+		if (strcmp(s->sym[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int tk__fh_subs_add(struct tk_fh_subs *s, const char *name)
+{
+	int k = tk__fh_subs_find(s, name);
+
+	if (k >= 0 && s->sym[k].state == TK_FH_SYM_WANTED)
+		return 0;
+	if (k < 0) {
+		if (s->nsym == TK_FH_MAX_SYMBOLS)
+			return -ENOSPC;
+		k = (int)s->nsym++;
+		snprintf(s->sym[k].name, sizeof(s->sym[k].name), "%s", name);
+	}
+	s->sym[k].state = TK_FH_SYM_WANTED;
+	return 1;
+}
+
+int tk__fh_subs_remove(struct tk_fh_subs *s, const char *name)
+{
+	int k = tk__fh_subs_find(s, name);
+
+	if (k < 0)
+		return 0;
+	/* Swap-remove: nothing holds an index into sym[].  Its entries in sent[]
+	 * stay: an error still on its way for one of them is then put on it
+	 * (no longer wanted), not on an older subscribe of a wanted symbol. */
+	s->sym[k] = s->sym[--s->nsym];
+	return 1;
+}
+
+void tk__fh_subs_connected(struct tk_fh_subs *s)
+{
+	s->nsent = 0;
+}
+
+void tk__fh_subs_sent(struct tk_fh_subs *s, const char *name)
+{
+	if (s->nsent == TK_FH_MAX_SYMBOLS) {
+		/* Refusals take the newest: the oldest entry matters least. */
+		memmove(&s->sent[0], &s->sent[1], (TK_FH_MAX_SYMBOLS - 1) * sizeof(s->sent[0]));
+		s->nsent--;
+	}
+	snprintf(s->sent[s->nsent].name, sizeof(s->sent[0].name), "%s", name);
+	s->sent[s->nsent++].refused = 0;
+}
+
+const char *tk__fh_subs_refuse(struct tk_fh_subs *s, bool *wanted)
+{
+	uint32_t i = s->nsent;
+	int k;
+
+	*wanted = false;
+	while (i > 0 && s->sent[i - 1].refused)
+		i--;
+	if (i == 0)
+		return NULL;
+	s->sent[i - 1].refused = 1;
+	k = tk__fh_subs_find(s, s->sent[i - 1].name);
+	if (k >= 0 && s->sym[k].state == TK_FH_SYM_WANTED) {
+		s->sym[k].state = TK_FH_SYM_REFUSED;
+		*wanted = true;
+	}
+	return s->sent[i - 1].name;
+}
+
+uint32_t tk__fh_subs_wanted(const struct tk_fh_subs *s)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < s->nsym; i++)
+		n += s->sym[i].state == TK_FH_SYM_WANTED;
+	return n;
+}
+
+int tk__fh_request(char *out, size_t cap, size_t *len, bool subscribe, const char *name,
+		   size_t namelen)
+{
+	struct tk_buf b;
+
+	tk_buf_init(&b, out, cap);
+	tk_buf_puts(&b, subscribe ? "{\"type\":\"subscribe\",\"symbol\":"
+				  : "{\"type\":\"unsubscribe\",\"symbol\":");
+	tk_json_str(&b, name, namelen);
+	tk_buf_puts(&b, "}");
+	*len = b.len;
+	return b.overflow ? -ENOSPC : 0;
+}
+
+enum tk_fh_ctl_action tk__fh_ctl_apply(struct tk_fh_subs *s, const struct tk_ctl_msg *m,
+				       char *why, size_t cap)
+{
+	int rc;
+
+	if (tk_ctl_msg_check(m, why, cap) < 0)
+		return TK_FH_CTL_REJECTED;
+	/* tk_ctl_msg_check found the NUL inside arg. */
+	if (m->type == TK_CTL_SUBSCRIBE) {
+		rc = tk__fh_subs_add(s, m->arg);
+		return rc < 0 ? TK_FH_CTL_FULL : rc > 0 ? TK_FH_CTL_SUBSCRIBE : TK_FH_CTL_NONE;
+	}
+	return tk__fh_subs_remove(s, m->arg) > 0 ? TK_FH_CTL_UNSUBSCRIBE : TK_FH_CTL_NONE;
+}
+
+/* ------------------------------------------------------------- the client */
 
 struct tk_fh_req {
 	uint8_t subscribe; /* 1 subscribe, 0 unsubscribe */
@@ -74,15 +191,10 @@ static struct tk_fh_client {
 	struct lws *wsi;
 	struct tk_url url;
 	char path[1400]; /* url.path with the token: never logged */
-	struct tk_fh_sym sym[TK_FH_MAX_SYMBOLS];
-	uint32_t nsym;
+	struct tk_fh_subs subs;
 	/* requests waiting for the socket to be writable */
 	struct tk_fh_req req[TK_FH_MAX_SYMBOLS];
 	uint32_t nreq, reqhead;
-	/* subscriptions sent on this connection, in order: a "too many" error
-	 * refuses the newest one not yet refused */
-	uint32_t sent[TK_FH_MAX_SYMBOLS];
-	uint32_t nsent, nrefused;
 	char *rx;
 	size_t rxlen;
 	bool rx_too_big;
@@ -94,6 +206,7 @@ static struct tk_fh_client {
 	uint32_t attempt;
 	uint64_t rng;
 	uint64_t errors_logged;
+	uint64_t ctl_logged; /* control requests refused and logged */
 	lws_sorted_usec_list_t sul_connect, sul_hb, sul_watch, sul_ctl;
 } C;
 
@@ -127,16 +240,6 @@ static void tk__lws_log(int level, const char *line)
 		tk_info("libwebsockets: %s", buf);
 }
 
-static int tk__find(const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < C.nsym; i++)
-		if (strcmp(C.sym[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void tk__queue(bool subscribe, const char *name)
 {
 	struct tk_fh_req *r;
@@ -155,11 +258,7 @@ static void tk__queue(bool subscribe, const char *name)
 
 static uint32_t tk__subscribed(void)
 {
-	uint32_t i, n = 0;
-
-	for (i = 0; i < C.nsym; i++)
-		n += C.sym[i].state == TK_SYM_WANTED;
-	return n;
+	return tk__fh_subs_wanted(&C.subs);
 }
 
 static void tk__connect(lws_sorted_usec_list_t *sul);
@@ -216,18 +315,21 @@ static void tk__connect(lws_sorted_usec_list_t *sul)
  * refused is the one refused (Finnhub stops accepting past its limit). */
 static void tk__refused(void)
 {
-	int k;
+	bool wanted;
+	const char *name = tk__fh_subs_refuse(&C.subs, &wanted);
 
-	if (C.nrefused >= C.nsent)
+	if (name == NULL)
 		return;
-	k = (int)C.sent[C.nsent - 1 - C.nrefused++];
-	C.sym[k].state = TK_SYM_REFUSED;
 	if (C.g->stats != NULL) {
 		C.g->stats->subscribe_rejected++;
 		C.g->stats->subscribed = tk__subscribed();
 	}
-	tk_error("Finnhub refused %s: too many symbols for this API key (about 50 per connection); "
-		 "%u stay subscribed", C.sym[k].name, tk__subscribed());
+	if (wanted)
+		tk_error("Finnhub refused %s: too many symbols for this API key (about 50 per "
+			 "connection); %u stay subscribed", name, tk__subscribed());
+	else
+		tk_warn("Finnhub refused %s, unsubscribed since: too many symbols for this API key; "
+			"%u stay subscribed", name, tk__subscribed());
 }
 
 static void tk__message(const char *buf, size_t len)
@@ -289,7 +391,7 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		C.wsi = wsi;
 		C.connected = true;
 		C.up_since = C.last_rx = tk_mono_ns();
-		C.nsent = C.nrefused = 0;
+		tk__fh_subs_connected(&C.subs);
 		C.nreq = C.reqhead = 0;
 		C.rxlen = 0;
 		C.rx_too_big = false;
@@ -308,9 +410,9 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				tk__subscribed());
 		}
 		C.ever_connected = true;
-		for (i = 0; i < C.nsym; i++)
-			if (C.sym[i].state == TK_SYM_WANTED)
-				tk__queue(true, C.sym[i].name);
+		for (i = 0; i < C.subs.nsym; i++)
+			if (C.subs.sym[i].state == TK_FH_SYM_WANTED)
+				tk__queue(true, C.subs.sym[i].name);
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -340,20 +442,24 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	}
 	case LWS_CALLBACK_CLIENT_WRITEABLE: {
-		unsigned char buf[LWS_PRE + 128];
+		/* 31 bytes escaped at most 6 each, and the rest: 256 is ample. */
+		unsigned char buf[LWS_PRE + 256];
 		struct tk_fh_req *r;
-		int n, k;
+		size_t n;
 
 		if (C.reqhead == C.nreq)
 			return 0;
 		r = &C.req[C.reqhead++ % TK_FH_MAX_SYMBOLS];
-		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"%s\",\"symbol\":\"%s\"}",
-			     r->subscribe ? "subscribe" : "unsubscribe", r->name);
-		if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
-			return -1;
-		k = tk__find(r->name);
-		if (r->subscribe && k >= 0 && C.nsent < TK_FH_MAX_SYMBOLS)
-			C.sent[C.nsent++] = (uint32_t)k;
+		if (tk__fh_request((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, &n, r->subscribe,
+				   r->name, strlen(r->name)) < 0) {
+			tk_error("the %s request for %s does not fit its buffer: not sent",
+				 r->subscribe ? "subscribe" : "unsubscribe", r->name);
+		} else {
+			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
+				return -1;
+			if (r->subscribe)
+				tk__fh_subs_sent(&C.subs, r->name);
+		}
 		if (C.reqhead != C.nreq)
 			lws_callback_on_writable(wsi);
 		return 0;
@@ -393,6 +499,23 @@ static void tk__on_watch(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(C.ctx, 0, sul, tk__on_watch, 250 * 1000);
 }
 
+/* A refused control request, said in one line: the request as JSON (the
+ * writer escapes whatever a producer put there) and why. */
+static void tk__ctl_refused(const struct tk_ctl_msg *m, const char *why)
+{
+	char arg[200];
+	struct tk_buf b;
+
+	if (C.g->stats != NULL)
+		C.g->stats->ctl_rejected++;
+	if (C.ctl_logged++ >= 20) /* a flood is counted, not logged */
+		return;
+	tk_buf_init(&b, arg, sizeof(arg));
+	tk_json_str(&b, m->arg, strnlen(m->arg, sizeof(m->arg)));
+	tk_warn("control request %u %s from pid %d refused: %s%s", m->type, arg, (int)m->pid, why,
+		C.ctl_logged == 20 ? " (further refusals are only counted: ctl_rejected)" : "");
+}
+
 /* Subscribe and unsubscribe requests from `tickd subscribe`, the API, ... */
 static void tk__on_ctl(lws_sorted_usec_list_t *sul)
 {
@@ -400,47 +523,39 @@ static void tk__on_ctl(lws_sorted_usec_list_t *sul)
 	int rc;
 
 	while (C.ctl != NULL && (rc = tk_ctl_recv(C.ctl, &msg, tk_mono_ns())) != 0) {
-		int k;
+		char why[160];
 
-		if (rc < 0)
+		if (rc < 0) {
+			/* Dropped and counted by the ring too (rejected). */
+			if (C.g->stats != NULL)
+				C.g->stats->ctl_rejected++;
+			if (C.ctl_logged++ < 20)
+				tk_warn("a control request failed its checksum (written after its "
+					"producer lost the slot?): dropped");
 			continue;
-		msg.arg[sizeof(msg.arg) - 1] = '\0';
-		k = tk__find(msg.arg);
-		if (msg.type == TK_CTL_SUBSCRIBE) {
-			if (k >= 0 && C.sym[k].state == TK_SYM_WANTED)
-				continue;
-			if (k < 0) {
-				if (C.nsym == TK_FH_MAX_SYMBOLS) {
-					tk_warn("subscribe %s: already %u symbols", msg.arg, C.nsym);
-					continue;
-				}
-				k = (int)C.nsym++;
-				snprintf(C.sym[k].name, sizeof(C.sym[k].name), "%s", msg.arg);
-			}
-			C.sym[k].state = TK_SYM_WANTED;
+		}
+		switch (tk__fh_ctl_apply(&C.subs, &msg, why, sizeof(why))) {
+		case TK_FH_CTL_REJECTED:
+			tk__ctl_refused(&msg, why);
+			continue;
+		case TK_FH_CTL_FULL:
+			tk_warn("subscribe %s: already %u symbols", msg.arg, C.subs.nsym);
+			continue;
+		case TK_FH_CTL_SUBSCRIBE:
 			tk_info("subscribe %s (requested by pid %d)", msg.arg, (int)msg.pid);
 			tk__queue(true, msg.arg);
-		} else if (msg.type == TK_CTL_UNSUBSCRIBE && k >= 0) {
+			break;
+		case TK_FH_CTL_UNSUBSCRIBE:
 			tk_info("unsubscribe %s (requested by pid %d)", msg.arg, (int)msg.pid);
-			C.sym[k] = C.sym[--C.nsym];
 			tk__queue(false, msg.arg);
+			break;
+		case TK_FH_CTL_NONE:
+			break;
 		}
 		if (C.g->stats != NULL)
 			C.g->stats->subscribed = tk__subscribed();
 	}
 	lws_sul_schedule(C.ctx, 0, sul, tk__on_ctl, 50 * 1000);
-}
-
-static int tk__valid_symbol(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 31)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || s[i] == '"' || s[i] == '\\' || s[i] == 0x7f)
-			return 0;
-	return 1;
 }
 
 int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char (*symbols)[32],
@@ -485,15 +600,20 @@ int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char
 		}
 	}
 	C.path[at] = '\0';
+	tk__fh_subs_init(&C.subs);
 	for (i = 0; i < nsymbols; i++) {
-		if (!tk__valid_symbol(symbols[i])) {
-			tk_error("symbol '%s' is not valid (1 to 31 printable bytes, no quotes)",
-				 symbols[i]);
+		size_t len = strnlen(symbols[i], sizeof(symbols[i]));
+		char why[96], shown[200];
+		struct tk_buf b;
+
+		if (tk_symbol_check(symbols[i], len, why, sizeof(why)) < 0) {
+			tk_buf_init(&b, shown, sizeof(shown));
+			tk_json_str(&b, symbols[i], len);
+			tk_error("symbol %s is not valid: it %s", shown, why);
 			return 1;
 		}
-		if (tk__find(symbols[i]) >= 0 || C.nsym == TK_FH_MAX_SYMBOLS)
-			continue;
-		snprintf(C.sym[C.nsym++].name, sizeof(C.sym[0].name), "%s", symbols[i]);
+		if (tk__fh_subs_add(&C.subs, symbols[i]) < 0)
+			break;
 	}
 	C.rx = malloc(g->cfg.lim.max_bytes + 1);
 	if (C.rx == NULL) {
@@ -522,7 +642,7 @@ int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char
 	if (g->stats != NULL)
 		g->stats->subscribed = tk__subscribed();
 	tk_info("Finnhub source: %s://%s:%d, %u symbols, reconnect after %.0f s of silence",
-		C.url.tls ? "wss" : "ws", C.url.host, C.url.port, C.nsym,
+		C.url.tls ? "wss" : "ws", C.url.host, C.url.port, C.subs.nsym,
 		(double)cfg->silence_ns / 1e9);
 	lws_sul_schedule(C.ctx, 0, &C.sul_connect, tk__connect, 1);
 	lws_sul_schedule(C.ctx, 0, &C.sul_hb, tk__on_hb, g->cfg.hb_ns / 1000);

@@ -43,7 +43,12 @@ struct tk_feed_stats {
 	uint32_t connected;  /* 1 while the connection is up (synth, replay: running) */
 	uint32_t subscribed; /* symbols subscribed now */
 	struct tk_hist parse_ns; /* time to parse and write one message */
+	/* Control requests refused (bad symbol, unknown type, bad checksum).  In
+	 * what was the struct's tail padding: no offset moved, a slot of an
+	 * older segment reads 0 here. */
+	uint64_t ctl_rejected;
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct tk_feed_stats) == 18304, "feed slot size is part of the segment ABI");
 
 struct tk_feeds_region {
 	uint64_t magic;
