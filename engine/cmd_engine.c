@@ -49,7 +49,7 @@ int tk_cmd_engine(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
 	};
 	const char *path = tk_segment_default_path();
-	const char *tfs = NULL, *pct_tfs = "1m", *wm = NULL, *pct = NULL;
+	const char *tfs = NULL, *pct_tfs = "1m";
 	struct tk_worker_cfg cfg;
 	struct tk_segment seg;
 	static struct tk_worker w;
@@ -72,8 +72,12 @@ int tk_cmd_engine(int argc, char **argv)
 				tk_opt_fail("--idle", "'%s' is not one of backoff, spin, block", optarg);
 			break;
 		case 't': tfs = optarg; break;
-		case 'w': wm = optarg; break;
-		case 'x': pct = optarg; break;
+		/* Checked as they come, so a bad value in the file is refused even
+		 * where a flag overrides it (and named by its file line). */
+		case 'w':
+			cfg.lateness_ns = (int64_t)(tk_opt_double("--watermark", optarg, 0, 3600) * 1e9);
+			break;
+		case 'x': cfg.ind.pct_threshold = tk_opt_double("--pct-change", optarg, 1e-9, 100); break;
 		case 'P': pct_tfs = optarg; break;
 		case 'e': cfg.exit_at_end = true; break;
 		case 'p': path = optarg; break;
@@ -89,10 +93,6 @@ int tk_cmd_engine(int argc, char **argv)
 			tk_opt_fail("--timeframes", "%s", tk_err_msg());
 		cfg.ntf = (uint32_t)n;
 	}
-	if (wm != NULL)
-		cfg.lateness_ns = (int64_t)(tk_opt_double("--watermark", wm, 0, 3600) * 1e9);
-	if (pct != NULL)
-		cfg.ind.pct_threshold = tk_opt_double("--pct-change", pct, 1e-9, 100);
 	n = tk_timeframes_parse(pct_tfs, ptf, TK_MAX_TF);
 	if (n < 0)
 		tk_opt_fail("--pct-timeframes", "%s", tk_err_msg());
