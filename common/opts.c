@@ -80,14 +80,3 @@ int64_t tk_opt_duration(const char *setting, const char *text)
 			return (int64_t)(v * units[i].ns);
 	tk_opt_fail(setting, "'%s' has an unknown unit (use ns, us, ms, s, m or h)", text);
 }
-
-const char *tk_env_first(const char *const *names)
-{
-	for (; *names != NULL; names++) {
-		const char *v = getenv(*names);
-
-		if (v != NULL && *v != '\0')
-			return v;
-	}
-	return NULL;
-}

@@ -33,7 +33,7 @@ void tk_opt_fail(const char *setting, const char *fmt, ...)
  * Set by common/config.c (tk_config_build), so that opts has no link to it. */
 extern const char *(*tk_opt_origin_hook)(const char *setting);
 
-/* First non-empty environment variable of a NULL-terminated list, or NULL. */
-const char *tk_env_first(const char *const *names);
+/* No environment lookups here: the environment names of every setting are
+ * in common/config.c's table, and their values reach a command as options. */
 
 #endif
