@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/err.h"
+#include "common/json.h"
 #include "common/msg.h"
 #include "common/config.h"
 #include "common/opts.h"
 #include "shm/ctlring.h"
 #include "shm/feeds.h"
+#include "shm/symbol.h"
 #include "tools/tools.h"
 
 static void usage(FILE *out, const char *verb)
@@ -18,7 +21,9 @@ static void usage(FILE *out, const char *verb)
 	fprintf(out,
 		"usage: tickd %s [--feed N] [--shm-path PATH] SYMBOL...\n"
 		"Ask feed N (default 0) to %s the symbols on its live connection; it\n"
-		"remembers them for its reconnects.  Returns once the requests are queued.\n",
+		"remembers them for its reconnects.  Returns once the requests are queued.\n"
+		"A symbol is 1 to 31 bytes of UTF-8 without control characters, quotes or\n"
+		"backslashes; any other argument exits 2 and nothing is sent.\n",
 		verb, verb);
 }
 
@@ -49,9 +54,19 @@ static int tk__ctl(int argc, char **argv, const char *verb, uint32_t type)
 		usage(stderr, verb);
 		return 2;
 	}
-	for (i = optind; i < argc; i++)
-		if (strlen(argv[i]) == 0 || strlen(argv[i]) > 31)
-			tk_opt_fail(verb, "symbol '%s' must be 1 to 31 bytes", argv[i]);
+	/* Every argument checked before any is sent: all or nothing.  The
+	 * argument is shown as JSON, so whatever it holds stays on one line. */
+	for (i = optind; i < argc; i++) {
+		char why[96], shown[160];
+		struct tk_buf b;
+
+		if (tk_symbol_check(argv[i], strlen(argv[i]), why, sizeof(why)) == 0)
+			continue;
+		tk_buf_init(&b, shown, sizeof(shown));
+		tk_json_str(&b, argv[i], strlen(argv[i]) > 64 ? 64 : strlen(argv[i]));
+		tk_opt_fail(verb, "%s%s is not a symbol: it %s", shown,
+			    strlen(argv[i]) > 64 ? "..." : "", why);
+	}
 	if (tk_tool_attach(&seg, path) < 0)
 		return 1;
 	ring = tk_ctl_ring(&seg, feed);
@@ -68,7 +83,8 @@ static int tk__ctl(int argc, char **argv, const char *verb, uint32_t type)
 		if (r < 0) {
 			tk_error("%s %s: %s", verb, argv[i],
 				 r == -EAGAIN ? "the control ring stays full (is the feed running?)"
-					      : strerror(-r));
+				 : r == -EINVAL ? tk_err_msg()
+						: strerror(-r));
 			rc = 1;
 		}
 	}
