@@ -1,4 +1,5 @@
 /* tickd engine: one pinned worker computing bars, indicators and signals in place. */
+#include <errno.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,7 +32,10 @@ static void usage(FILE *out)
 		"  --cpu C                pin to cpu C (bare metal; default: not pinned)\n"
 		"  --idle KIND            backoff (default), spin (pinned cores) or block\n"
 		"  --timeframes LIST      default 1s,1m,5m,1h (env TIMEFRAMES); as the segment was made\n"
-		"  --watermark SECONDS    lateness before a window closes (env WATERMARK_SECONDS, 2)\n"
+		"  --watermark SECONDS    lateness before a window closes (env WATERMARK_SECONDS, 2);\n"
+		"                         each symbol keeps ceil(SECONDS / tf) + 1 older windows of a\n"
+		"                         timeframe tf open, 80 bytes each: 60 s with 1s bars is\n"
+		"                         4.9 KB a symbol, touched only by symbols that trade\n"
 		"  --pct-change X         pct_change signal threshold (env SIGNAL_PCT_CHANGE, 0.01)\n"
 		"  --pct-timeframes LIST  where pct_change is evaluated (default 1m)\n"
 		"  --exit-at-end          exit once every tick log has ended (a finite source)\n"
@@ -54,7 +58,7 @@ int tk_cmd_engine(int argc, char **argv)
 	struct tk_segment seg;
 	static struct tk_worker w;
 	int64_t ptf[TK_MAX_TF];
-	int cpu = -1, c, n, k;
+	int cpu = -1, c, n, k, rc;
 	uint32_t t;
 
 	tk_worker_cfg_default(&cfg);
@@ -121,9 +125,17 @@ int tk_cmd_engine(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof(set), &set) != 0)
 			tk_opt_fail("--cpu", "cannot pin to cpu %d", cpu);
 	}
-	if (tk_segment_attach(&seg, path, TK_ATTACH_WRITER) < 0 || tk_worker_open(&w, &seg, &cfg) < 0) {
+	if (tk_segment_attach(&seg, path, TK_ATTACH_WRITER) < 0) {
 		tk_error("%s", tk_err_msg());
 		return 1;
+	}
+	rc = tk_worker_open(&w, &seg, &cfg);
+	if (rc < 0) {
+		tk_error("%s", tk_err_msg());
+		/* Settings that do not fit the segment (its timeframes, shards, a
+		 * checkpoint made with others): exit 2, so tickd run stops instead
+		 * of restarting a worker that cannot start. */
+		return rc == -EINVAL || rc == -ENOENT ? 2 : 1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/clock.h"
 #include "common/config.h"
@@ -15,6 +16,7 @@
 #include "feed/finnhub.h"
 #include "feed/ingest.h"
 #include "feed/recording.h"
+#include "feed/resume.h"
 #include "feed/synth.h"
 #include "shm/feeds.h"
 #include "shm/idle.h"
@@ -91,6 +93,7 @@ struct tk_feed_out {
 	struct tk_log_writer w;
 	struct tk_idle idle;
 	uint32_t feed;
+	uint64_t stream; /* the source's identity (feed/resume.h) */
 	struct tk_feed_stats *stats;
 };
 
@@ -103,9 +106,10 @@ static void tk__put(struct tk_feed_out *o, uint32_t type, uint32_t aux, const vo
 	tk_idle_reset(&o->idle);
 }
 
-static void tk__heartbeat(struct tk_feed_out *o, int64_t clock, uint32_t flags)
+static void tk__heartbeat(struct tk_feed_out *o, int64_t clock, uint32_t flags, uint64_t src)
 {
-	struct tk_heartbeat hb = { .clock_ns = clock, .flags = flags, .feed = o->feed };
+	struct tk_heartbeat hb = { .clock_ns = clock, .flags = flags, .feed = o->feed,
+				   .src = src, .stream = o->stream };
 
 	tk__put(o, TK_REC_HEARTBEAT, 0, &hb, sizeof(hb));
 	if (o->stats != NULL)
@@ -123,6 +127,8 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 	struct tk_symtab_region *tab = tk_symtab_of(seg);
 	uint64_t written = 0;
 	int64_t next_hb, wall0, last_ts;
+	struct tk_resume rs;
+	bool resuming;
 	uint32_t i;
 
 	if (tk_synth_init(&gen, cfg) < 0)
@@ -134,6 +140,24 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 	if (tk_log_writer_open(&out.w, log) < 0) {
 		tk_error("%s", tk_err_msg());
 		return 1;
+	}
+	/* Everything that makes the generator's output what it is. */
+	out.stream = tk_stream_hash(TK_STREAM_HASH_INIT, "synth", 5);
+	out.stream = tk_stream_hash(out.stream, &cfg->seed, sizeof(cfg->seed));
+	out.stream = tk_stream_hash(out.stream, &cfg->start_ns, sizeof(cfg->start_ns));
+	out.stream = tk_stream_hash(out.stream, &cfg->rate, sizeof(cfg->rate));
+	out.stream = tk_stream_hash(out.stream, &cfg->nsymbols, sizeof(cfg->nsymbols));
+	out.stream = tk_stream_hash(out.stream, &o->hb_ns, sizeof(o->hb_ns));
+	if (tk_resume_scan(&out.w, out.stream, &rs) < 0) {
+		tk_error("%s", tk_err_msg());
+		tk_log_writer_close(&out.w);
+		return 1;
+	}
+	if (rs.complete) {
+		tk_info("%s already holds this whole stream (seed %llu), its end included: "
+			"nothing to write", o->logname, (unsigned long long)cfg->seed);
+		tk_log_writer_close(&out.w);
+		return 0;
 	}
 	for (i = 0; i < cfg->nsymbols; i++) {
 		const char *name = tk_synth_symbol(&gen, i);
@@ -155,6 +179,13 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 		stats->subscribed = cfg->nsymbols;
 	}
 
+	resuming = rs.active;
+	if (rs.active)
+		tk_info("resuming the stream in %s: skipping the trades before #%llu and the "
+			"heartbeats up to %lld ms, which it already holds",
+			o->logname, (unsigned long long)rs.src_next, (long long)(rs.hb_clock / 1000000));
+	else
+		tk__heartbeat(&out, cfg->start_ns, TK_HEARTBEAT_F_BEGIN, 0);
 	wall0 = tk_mono_ns();
 	next_hb = cfg->start_ns + o->hb_ns;
 	last_ts = cfg->start_ns;
@@ -165,6 +196,16 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 		tk_synth_next(&gen, &t);
 		/* Heartbeats carry the feed's clock at every period it passes. */
 		while (next_hb <= t.ts_ns && !tk__feed_stop) {
+			if (tk_resume_skip_heartbeat(&rs, next_hb)) {
+				next_hb += o->hb_ns;
+				continue;
+			}
+			if (resuming) {
+				/* Pace the rest from here, not from the stream's start. */
+				resuming = false;
+				wall0 = tk_mono_ns() - (int64_t)((double)(next_hb - cfg->start_ns) /
+							 (o->speed > 0 ? o->speed : 1));
+			}
 			if (o->speed > 0) {
 				int64_t due = wall0 + (int64_t)((double)(next_hb - cfg->start_ns) / o->speed);
 				int64_t now = tk_mono_ns();
@@ -172,8 +213,18 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 				if (due > now)
 					tk_sleep_ns(due - now);
 			}
-			tk__heartbeat(&out, next_hb, 0);
+			tk__heartbeat(&out, next_hb, 0, written);
 			next_hb += o->hb_ns;
+		}
+		if (tk_resume_skip_tick(&rs, written)) {
+			last_ts = t.ts_ns;
+			written++;
+			continue;
+		}
+		if (resuming) {
+			resuming = false;
+			wall0 = tk_mono_ns() - (int64_t)((double)(t.ts_ns - cfg->start_ns) /
+						 (o->speed > 0 ? o->speed : 1));
 		}
 		if (o->speed > 0) {
 			int64_t due = wall0 + (int64_t)((double)(t.ts_ns - cfg->start_ns) / o->speed);
@@ -188,6 +239,7 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 		tick.size = t.size;
 		tick.recv_ns = tk_wall_ns();
 		tick.feed = out.feed;
+		tick.src = written;
 		tk__put(&out, TK_REC_TICK, (uint32_t)ids[t.symbol], &tick, sizeof(tick));
 		last_ts = t.ts_ns;
 		written++;
@@ -196,7 +248,7 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 	}
 	if (o->count != 0 && written == o->count) {
 		/* End of a finite stream: readers close every open bar. */
-		tk__heartbeat(&out, last_ts, TK_HEARTBEAT_F_END);
+		tk__heartbeat(&out, last_ts, TK_HEARTBEAT_F_END, written);
 		tk_info("end of stream after %llu trades (feed clock %lld ms)",
 			(unsigned long long)written, (long long)(last_ts / 1000000));
 	}
@@ -246,11 +298,37 @@ static int tk__run_replay(struct tk_segment *seg, const struct tk_feed_opts *o,
 		tk_error("cannot open %s to record: %s", o->record, strerror(errno));
 		return 1;
 	}
+	{
+		/* A recording is deterministic: the same file gives the same
+		 * stream, so a restarted replay resumes it (feed/resume.h). */
+		struct stat fst;
+
+		if (stat(file, &fst) == 0) {
+			icfg.stream = tk_stream_hash(TK_STREAM_HASH_INIT, "replay", 6);
+			icfg.stream = tk_stream_hash(icfg.stream, file, strlen(file));
+			icfg.stream = tk_stream_hash(icfg.stream, &fst.st_size, sizeof(fst.st_size));
+			icfg.stream = tk_stream_hash(icfg.stream, &fst.st_mtim, sizeof(fst.st_mtim));
+			icfg.stream = tk_stream_hash(icfg.stream, &o->hb_ns, sizeof(o->hb_ns));
+			icfg.stream = tk_stream_hash(icfg.stream, &o->dedupe_ns, sizeof(o->dedupe_ns));
+		}
+	}
 	if (tk_rec_open(&rd, file) < 0 ||
 	    tk_ingest_open(&g, seg, o->logname, &icfg, stats, &tk__feed_stop) < 0) {
 		tk_error("%s", tk_err_msg());
 		return 1;
 	}
+	if (g.resume.complete) {
+		tk_info("%s already holds the whole replay of %s, its end included: nothing to write",
+			o->logname, file);
+		tk_ingest_close(&g);
+		tk_rec_close(&rd);
+		return 0;
+	}
+	if (g.resume.active)
+		tk_info("resuming the replay of %s in %s: skipping the trades before message %llu "
+			"trade %llu, which it already holds", file, o->logname,
+			(unsigned long long)(g.resume.src_next >> TK_SRC_MSG_SHIFT),
+			(unsigned long long)(g.resume.src_next & ((1ull << TK_SRC_MSG_SHIFT) - 1)));
 	tk_info("replaying %s into %s at %s", file, o->logname, o->speed > 0 ? "paced speed" : "max speed");
 	if (stats != NULL)
 		stats->connected = 1;
@@ -264,7 +342,9 @@ static int tk__run_replay(struct tk_segment *seg, const struct tk_feed_opts *o,
 		}
 		/* Paced by receive time, or by trade time in a raw file. */
 		when = recv != INT64_MIN ? recv : g.trade_clock;
-		if (o->speed > 0 && when != INT64_MIN) {
+		/* Not paced while skipping what the log holds: pacing starts again
+		 * at the first message written. */
+		if (o->speed > 0 && when != INT64_MIN && !g.resume.active) {
 			if (clock0 == INT64_MIN) {
 				clock0 = when;
 				wall0 = tk_mono_ns();

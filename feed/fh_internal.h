@@ -103,9 +103,18 @@ static inline enum tk_fh_reason tk__fh_check(const struct tk_fh_limits *lim,
 
 void tk__fh_msg_reset(struct tk_fh_msg *m);
 
-/* fh_parse.cpp: the parser's buffers, for fh_scan.c. */
+/* fh_parser.c: the parser's buffers, for fh_scan.c. */
 void tk__fh_scratch(struct tk_fh_parser *p, const struct tk_fh_limits **lim,
 		    struct tk_fh_trade **trades, size_t *max_trades, char **strings);
+
+/* fh_parser.c: a slot for fh_parse.cpp's state (simdjson's DOM parser),
+ * made on its first use and freed by tk_fh_parser_free through `free`; the
+ * scanner alone never fills it, so the production binary links no C++. */
+struct tk__fh_ext {
+	void *state;
+	void (*free)(void *state);
+};
+struct tk__fh_ext *tk__fh_ext_of(struct tk_fh_parser *p);
 
 #ifdef __cplusplus
 }

@@ -14,82 +14,49 @@
 
 using namespace simdjson;
 
-struct tk_fh_parser {
+// This file's state, hung off the parser object (fh_parser.c) on first use:
+// the parser object is C so that the production binary, which parses with
+// fh_scan.c alone, links neither simdjson nor libstdc++.
+struct tk__fh_dom {
 	dom::parser dom;
-	struct tk_fh_limits lim;
+	const struct tk_fh_limits *lim;
 	char *buf; // a copy of the message, followed by simdjson's padding
-	// For the scanner (fh_scan.c): a message's valid trades, delivered once
-	// the message has proved whole, and the unescaped strings they point to.
+};
+
+static void tk__dom_free(void *state)
+{
+	struct tk__fh_dom *d = static_cast<struct tk__fh_dom *>(state);
+
+	free(d->buf);
+	delete d;
+}
+
+// The DOM state of p, made the first time (the one allocation: parsing
+// allocates nothing after it).  Tests, bench/feed and the fuzz target are
+// its only users: out of memory there is fatal.
+static struct tk__fh_dom *tk__dom(struct tk_fh_parser *p)
+{
+	struct tk__fh_ext *x = tk__fh_ext_of(p);
+	struct tk__fh_dom *d;
+	const struct tk_fh_limits *lim;
 	struct tk_fh_trade *trades;
 	size_t max_trades;
 	char *strings;
-};
 
-extern "C" void tk_fh_limits_default(struct tk_fh_limits *lim)
-{
-	lim->max_bytes = 1u << 20;
-	lim->max_price = 1e9;
-	lim->max_size = 1e12;
-	lim->min_ts_ms = 946684800000LL;  // 2000-01-01
-	lim->max_ts_ms = 4102444800000LL; // 2100-01-01
-}
-
-extern "C" const char *tk_fh_reason_name(enum tk_fh_reason r)
-{
-	static const char *const names[TK_FH_NREASONS] = {
-		"ok",          "too_large",  "not_json",  "bad_utf8",  "bad_number",
-		"not_object",  "no_type",    "bad_data",  "bad_trade", "bad_symbol",
-		"bad_price",   "bad_size",   "bad_time",  "bad_conditions",
-	};
-
-	return (unsigned)r < TK_FH_NREASONS ? names[r] : "unknown";
-}
-
-extern "C" struct tk_fh_parser *tk_fh_parser_new(const struct tk_fh_limits *lim)
-{
-	struct tk_fh_parser *p = new (std::nothrow) tk_fh_parser;
-
-	if (p == nullptr)
-		return nullptr;
-	p->lim = *lim;
-	p->buf = static_cast<char *>(calloc(1, lim->max_bytes + SIMDJSON_PADDING));
-	// The shortest valid trade, {"s":"A","p":1,"v":0,"t":946684800000}, is 38 bytes.
-	p->max_trades = lim->max_bytes / 32 + 1;
-	p->trades = static_cast<struct tk_fh_trade *>(calloc(p->max_trades, sizeof(*p->trades)));
-	p->strings = static_cast<char *>(malloc(lim->max_bytes + 1)); // unescaping never grows
-	if (p->strings == nullptr) {
-		free(p->buf);
-		free(p->trades);
-		delete p;
-		return nullptr;
+	if (x->state != nullptr)
+		return static_cast<struct tk__fh_dom *>(x->state);
+	tk__fh_scratch(p, &lim, &trades, &max_trades, &strings);
+	d = new (std::nothrow) tk__fh_dom;
+	if (d == nullptr || (d->buf = static_cast<char *>(calloc(1, lim->max_bytes +
+								 SIMDJSON_PADDING))) == nullptr ||
+	    d->dom.allocate(lim->max_bytes) != SUCCESS) {
+		fprintf(stderr, "tk_fh_parse_dom: out of memory for simdjson's parser\n");
+		abort();
 	}
-	// All the parser will ever need, now: parsing allocates nothing.
-	if (p->buf == nullptr || p->trades == nullptr || p->dom.allocate(lim->max_bytes) != SUCCESS) {
-		free(p->buf);
-		free(p->trades);
-		delete p;
-		return nullptr;
-	}
-	return p;
-}
-
-extern "C" void tk_fh_parser_free(struct tk_fh_parser *p)
-{
-	if (p == nullptr)
-		return;
-	free(p->buf);
-	free(p->trades);
-	free(p->strings);
-	delete p;
-}
-
-extern "C" void tk__fh_scratch(struct tk_fh_parser *p, const struct tk_fh_limits **lim,
-			       struct tk_fh_trade **trades, size_t *max_trades, char **strings)
-{
-	*lim = &p->lim;
-	*trades = p->trades;
-	*max_trades = p->max_trades;
-	*strings = p->strings;
+	d->lim = lim;
+	x->state = d;
+	x->free = tk__dom_free;
+	return d;
 }
 
 static enum tk_fh_kind tk__invalid(struct tk_fh_msg *m, enum tk_fh_reason r, const char *fmt, ...)
@@ -215,12 +182,14 @@ extern "C" enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *b
 	error_code e;
 	uint32_t i = 0;
 
+	struct tk__fh_dom *d = tk__dom(p);
+
 	tk__fh_msg_reset(m);
-	if (len > p->lim.max_bytes)
+	if (len > d->lim->max_bytes)
 		return tk__invalid(m, TK_FH_TOO_LARGE, "message of %zu bytes (at most %zu)", len,
-				   p->lim.max_bytes);
-	memcpy(p->buf, buf, len);
-	e = p->dom.parse(reinterpret_cast<const uint8_t *>(p->buf), len, false).get(doc);
+				   d->lim->max_bytes);
+	memcpy(d->buf, buf, len);
+	e = d->dom.parse(reinterpret_cast<const uint8_t *>(d->buf), len, false).get(doc);
 	if (e != SUCCESS)
 		return tk__invalid(m, tk__classify(e), "%s", error_message(e));
 	if (doc.get_object().get(obj) != SUCCESS)
@@ -234,7 +203,7 @@ extern "C" enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *b
 		for (dom::element te : trades) {
 			struct tk_fh_trade t;
 			char why[128];
-			enum tk_fh_reason r = tk__trade(&p->lim, te, &t, why, sizeof(why));
+			enum tk_fh_reason r = tk__trade(d->lim, te, &t, why, sizeof(why));
 
 			i++;
 			if (r == TK_FH_OK) {
@@ -266,47 +235,15 @@ extern "C" enum tk_fh_kind tk_fh_parse_dom(struct tk_fh_parser *p, const char *b
 	return TK_FH_UNKNOWN;
 }
 
-extern "C" int tk_fh_parse_request(struct tk_fh_parser *p, const char *buf, size_t len,
-				   char sym[32], char *why, size_t whycap)
-{
-	dom::element doc, f;
-	dom::object obj;
-	std::string_view type, s;
-	error_code e;
-
-	if (len > p->lim.max_bytes) {
-		snprintf(why, whycap, "request of %zu bytes", len);
-		return -1;
-	}
-	memcpy(p->buf, buf, len);
-	e = p->dom.parse(reinterpret_cast<const uint8_t *>(p->buf), len, false).get(doc);
-	if (e != SUCCESS) {
-		snprintf(why, whycap, "not JSON: %s", error_message(e));
-		return -1;
-	}
-	if (doc.get_object().get(obj) != SUCCESS || obj.at_key("type").get(f) != SUCCESS ||
-	    f.get_string().get(type) != SUCCESS || (type != "subscribe" && type != "unsubscribe")) {
-		snprintf(why, whycap, "not a subscribe or unsubscribe request");
-		return -1;
-	}
-	if (obj.at_key("symbol").get(f) != SUCCESS || f.get_string().get(s) != SUCCESS ||
-	    s.empty() || s.size() > 31) {
-		snprintf(why, whycap, "no symbol string of 1 to 31 bytes");
-		return -1;
-	}
-	memcpy(sym, s.data(), s.size());
-	sym[s.size()] = '\0';
-	return type == "subscribe" ? 1 : 2;
-}
-
 extern "C" int tk_fh_bare_simdjson(struct tk_fh_parser *p, const char *buf, size_t len)
 {
+	struct tk__fh_dom *d = tk__dom(p);
 	dom::element doc;
 
-	if (len > p->lim.max_bytes)
+	if (len > d->lim->max_bytes)
 		return -1;
-	memcpy(p->buf, buf, len);
-	return p->dom.parse(reinterpret_cast<const uint8_t *>(p->buf), len, false).get(doc) ==
+	memcpy(d->buf, buf, len);
+	return d->dom.parse(reinterpret_cast<const uint8_t *>(d->buf), len, false).get(doc) ==
 			       SUCCESS
 		       ? 0
 		       : -1;

@@ -845,3 +845,76 @@ enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, size_t len,
 	snprintf(m->text, sizeof(m->text), "%.*s", (int)q.type_len, q.type);
 	return TK_FH_UNKNOWN;
 }
+
+/* ---------------------------------------------------------- requests */
+
+/* A client's request (the mock server's side), by the same strict rules as
+ * a message: the first "type" and the first "symbol" count, as for the
+ * DOM's at_key. */
+int tk_fh_parse_request(struct tk_fh_parser *p, const char *buf, size_t len, char sym[32],
+			char *why, size_t whycap)
+{
+	const struct tk_fh_limits *lim;
+	struct tk_fh_trade *trades;
+	const char *type = NULL, *s = NULL;
+	size_t max, type_len = 0, s_len = 0;
+	int type_state = 0, s_state = 0, c = 0, rc = 0;
+	struct tk_scan sc;
+
+	tk__fh_scratch(p, &lim, &trades, &max, &sc.str);
+	if (len > lim->max_bytes) {
+		snprintf(why, whycap, "request of %zu bytes", len);
+		return -1;
+	}
+	sc.start = sc.p = (const uint8_t *)buf;
+	sc.end = sc.start + len;
+	sc.err = TK_FH_OK;
+	sc.why[0] = '\0';
+	tk__ws(&sc);
+	if (tk__peek(&sc) != '{') {
+		/* Not an object: JSON (then no request) or not. */
+		rc = tk__peek(&sc) < 0 ? tk__err(&sc, TK_FH_NOT_JSON, "an empty message")
+				       : tk__value(&sc, 1);
+	} else if (!tk__open(&sc, '}')) {
+		do {
+			const char *key = NULL;
+			size_t klen = 0;
+
+			if (tk__key(&sc, &key, &klen) < 0) {
+				rc = -1;
+				break;
+			}
+			if (klen == 4 && memcmp(key, "type", 4) == 0 && type_state == 0)
+				rc = tk__top_string(&sc, &type, &type_len, &type_state);
+			else if (klen == 6 && memcmp(key, "symbol", 6) == 0 && s_state == 0)
+				rc = tk__top_string(&sc, &s, &s_len, &s_state);
+			else
+				rc = tk__value(&sc, 2);
+			if (rc < 0)
+				break;
+		} while ((c = tk__after(&sc, '}')) == 0);
+		if (rc == 0 && c < 0)
+			rc = -1;
+	}
+	if (rc == 0) {
+		tk__ws(&sc);
+		if (sc.p != sc.end)
+			rc = tk__unexpected(&sc, "the end of the message");
+	}
+	if (rc < 0) {
+		snprintf(why, whycap, "not JSON: %s", sc.why);
+		return -1;
+	}
+	if (type_state != 1 || !((type_len == 9 && memcmp(type, "subscribe", 9) == 0) ||
+				 (type_len == 11 && memcmp(type, "unsubscribe", 11) == 0))) {
+		snprintf(why, whycap, "not a subscribe or unsubscribe request");
+		return -1;
+	}
+	if (s_state != 1 || s_len == 0 || s_len > 31) {
+		snprintf(why, whycap, "no symbol string of 1 to 31 bytes");
+		return -1;
+	}
+	memcpy(sym, s, s_len);
+	sym[s_len] = '\0';
+	return type_len == 9 ? 1 : 2;
+}

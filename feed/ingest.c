@@ -9,6 +9,9 @@
 #include "feed/recording.h"
 #include "shm/records.h"
 
+static void tk__put(struct tk_ingest *g, uint32_t type, uint32_t aux, const void *data,
+		    uint32_t len);
+
 int tk_ingest_open(struct tk_ingest *g, struct tk_segment *seg, const char *logname,
 		   const struct tk_ingest_cfg *cfg, struct tk_feed_stats *stats,
 		   const volatile sig_atomic_t *stop)
@@ -29,6 +32,11 @@ int tk_ingest_open(struct tk_ingest *g, struct tk_segment *seg, const char *logn
 	rc = tk_log_writer_open(&g->out, log);
 	if (rc < 0)
 		return rc;
+	rc = tk_resume_scan(&g->out, cfg->stream, &g->resume);
+	if (rc < 0) {
+		tk_log_writer_close(&g->out);
+		return rc;
+	}
 	g->parser = tk_fh_parser_new(&cfg->lim);
 	if (g->parser == NULL) {
 		tk_log_writer_close(&g->out);
@@ -36,6 +44,12 @@ int tk_ingest_open(struct tk_ingest *g, struct tk_segment *seg, const char *logn
 				  cfg->lim.max_bytes);
 	}
 	tk_idle_init(&g->idle, TK_IDLE_BACKOFF);
+	if (cfg->stream != 0 && !g->resume.active) {
+		struct tk_heartbeat hb = { .flags = TK_HEARTBEAT_F_BEGIN, .feed = cfg->feed,
+					   .src = 1ull << TK_SRC_MSG_SHIFT, .stream = cfg->stream };
+
+		tk__put(g, TK_REC_HEARTBEAT, 0, &hb, sizeof(hb));
+	}
 	return 0;
 }
 
@@ -57,8 +71,14 @@ static void tk__put(struct tk_ingest *g, uint32_t type, uint32_t aux, const void
 
 static void tk__heartbeat(struct tk_ingest *g, int64_t clock, uint32_t flags)
 {
-	struct tk_heartbeat hb = { .clock_ns = clock, .flags = flags, .feed = g->cfg.feed };
+	/* src: the next message's first trade (the current one's, inside
+	 * tk_ingest_message, where the clock goes first). */
+	struct tk_heartbeat hb = { .clock_ns = clock, .flags = flags, .feed = g->cfg.feed,
+				   .src = (g->msgs + 1) << TK_SRC_MSG_SHIFT,
+				   .stream = g->cfg.stream };
 
+	if ((flags & TK_HEARTBEAT_F_END) == 0 && tk_resume_skip_heartbeat(&g->resume, clock))
+		return;
 	tk__put(g, TK_REC_HEARTBEAT, 0, &hb, sizeof(hb));
 	if (g->stats != NULL)
 		g->stats->heartbeats++;
@@ -96,6 +116,9 @@ static void tk__on_trade(void *ctx, const struct tk_fh_trade *t)
 	}
 	if (t->ts_ns > g->trade_clock)
 		g->trade_clock = t->ts_ns;
+	k.src = ((g->msgs + 1) << TK_SRC_MSG_SHIFT) | g->trade_in_msg++;
+	if (tk_resume_skip_tick(&g->resume, k.src))
+		return; /* already in the log: written before a restart */
 	k.ts_ns = t->ts_ns;
 	k.price = t->price;
 	k.size = t->size;
@@ -135,8 +158,26 @@ static bool tk__duplicate(struct tk_ingest *g, int64_t now, const char *buf, siz
 	return false;
 }
 
+static void tk__message(struct tk_ingest *g, int64_t recv_ns, const char *buf, size_t len,
+			struct tk_fh_msg *m);
+
 void tk_ingest_message(struct tk_ingest *g, int64_t recv_ns, const char *buf, size_t len,
 		       struct tk_fh_msg *m)
+{
+	struct tk_feed_stats *st = g->stats;
+
+	g->trade_in_msg = 0;
+	/* While resuming, the counters of what is already in the log are not
+	 * counted again. */
+	if (g->resume.active)
+		g->stats = NULL;
+	tk__message(g, recv_ns, buf, len, m);
+	g->stats = st;
+	g->msgs++;
+}
+
+static void tk__message(struct tk_ingest *g, int64_t recv_ns, const char *buf, size_t len,
+			struct tk_fh_msg *m)
 {
 	struct tk_feed_stats *st = g->stats;
 	int64_t t0 = tk_mono_ns();
@@ -199,6 +240,7 @@ void tk_ingest_message(struct tk_ingest *g, int64_t recv_ns, const char *buf, si
 void tk_ingest_too_large(struct tk_ingest *g, int64_t recv_ns, size_t len)
 {
 	tk_ingest_clock(g, recv_ns);
+	g->msgs++;
 	if (g->stats == NULL)
 		return;
 	g->stats->messages++;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "feed/fh_parse.h"
+#include "feed/resume.h"
 #include "shm/feeds.h"
 #include "shm/idle.h"
 #include "shm/log.h"
@@ -35,6 +36,8 @@ struct tk_ingest_cfg {
 	int64_t dedupe_ns;  /* 0: off */
 	FILE *record;       /* NULL: no recording */
 	struct tk_fh_limits lim;
+	uint64_t stream;    /* a deterministic source's identity (a replay): resumed after a
+			       restart, see feed/resume.h; 0: live, never resumed */
 };
 
 struct tk_ingest {
@@ -50,6 +53,9 @@ struct tk_ingest {
 	int64_t recv_ns;  /* of the message being parsed */
 	int64_t trade_clock; /* largest trade time seen: the clock of a raw replay */
 	uint64_t symtab_full;
+	uint64_t msgs;          /* messages handled: the next one is number msgs + 1 */
+	uint32_t trade_in_msg;  /* trades of the current message written so far */
+	struct tk_resume resume;
 	/* --dedupe-window: hashes of recent messages, oldest overwritten */
 	struct tk_dedupe {
 		uint64_t hash;
@@ -60,7 +66,9 @@ struct tk_ingest {
 };
 
 /* Open log `logname` of seg as its writer, make the parser; stats may be
- * NULL.  0, or -errno with a message. */
+ * NULL.  With cfg->stream, find where the stream resumes in the log (or
+ * write its BEGIN heartbeat); g->resume.complete then says there is
+ * nothing left to write.  0, or -errno with a message. */
 int tk_ingest_open(struct tk_ingest *g, struct tk_segment *seg, const char *logname,
 		   const struct tk_ingest_cfg *cfg, struct tk_feed_stats *stats,
 		   const volatile sig_atomic_t *stop);

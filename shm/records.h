@@ -28,15 +28,23 @@ struct tk_tick {
 	int64_t recv_ns;     /* when the feed received it */
 	uint32_t conditions; /* trade-condition flags, TK_COND_* */
 	uint32_t feed;       /* which feed wrote it */
+	uint64_t src;        /* its place in its source: the n-th trade of the generator,
+				or (message number << 20 | trade in the message) of a replay */
 };
 _Static_assert(sizeof(struct tk_tick) <= 48, "a tick fits one 64-byte slot");
 
-#define TK_HEARTBEAT_F_END 0x1u /* end of stream: a finite source has finished */
+#define TK_HEARTBEAT_F_END 0x1u   /* end of stream: a finite source has finished */
+#define TK_HEARTBEAT_F_BEGIN 0x2u /* a stream starts: `stream` names its source */
+
+#define TK_SRC_MSG_SHIFT 20 /* a replayed message holds fewer than 2^20 trades */
 
 struct tk_heartbeat {
 	int64_t clock_ns; /* the feed's clock: wall clock live, replay clock on replay */
 	uint32_t flags;
 	uint32_t feed;
+	uint64_t src;    /* the src of the next trade the source will give */
+	uint64_t stream; /* identity of the source (a hash of what makes it deterministic;
+			    0: a live source, never resumed) */
 };
 
 struct tk_gap {

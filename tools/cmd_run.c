@@ -20,11 +20,14 @@
 #include "common/err.h"
 #include "common/msg.h"
 #include "common/opts.h"
+#include "shm/feeds.h"
 #include "shm/log.h"
 #include "tools/tools.h"
 
-#define TK_RUN_MAX_CHILDREN 66
-#define TK_RUN_MAX_ARGS 40
+#define TK_RUN_MAX_CHILDREN (64 + TK_FEEDS_MAX) /* workers and feeds */
+#define TK_RUN_MAX_ARGS 48
+#define TK_RUN_STABLE_NS (10 * 1000000000LL) /* a child up this long is not crash-looping */
+#define TK_RUN_MAX_QUICK_FAILURES 5
 
 static volatile sig_atomic_t tk__run_stop;
 
@@ -40,8 +43,9 @@ struct tk_child {
 	int argc;
 	pid_t pid;
 	bool done;         /* exited 0: a finite role that finished */
-	bool no_restart;   /* restarting would repeat what it already wrote (a replay) */
 	int restarts;
+	int quick_failures; /* failures in a row, each soon after its start */
+	int64_t started_at; /* monotonic ns of the last start */
 	int64_t backoff_ns;
 	int64_t restart_at; /* monotonic ns, 0: not waiting */
 };
@@ -54,7 +58,10 @@ static void usage(FILE *out)
 		"and supervise them until Ctrl-C.\n\n"
 		"  --fresh              start a new segment (the old data is lost)\n"
 		"  --source synth|replay:FILE|finnhub  the feed's source (default: finnhub when\n"
-		"                       a token is set, FINNHUB_API_TOKEN or [feed] token; else synth)\n"
+		"                       a token is set, FINNHUB_API_TOKEN or [feed] token; else synth);\n"
+		"                       again for more feeds: feed i writes ticks.i as --feed-id i\n"
+		"  --feeds N            N feeds (the last --source repeated; synthetic ones get the\n"
+		"                       seeds S, S+1, ...); each worker merges them by their clocks\n"
 		"  --seed S --rate R --symbols N --count N --speed X|max --start EPOCH|now\n"
 		"  --symbol-list LIST --url URL --record FILE --dedupe-window MS --silence S\n"
 		"                       handed to the feed (see tickd feed --help); with --count the\n"
@@ -103,6 +110,7 @@ static void tk__spawn(struct tk_child *c, const char *self)
 	}
 	c->pid = pid;
 	c->restart_at = 0;
+	c->started_at = tk_mono_ns();
 }
 
 /* Wait until every engine worker has registered its cursor on ticks.0, so
@@ -153,7 +161,7 @@ int tk_cmd_run(int argc, char **argv)
 		{ "shm-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
 		{ "symbol-list", required_argument, 0, 'Y' }, { "url", required_argument, 0, 'U' },
 		{ "record", required_argument, 0, 'R' }, { "dedupe-window", required_argument, 0, 'D' },
-		{ "silence", required_argument, 0, 'Q' },
+		{ "silence", required_argument, 0, 'Q' }, { "feeds", required_argument, 0, 'F' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
@@ -161,7 +169,10 @@ int tk_cmd_run(int argc, char **argv)
 	const char *path = tk_segment_default_path(), *source = NULL, *seed = NULL, *rate = NULL;
 	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
 	const char *idle = NULL, *slots = NULL;
-	char self[4096], buf[64];
+	const char *sources[TK_FEEDS_MAX];
+	uint32_t nsources = 0, nfeeds = 1;
+	bool sources_from_flags = false;
+	char self[4096], buf[64], start_buf[32], logs[TK_FEEDS_MAX * 12];
 	bool fresh = false, exit_at_end = false;
 	uint32_t shards = 1, i, nkids;
 	int64_t duration_ns = 0, t0;
@@ -177,7 +188,18 @@ int tk_cmd_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': fresh = true; break;
-		case 'S': source = optarg; break;
+		case 'S':
+			/* Repeatable, so precedence by hand: the command line's
+			 * sources replace those of the file or the environment. */
+			if (tk_config_origin("--source") == NULL && !sources_from_flags) {
+				nsources = 0;
+				sources_from_flags = true;
+			}
+			if (nsources == TK_FEEDS_MAX)
+				tk_opt_fail("--source", "at most %d feeds", TK_FEEDS_MAX);
+			sources[nsources++] = optarg;
+			break;
+		case 'F': nfeeds = (uint32_t)tk_opt_u64("--feeds", optarg, 1, TK_FEEDS_MAX); break;
 		case 's': seed = optarg; break;
 		case 'r': rate = optarg; break;
 		case 'y': symbols = optarg; break;
@@ -200,14 +222,31 @@ int tk_cmd_run(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (source == NULL)
-		source = tk_config_value("feed", "token") != NULL ? "finnhub" : "synth";
-	if (strcmp(source, "synth") != 0 && strcmp(source, "finnhub") != 0 &&
-	    !(strncmp(source, "replay:", 7) == 0 && source[7] != '\0'))
-		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE, "
-			    "finnhub)", source);
-	if (exit_at_end && count == NULL && strcmp(source, "synth") == 0)
-		tk_opt_fail("--exit-at-end", "needs a finite source: give --count, or a replay");
+	if (nsources == 0)
+		sources[nsources++] = tk_config_value("feed", "token") != NULL ? "finnhub" : "synth";
+	/* One feed per --source; --feeds N repeats the last one up to N feeds
+	 * (a synthetic one with the next seeds: different markets). */
+	if (nfeeds < nsources)
+		nfeeds = nsources;
+	for (i = nsources; i < nfeeds; i++)
+		sources[i] = sources[nsources - 1];
+	for (i = 0; i < nfeeds; i++) {
+		const char *src = sources[i];
+
+		if (strcmp(src, "synth") != 0 && strcmp(src, "finnhub") != 0 &&
+		    !(strncmp(src, "replay:", 7) == 0 && src[7] != '\0'))
+			tk_opt_fail("--source", "'%s' is not a source this build has (synth, "
+				    "replay:FILE, finnhub)", src);
+		if (exit_at_end && count == NULL && strcmp(src, "synth") == 0)
+			tk_opt_fail("--exit-at-end", "needs a finite source: give --count, or a replay");
+	}
+	source = sources[0];
+	/* "now" once, here: a restarted synthetic feed must get the same origin,
+	 * or it would be another market and could not resume its log. */
+	if (start != NULL && strcmp(start, "now") == 0) {
+		snprintf(start_buf, sizeof(start_buf), "%lld", (long long)(tk_wall_ns() / 1000000000LL));
+		start = start_buf;
+	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
 		fprintf(stderr, "tickd run: cannot find my own binary: %s\n", strerror(errno));
@@ -234,12 +273,18 @@ int tk_cmd_run(int argc, char **argv)
 		snprintf(buf, sizeof(buf), "%u", shards);
 		tk__arg(&init, "--shards");
 		tk__arg(&init, buf);
+		logs[0] = '\0';
+		for (i = 0; i < nfeeds; i++)
+			snprintf(logs + strlen(logs), sizeof(logs) - strlen(logs), "%sticks.%u",
+				 i ? "," : "", i);
+		tk__arg(&init, "--logs");
+		tk__arg(&init, logs);
 		tk__spawn(&init, self);
 		waitpid(init.pid, &status, 0);
 		tk__free_args(&init);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			tk_error("could not create the segment %s", path);
-			return 1;
+			return WIFEXITED(status) && WEXITSTATUS(status) == 2 ? 2 : 1;
 		}
 	} else {
 		tk_info("resuming on the existing segment %s (created by pid %d); --fresh starts anew",
@@ -284,22 +329,35 @@ int tk_cmd_run(int argc, char **argv)
 			tk__arg(k, "--exit-at-end");
 		k->backoff_ns = 100 * 1000 * 1000LL;
 	}
-	{
-		struct tk_child *f = &kids[shards];
-		const char *pairs[][2] = { { "--seed", seed },   { "--rate", rate },
+	for (i = 0; i < nfeeds; i++) {
+		struct tk_child *f = &kids[shards + i];
+		const char *pairs[][2] = { { "--rate", rate },
 					   { "--symbols", symbols }, { "--count", count },
 					   { "--start", start }, { "--symbol-list", symbol_list },
 					   { "--url", url }, { "--record", record },
 					   { "--dedupe-window", dedupe }, { "--silence", silence } };
 		unsigned j;
 
-		snprintf(f->name, sizeof(f->name), "feed");
+		snprintf(f->name, sizeof(f->name), nfeeds > 1 ? "feed.%u" : "feed", i);
 		tk__arg(f, "tickd");
 		tk__arg(f, "feed");
 		tk__arg(f, "--source");
-		tk__arg(f, source);
+		tk__arg(f, sources[i]);
 		tk__arg(f, "--shm-path");
 		tk__arg(f, path);
+		snprintf(buf, sizeof(buf), "%u", i);
+		tk__arg(f, "--feed-id");
+		tk__arg(f, buf);
+		snprintf(buf, sizeof(buf), "ticks.%u", i);
+		tk__arg(f, "--log");
+		tk__arg(f, buf);
+		if (seed != NULL || i > 0) {
+			/* Each synthetic feed its own market: the next seed. */
+			snprintf(buf, sizeof(buf), "%llu",
+				 (unsigned long long)(seed != NULL ? strtoull(seed, NULL, 10) : 1) + i);
+			tk__arg(f, "--seed");
+			tk__arg(f, i == 0 && seed != NULL ? seed : buf);
+		}
 		for (j = 0; j < sizeof(pairs) / sizeof(pairs[0]); j++)
 			if (pairs[j][1] != NULL) {
 				tk__arg(f, pairs[j][0]);
@@ -308,9 +366,8 @@ int tk_cmd_run(int argc, char **argv)
 		tk__arg(f, "--speed");
 		tk__arg(f, speed != NULL ? speed : count != NULL ? "max" : "1");
 		f->backoff_ns = 100 * 1000 * 1000LL;
-		f->no_restart = strncmp(source, "replay:", 7) == 0;
 	}
-	nkids = shards + 1;
+	nkids = shards + nfeeds;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -319,7 +376,8 @@ int tk_cmd_run(int argc, char **argv)
 		tk__spawn(&kids[i], self);
 	if (tk__wait_registered(path, shards, kids) < 0 && !tk__run_stop)
 		tk_warn("the engine workers did not register within 10 s; starting the feed anyway");
-	tk__spawn(&kids[shards], self);
+	for (i = shards; i < nkids; i++)
+		tk__spawn(&kids[i], self);
 	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s)%s.\n"
 	       "  look: tickd top | tickd tail bars.1m | tickd tail signals | tickd stats --json\n",
 	       path, source, seed ? " seed " : "", seed ? seed : "", shards,
@@ -345,16 +403,33 @@ int tk_cmd_run(int argc, char **argv)
 					tk_info("%s finished", k->name);
 				} else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
 					/* A configuration error: restarting cannot help. */
-					tk_error("%s refused its settings (exit 2); stopping", k->name);
+					tk_error("%s refused its settings (exit 2, its message is above): "
+						 "stopping", k->name);
 					tk__run_stop = 1;
-					rc = 1;
-				} else if (k->no_restart) {
-					tk_error("%s (pid %d) died before the end of its file; a restart would "
-						 "write its trades twice: run again with --fresh", k->name,
-						 (int)pid);
-					tk__run_stop = 1;
-					rc = 1;
+					rc = 2;
 				} else {
+					bool killed = WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL ||
+									     WTERMSIG(status) == SIGTERM);
+
+					/* A child that fails by itself soon after it starts is in
+					 * a crash loop: a few tries, then stop, loudly.  One
+					 * killed from outside (kill -9, the OOM killer) is always
+					 * restarted; one that ran a while starts the count anew. */
+					if (now - k->started_at >= TK_RUN_STABLE_NS)
+						k->quick_failures = 0;
+					if (now - k->started_at >= 1000000000LL)
+						k->backoff_ns = 100 * 1000 * 1000LL;
+					if (!killed && ++k->quick_failures >= TK_RUN_MAX_QUICK_FAILURES) {
+						tk_error("%s failed %d times in a row, each within %.0f s of its "
+							 "start (last: %s %d): giving up, stopping",
+							 k->name, k->quick_failures,
+							 (double)TK_RUN_STABLE_NS / 1e9,
+							 WIFSIGNALED(status) ? "signal" : "exit status",
+							 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+						tk__run_stop = 1;
+						rc = 1;
+						continue;
+					}
 					k->restart_at = now + k->backoff_ns;
 					tk_warn("%s (pid %d) %s %d; restarting in %.1f s (restart %d)",
 						k->name, (int)pid,
