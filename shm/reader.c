@@ -20,6 +20,7 @@
 #include "shm/tickd.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,12 +269,14 @@ TICKD_API int tickd_timeframes(const tickd_segment *seg, struct tickd_timeframe 
 	struct tk_history_region *h = tk_history_of(&seg->seg);
 	int64_t tfs[TK_SEG_MAX_LOGS + TK_SEG_HISTORY_TF];
 	unsigned n = 0, i;
+	bool from_logs;
 
 	for (i = 0; h != NULL && i < h->ntf && i < TK_SEG_HISTORY_TF; i++)
 		n = tk__tf_insert(tfs, n, h->tf_ns[i]);
+	from_logs = n == 0;
 	/* Without history, the bar logs say which timeframes the engine has:
 	 * bars.<tf> or bars.<tf>.<shard>. */
-	for (i = 0; n == 0 && i < cfg->nlogs && i < TK_SEG_MAX_LOGS; i++) {
+	for (i = 0; from_logs && i < cfg->nlogs && i < TK_SEG_MAX_LOGS; i++) {
 		const char *name = cfg->logs[i].name;
 		int64_t tf;
 
