@@ -55,6 +55,8 @@ const struct tk_setting tk_settings[] = {
 	  "stop after this long, like 90s or 5m" },
 	{ "run", "exit-at-end", { NULL }, TK_CMD_RUN, TK_SET_BOOL, "false",
 	  "exit once a finite feed has ended and every worker drained it" },
+	{ "run", "feeds", { NULL }, TK_CMD_RUN, 0, "1",
+	  "feeds to start, feed i into ticks.i (the last source repeated; seeds S, S+1, ...)" },
 
 	/* [feed] */
 	{ "feed", "source", { NULL }, TK__FEED_RUN, 0,

@@ -88,6 +88,7 @@ int tk_cmd_config(int argc, char **argv)
 		fprintf(stderr, "tickd: %s\n", tk_err_msg());
 		return 2;
 	}
+	nargv[0] = "tickd config"; /* getopt's messages start with it */
 	optind = 1;
 	while ((c = getopt_long(nargc, nargv, "", opts, NULL)) != -1) {
 		const struct tk_setting *s;
