@@ -22,6 +22,12 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 quiet() { [ ! -s "$1" ] || fail "the library wrote to stderr: $(head -3 "$1")"; }
 
+# Nothing in libtickd can print by itself: no stdio output, no err(3)/perror
+# (its one write(2), common/msg's, is switched off when it loads: tested below).
+printers=$(nm -D --undefined-only "$B/libtickd.so" | awk '{sub(/@.*/, "", $2); print $2}' |
+  grep -xE '(v?f?printf|v?dprintf|puts|fputs|fputc|putc|putchar|fwrite|perror|psignal|v?errx?|v?warnx?|syslog|vsyslog)' || true)
+[ -z "$printers" ] || fail "libtickd calls $printers"
+
 # 2024-01-02T23:58:20Z, 1000 trades/s of event time: 200 s over midnight.
 "$B/tickd" run --fresh --source synth --seed 7 --count 200000 --start 1704239900 --exit-at-end \
   --shm-path "$P" >"$D/run.log" 2>&1 || fail "tickd run: $(tail -3 "$D/run.log")"
