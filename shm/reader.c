@@ -52,7 +52,9 @@ _Static_assert(TICKD_REC_TICK == TK_REC_TICK && TICKD_REC_HEARTBEAT == TK_REC_HE
 		       TICKD_REC_GAP == TK_REC_GAP && TICKD_REC_BAR == TK_REC_BAR &&
 		       TICKD_REC_SIGNAL == TK_REC_SIGNAL,
 	       "record types");
-_Static_assert(TICKD_HEARTBEAT_END == TK_HEARTBEAT_F_END, "heartbeat flags");
+_Static_assert(TICKD_HEARTBEAT_END == TK_HEARTBEAT_F_END &&
+		       TICKD_HEARTBEAT_BEGIN == TK_HEARTBEAT_F_BEGIN,
+	       "heartbeat flags");
 _Static_assert(TICKD_SIGNAL_PCT_CHANGE == TK_SIGNAL_PCT_CHANGE &&
 		       TICKD_SIGNAL_VOLUME_SPIKE == TK_SIGNAL_VOLUME_SPIKE &&
 		       TICKD_SIGNAL_SMA_CROSS == TK_SIGNAL_SMA_CROSS &&
@@ -73,11 +75,14 @@ TK_FIELD(tickd_tick, tk_tick, size);
 TK_FIELD(tickd_tick, tk_tick, recv_ns);
 TK_FIELD(tickd_tick, tk_tick, conditions);
 TK_FIELD(tickd_tick, tk_tick, feed);
+TK_FIELD(tickd_tick, tk_tick, src);
 
 TK_SAME(tickd_heartbeat, tk_heartbeat);
 TK_FIELD(tickd_heartbeat, tk_heartbeat, clock_ns);
 TK_FIELD(tickd_heartbeat, tk_heartbeat, flags);
 TK_FIELD(tickd_heartbeat, tk_heartbeat, feed);
+TK_FIELD(tickd_heartbeat, tk_heartbeat, src);
+TK_FIELD(tickd_heartbeat, tk_heartbeat, stream);
 
 TK_SAME(tickd_feed_gap, tk_gap);
 TK_FIELD(tickd_feed_gap, tk_gap, from_ns);

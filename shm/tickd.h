@@ -75,16 +75,21 @@ struct tickd_tick {
 	int64_t recv_ns;     /* when the feed received it */
 	uint32_t conditions; /* trade-condition flags (bit n: condition n) */
 	uint32_t feed;       /* the feed that wrote it */
+	uint64_t src;        /* its place in its source: the n-th trade of the generator, or
+				(message number << 20 | trade in the message) of a replay */
 };
 
-#define TICKD_HEARTBEAT_END 0x1u /* end of stream: a finite source has finished */
+#define TICKD_HEARTBEAT_END 0x1u   /* end of stream: a finite source has finished */
+#define TICKD_HEARTBEAT_BEGIN 0x2u /* a stream starts: `stream` names its source */
 
 /* The feed's clock (wall clock live, replay clock on a replay): advances
  * stream time, so idle symbols still close their bars. */
 struct tickd_heartbeat {
 	int64_t clock_ns;
-	uint32_t flags; /* TICKD_HEARTBEAT_* */
+	uint32_t flags;  /* TICKD_HEARTBEAT_* */
 	uint32_t feed;
+	uint64_t src;    /* the src of the next trade the source will give */
+	uint64_t stream; /* identity of the source (0: a live source, never resumed) */
 };
 
 /* The feed lost its connection: trades in [from_ns, to_ns) may be missing. */

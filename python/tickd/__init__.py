@@ -79,11 +79,12 @@ class _FollowOpts(ctypes.Structure):
 class _Tick(ctypes.Structure):
     _fields_ = [("ts_ns", ctypes.c_int64), ("price", ctypes.c_double), ("size", ctypes.c_double),
                 ("recv_ns", ctypes.c_int64), ("conditions", ctypes.c_uint32),
-                ("feed", ctypes.c_uint32)]
+                ("feed", ctypes.c_uint32), ("src", ctypes.c_uint64)]
 
 
 class _Heartbeat(ctypes.Structure):
-    _fields_ = [("clock_ns", ctypes.c_int64), ("flags", ctypes.c_uint32), ("feed", ctypes.c_uint32)]
+    _fields_ = [("clock_ns", ctypes.c_int64), ("flags", ctypes.c_uint32), ("feed", ctypes.c_uint32),
+                ("src", ctypes.c_uint64), ("stream", ctypes.c_uint64)]
 
 
 class _FeedGap(ctypes.Structure):
