@@ -88,13 +88,16 @@ int tk_history_append(struct tk_history_region *h, int t, uint32_t id, const str
 		return 0;
 	r = tk__ring(h, t, id);
 	c = r->count;
-	if (c > 0 && b->window_start <= r->last_window)
+	/* Idempotence is judged by the newest *published* bar: a writer killed
+	 * after filling the slot but before publishing the count left nothing
+	 * that counts, so its successor's append of the same bar goes in. */
+	if (c > 0 && b->window_start <= tk__bars(r)[(c - 1) % h->depth[t]].window_start)
 		return 0;
 	tk__bars(r)[c % h->depth[t]] = *b;
-	r->last_window = b->window_start;
 	/* Release: the bar is complete before readers count it; pairs with the
 	 * acquire loads of count in tk_history_read. */
 	tk_store_release_64(&r->count, c + 1);
+	r->last_window = b->window_start; /* for display: after the count, never trusted */
 	return 1;
 }
 

@@ -84,6 +84,29 @@ Test(history, appends_are_idempotent_for_a_replay)
 	cr_assert_eq(tk_history_append(h, 1, 9, &b), 0, "no ring for that symbol");
 }
 
+/* A worker killed between filling the bar's slot and publishing the count
+ * (what the old code guarded with last_window, stored first) leaves a bar
+ * nobody can read: its successor appends the same bar, and it must go in. */
+Test(history, crash_between_bar_and_count_keeps_the_bar)
+{
+	struct tk_hist_bar out[4], b = bar(100);
+	struct tk_hist_ring *r;
+
+	cr_assert_eq(tk_history_append(h, 1, 1, &b), 1);
+	/* The killed writer's state for bar 160: slot filled and its window
+	 * noted, count not yet published. */
+	r = (struct tk_hist_ring *)((uint8_t *)h + h->tf_offset[1] +
+				    (sizeof(*r) + h->depth[1] * sizeof(struct tk_hist_bar)));
+	cr_assert_eq(r->count, 1);
+	((struct tk_hist_bar *)(r + 1))[1] = bar(160);
+	r->last_window = 160;
+	b = bar(160);
+	cr_assert_eq(tk_history_append(h, 1, 1, &b), 1, "the successor's append goes in");
+	cr_assert_eq(tk_history_read(h, 1, 1, out, 4), 2);
+	cr_assert_eq(out[1].window_start, 160);
+	cr_assert_eq(tk_history_append(h, 1, 1, &b), 0, "and only once");
+}
+
 static volatile int stop;
 static volatile int appended; /* the writer has appended at least once */
 
