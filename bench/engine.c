@@ -14,8 +14,16 @@
  *      seqlocked live state (two line crossings, a conservative bound).
  *  (c) heap allocations of the worker in steady state (must be 0): malloc,
  *      calloc, realloc are counted by link-time wrapping.
+ *  (d) the real run loop (tk_worker_run: batch reads, the apply, the
+ *      checkpoints and cursor commits, end of stream) over a log holding
+ *      the same ticks as (a), beside (a)'s apply of them in the same run;
+ *      then across processes as `tickd run` starts them: `tickd feed
+ *      --speed max` into `tickd engine`, wall time from the feed's start to
+ *      the engine's end; and the engine paced at make run's 5,000 trades/s,
+ *      its syscalls counted by perf (raw_syscalls:sys_enter) per tick and
+ *      per second, checkpoints (rename, pwrite) per second.
  *
- * usage: engine [--quick] [--apply-only [--symbols N]] [--cpus A,B]
+ * usage: engine [--quick] [--apply-only [--symbols N]] [--run-loop-only] [--cpus A,B]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +35,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <libgen.h>
+#include <limits.h>
 
 #include "common/clock.h"
 #include "common/err.h"
@@ -189,6 +199,243 @@ static struct tput throughput(uint32_t nsym, uint64_t n)
 	return r;
 }
 
+/* ---------------------------------------------------------- (d) run loop */
+
+struct runloop {
+	double loop_tps;   /* tk_worker_run over a full log */
+	double batch_tps;  /* tk_worker_apply_batch of the same ticks */
+	uint64_t checkpoints;
+	double xproc_tps;  /* tickd feed --speed max -> tickd engine */
+	double feed_alone_tps; /* tickd feed --speed max with no reader: what bounds xproc */
+	double xproc_syscalls_per_tick;
+	double paced_syscalls_per_tick;
+	double paced_syscalls_per_s;
+	double paced_ckpt_writes_per_s; /* rename + pwrite of the checkpoint */
+	double paced_seconds;
+	double block_syscalls_per_tick; /* the same, the engine with --idle block */
+	double block_syscalls_per_s;
+	double block_ckpt_writes_per_s;
+	uint64_t paced_ticks;
+};
+
+static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n, uint32_t nsym)
+{
+	struct tk_synth_cfg sc;
+	static struct tk_synth gen;
+	int32_t ids[128];
+	uint64_t i;
+
+	tk_synth_cfg_default(&sc);
+	sc.nsymbols = nsym;
+	sc.rate = 200000;
+	sc.seed = 42;
+	tk_synth_init(&gen, &sc);
+	for (i = 0; i < nsym; i++)
+		ids[i] = tk_symtab_intern(tk_symtab_of(seg), tk_synth_symbol(&gen, (uint32_t)i),
+					  (uint32_t)strlen(tk_synth_symbol(&gen, (uint32_t)i)));
+	for (i = 0; i < n; i++) {
+		struct tk_synth_trade t;
+		struct tk_tick k = { 0 };
+
+		tk_synth_next(&gen, &t);
+		k.ts_ns = t.ts_ns;
+		k.price = t.price;
+		k.size = t.size;
+		k.src = i;
+		memset(&ticks[i], 0, sizeof(ticks[i]));
+		ticks[i].seq = i + 1;
+		ticks[i].type = TK_REC_TICK;
+		ticks[i].aux = (uint32_t)ids[t.symbol];
+		memcpy(ticks[i].data, &k, sizeof(k));
+	}
+}
+
+/* The run loop and the batch apply over the same n ticks of 100 symbols. */
+static void run_loop_inprocess(uint64_t n, struct runloop *r)
+{
+	struct tk_slot *ticks = malloc(n * sizeof(*ticks));
+	struct tk_worker_cfg cfg;
+	struct tk_log_writer wr;
+	struct tk_heartbeat end = { .flags = TK_HEARTBEAT_F_END };
+	struct tk_segment seg;
+	static struct tk_worker w;
+	volatile int stop = 0;
+	uint32_t slots = 1;
+	uint64_t i;
+	int64_t t0, t1;
+
+	while (slots < n + 64)
+		slots <<= 1;
+	make_segment(&seg, slots);
+	synth_ticks(&seg, ticks, n, 100);
+	if (tk_log_writer_open(&wr, tk_log_find(&seg, "ticks.0")) < 0)
+		die("writer");
+	for (i = 0; i < n; i++)
+		while (tk_log_write(&wr, TK_REC_TICK, ticks[i].aux, ticks[i].data, 48) != TK_LOG_OK)
+			;
+	memcpy(&end.clock_ns, ticks[n - 1].data, sizeof(end.clock_ns));
+	tk_log_write(&wr, TK_REC_HEARTBEAT, 0, &end, sizeof(end));
+	tk_log_writer_close(&wr);
+	tk_worker_cfg_default(&cfg);
+	cfg.exit_at_end = true;
+	if (tk_worker_open(&w, &seg, &cfg) < 0)
+		die("worker");
+	t0 = tk_mono_ns();
+	tk_worker_run(&w, &stop);
+	t1 = tk_mono_ns();
+	r->loop_tps = (double)n / ((double)(t1 - t0) / 1e9);
+	r->checkpoints = w.checkpoints;
+	tk_worker_close(&w);
+	tk_segment_detach(&seg);
+	unlink(path);
+	{
+		/* The baseline: the apply of the same ticks, batches of 64. */
+		char ck[128];
+
+		make_segment(&seg, 1024);
+		synth_ticks(&seg, ticks, n, 100); /* the same ticks, their symbols in this segment */
+		if (tk_worker_open(&w, &seg, &cfg) < 0)
+			die("worker");
+		t0 = tk_mono_ns();
+		for (i = 0; i < n; i += 64)
+			tk_worker_apply_batch(&w, &ticks[i], (uint32_t)(n - i < 64 ? n - i : 64),
+					      sizeof(ticks[0]));
+		t1 = tk_mono_ns();
+		r->batch_tps = (double)n / ((double)(t1 - t0) / 1e9);
+		tk_worker_close(&w);
+		tk_segment_detach(&seg);
+		unlink(path);
+		snprintf(ck, sizeof(ck), "%s.engine.0", path);
+		unlink(ck);
+	}
+	free(ticks);
+}
+
+static char tickd_bin[1024];
+
+/* Run a shell command; 0 if it exited 0. */
+static int sh_run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	return rc == 0 ? 0 : -1;
+}
+
+/* Sum of the perf counters named `event` in a perf stat -x, file (-1: none). */
+static double perf_count(const char *file, const char *event)
+{
+	char line[512];
+	double sum = -1;
+	FILE *f = fopen(file, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, event) != NULL && line[0] >= '0' && line[0] <= '9')
+			sum = (sum < 0 ? 0 : sum) + strtod(line, NULL);
+	fclose(f);
+	return sum;
+}
+
+/*
+ * The engine process under perf, fed by a `tickd feed` process: at speed
+ * max (throughput) and at 5,000 trades/s (make run's rate).
+ */
+static void run_loop_processes(uint64_t n, struct runloop *r)
+{
+	char cmd[8192], perf_out[160], seg[128];
+	const char *ev = "raw_syscalls:sys_enter,syscalls:sys_enter_rename,"
+			 "syscalls:sys_enter_pwrite64";
+	int64_t t0, t1;
+	int pass;
+
+	snprintf(seg, sizeof(seg), "/dev/shm/tickd-bench-xproc-%d", (int)getpid());
+	snprintf(perf_out, sizeof(perf_out), "/tmp/tickd-bench-perf-%d", (int)getpid());
+	r->xproc_syscalls_per_tick = r->paced_syscalls_per_tick = -1;
+	r->paced_syscalls_per_s = r->paced_ckpt_writes_per_s = -1;
+	r->block_syscalls_per_tick = r->block_syscalls_per_s = r->block_ckpt_writes_per_s = -1;
+	snprintf(cmd, sizeof(cmd),
+		 "%s init --fresh --shm-path %s --slots %u >/dev/null && %s feed --source synth "
+		 "--shm-path %s --symbols 100 --count %llu --speed max 2>/dev/null",
+		 tickd_bin, seg, 1u << 22, tickd_bin, seg, (unsigned long long)n);
+	t0 = tk_mono_ns();
+	if (sh_run(cmd) < 0)
+		die("tickd feed alone");
+	t1 = tk_mono_ns();
+	r->feed_alone_tps = (double)n / ((double)(t1 - t0) / 1e9); /* the init is in it: a bound */
+	for (pass = 0; pass < 3; pass++) {
+		bool paced = pass >= 1;
+		const char *idle = pass == 2 ? "--idle block" : "";
+		uint64_t count = paced ? 25000 : n;
+		double sys, ren, pw;
+
+		snprintf(cmd, sizeof(cmd), "%s init --fresh --shm-path %s --slots %u >/dev/null",
+			 tickd_bin, seg, paced ? 1u << 20 : 1u << 22);
+		if (sh_run(cmd) < 0)
+			die("tickd init");
+		/* The engine first (as tickd run does), then the feed. */
+		snprintf(cmd, sizeof(cmd),
+			 "( perf stat -e %s -x, -o %s -- %s engine --shm-path %s --exit-at-end %s "
+			 "2>/dev/null || %s engine --shm-path %s --exit-at-end %s 2>/dev/null ) & "
+			 "for i in $(seq 1 500); do %s stats --shm-path %s 2>/dev/null | "
+			 "grep -q 'reader engine.0' && break; sleep 0.01; done; "
+			 "echo $(date +%%s%%N) > %s.t0; "
+			 "%s feed --source synth --shm-path %s --symbols 100 --count %llu %s "
+			 "2>/dev/null; wait",
+			 ev, perf_out, tickd_bin, seg, idle, tickd_bin, seg, idle, tickd_bin, seg, perf_out,
+			 tickd_bin, seg, (unsigned long long)count,
+			 paced ? "--rate 5000 --speed 1 --start now" : "--speed max");
+		t0 = tk_mono_ns();
+		if (sh_run(cmd) < 0)
+			die("tickd feed -> tickd engine");
+		t1 = tk_mono_ns();
+		{
+			/* Wall time from the feed's start (its stamp) to the end. */
+			char tf[200];
+			FILE *f;
+			long long t0_wall = 0;
+
+			snprintf(tf, sizeof(tf), "%s.t0", perf_out);
+			f = fopen(tf, "r");
+			if (f != NULL) {
+				if (fscanf(f, "%lld", &t0_wall) != 1)
+					t0_wall = 0;
+				fclose(f);
+			}
+			unlink(tf);
+			if (t0_wall > 0)
+				t0 = t1 - (tk_wall_ns() - t0_wall);
+		}
+		sys = perf_count(perf_out, "raw_syscalls:sys_enter");
+		ren = perf_count(perf_out, "sys_enter_rename");
+		pw = perf_count(perf_out, "sys_enter_pwrite64");
+		if (!paced) {
+			r->xproc_tps = (double)count / ((double)(t1 - t0) / 1e9);
+			if (sys >= 0)
+				r->xproc_syscalls_per_tick = sys / (double)count;
+		} else if (pass == 2) {
+			double secs = (double)(t1 - t0) / 1e9;
+
+			if (sys >= 0) {
+				r->block_syscalls_per_tick = sys / (double)count;
+				r->block_syscalls_per_s = sys / secs;
+				r->block_ckpt_writes_per_s = (ren + pw) / secs;
+			}
+		} else {
+			r->paced_seconds = (double)(t1 - t0) / 1e9;
+			r->paced_ticks = count;
+			if (sys >= 0) {
+				r->paced_syscalls_per_tick = sys / (double)count;
+				r->paced_syscalls_per_s = sys / r->paced_seconds;
+				r->paced_ckpt_writes_per_s = (ren + pw) / r->paced_seconds;
+			}
+		}
+		unlink(perf_out);
+		snprintf(cmd, sizeof(cmd), "%s clean --shm-path %s >/dev/null 2>&1", tickd_bin, seg);
+		sh_run(cmd);
+	}
+}
+
 /* ---------------------------------------------------------- (b) latency */
 
 struct shared {
@@ -325,7 +572,8 @@ static struct lat latency(uint64_t iters, bool apply)
 int main(int argc, char **argv)
 {
 	uint64_t n = 4000000, iters = 400000;
-	bool only_apply = false;
+	bool only_apply = false, only_loop = false;
+	struct runloop rl = { 0 };
 	uint32_t only_symbols = 0;
 	static const uint32_t nsyms[3] = { 1, 100, 10000 };
 	struct tput tp[2][3], best[3], other[3];
@@ -339,13 +587,16 @@ int main(int argc, char **argv)
 			iters = 100000;
 		} else if (strcmp(argv[i], "--apply-only") == 0) {
 			only_apply = true;
+		} else if (strcmp(argv[i], "--run-loop-only") == 0) {
+			only_loop = true;
 		} else if (strcmp(argv[i], "--symbols") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
 			only_symbols = (uint32_t)atoi(argv[++i]); /* one apply run, for profiles */
 		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc &&
 			   sscanf(argv[i + 1], "%d,%d", &cpu_a, &cpu_b) == 2) {
 			i++;
 		} else {
-			fprintf(stderr, "usage: engine [--quick] [--apply-only [--symbols N]] [--cpus A,B]\n");
+			fprintf(stderr, "usage: engine [--quick] [--apply-only [--symbols N]] "
+				"[--run-loop-only] [--cpus A,B]\n");
 			return 2;
 		}
 	}
@@ -353,7 +604,27 @@ int main(int argc, char **argv)
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	tsc_per_ns = tk_tsc_per_ns();
 
+	{
+		/* tickd sits beside the bench directory in the build tree. */
+		char self[PATH_MAX];
+		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		self[len > 0 ? len : 0] = '\0';
+		snprintf(tickd_bin, sizeof(tickd_bin), "%s/../tickd", dirname(self));
+	}
 	pin(cpu_a);
+	if (only_loop) {
+		run_loop_inprocess(n / 2, &rl);
+		run_loop_processes(n / 2, &rl);
+		printf("run loop %.0f ticks/s vs batch apply %.0f (%.2fx), %llu checkpoints; "
+		       "tickd feed -> tickd engine %.0f ticks/s, %.4f syscalls/tick; paced 5,000/s: "
+		       "%.3f syscalls/tick, %.1f/s, checkpoint writes %.1f/s; --idle block %.3f/tick\n",
+		       rl.loop_tps, rl.batch_tps, rl.loop_tps / rl.batch_tps,
+		       (unsigned long long)rl.checkpoints, rl.xproc_tps, rl.xproc_syscalls_per_tick,
+		       rl.paced_syscalls_per_tick, rl.paced_syscalls_per_s, rl.paced_ckpt_writes_per_s,
+		       rl.block_syscalls_per_tick);
+		return 0;
+	}
 	if (only_symbols > 0) {
 		struct tput t = throughput(only_symbols, n);
 
@@ -387,6 +658,18 @@ int main(int argc, char **argv)
 	}
 	hop = latency(iters, false);
 	bar = latency(iters, true);
+	pin(cpu_a);
+	run_loop_inprocess(n / 2, &rl);
+	/* The processes are not pinned: as tickd run starts them. */
+	{
+		cpu_set_t all;
+
+		CPU_ZERO(&all);
+		for (i = 0; i < CPU_SETSIZE && i < 64; i++)
+			CPU_SET(i, &all);
+		sched_setaffinity(0, sizeof(all), &all);
+	}
+	run_loop_processes(n / 2, &rl);
 
 	printf("bench/engine: the worker, four timeframes (1s,1m,5m,1h), SMA/EMA 20/50, RSI 14,\n"
 	       "VWAP, session VWAP, volatility, four signals; one core per process\n\n");
@@ -413,14 +696,32 @@ int main(int argc, char **argv)
 	       (unsigned long long)tk_hist_percentile(&bar.roundtrip, 99),
 	       (unsigned long long)tk_hist_percentile(&bar.roundtrip, 99.9),
 	       (unsigned long long)bar.roundtrip.max);
-	printf("\n(c) heap allocations in steady state: apply %llu, worker process %llu\n\n",
+	printf("\n(c) heap allocations in steady state: apply %llu, worker process %llu\n",
 	       (unsigned long long)allocs_apply, (unsigned long long)bar.allocs);
+	printf("\n(d) the run loop, 100 symbols, %llu ticks   ticks/s   vs batch apply\n",
+	       (unsigned long long)(n / 2));
+	printf("    tk_worker_run, one process        %12.0f   %.2fx (batch %.0f; %llu checkpoints)\n",
+	       rl.loop_tps, rl.loop_tps / rl.batch_tps, rl.batch_tps,
+	       (unsigned long long)rl.checkpoints);
+	printf("    tickd feed -> tickd engine        %12.0f   %.2fx   engine syscalls/tick %.4f\n",
+	       rl.xproc_tps, rl.xproc_tps / rl.batch_tps, rl.xproc_syscalls_per_tick);
+	printf("    (tickd feed alone, no reader      %12.0f: the synthetic generator bounds it)\n",
+	       rl.feed_alone_tps);
+	printf("    paced, 5,000 trades/s, %.1f s: engine (idle backoff) syscalls %.3f/tick, %.0f/s;\n"
+	       "      checkpoint writes %.1f/s; with --idle block %.3f/tick, %.0f/s, checkpoint "
+	       "writes %.1f/s\n\n", rl.paced_seconds, rl.paced_syscalls_per_tick,
+	       rl.paced_syscalls_per_s, rl.paced_ckpt_writes_per_s, rl.block_syscalls_per_tick,
+	       rl.block_syscalls_per_s, rl.block_ckpt_writes_per_s);
 	/* apply_tps_*: the better of the two runs. */
 	printf("{\"apply_tps_1\":%.0f,\"apply_tps_100\":%.0f,\"apply_tps_10000\":%.0f,"
 	       "\"apply_tps_1_other_run\":%.0f,\"apply_tps_100_other_run\":%.0f,"
 	       "\"apply_tps_10000_other_run\":%.0f,\"read_tps_100\":%.0f,\"tick_to_bar_ns_p50\":%llu,\"tick_to_bar_ns_p99\":%llu,"
 	       "\"tick_to_bar_ns_p999\":%llu,\"tick_to_bar_seen_ns_p99\":%llu,\"hop_ns_p50\":%llu,"
-	       "\"hop_ns_p99\":%llu,\"steady_state_allocs\":%llu}\n",
+	       "\"hop_ns_p99\":%llu,\"steady_state_allocs\":%llu,\"run_loop_tps\":%.0f,"
+	       "\"run_loop_batch_tps\":%.0f,\"xproc_tps\":%.0f,\"feed_alone_tps\":%.0f,\"xproc_syscalls_per_tick\":%.4f,"
+	       "\"paced_syscalls_per_tick\":%.3f,\"paced_syscalls_per_s\":%.1f,"
+	       "\"paced_checkpoint_writes_per_s\":%.1f,\"block_syscalls_per_tick\":%.3f,"
+	       "\"block_syscalls_per_s\":%.1f}\n",
 	       best[0].apply_tps, best[1].apply_tps, best[2].apply_tps, other[0].apply_tps,
 	       other[1].apply_tps, other[2].apply_tps, best[1].read_tps,
 	       (unsigned long long)tk_hist_percentile(&bar.oneway, 50),
@@ -429,6 +730,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)tk_hist_percentile(&bar.roundtrip, 99),
 	       (unsigned long long)tk_hist_percentile(&hop.oneway, 50),
 	       (unsigned long long)tk_hist_percentile(&hop.oneway, 99),
-	       (unsigned long long)(allocs_apply + bar.allocs));
+	       (unsigned long long)(allocs_apply + bar.allocs), rl.loop_tps, rl.batch_tps,
+	       rl.xproc_tps, rl.feed_alone_tps, rl.xproc_syscalls_per_tick, rl.paced_syscalls_per_tick,
+	       rl.paced_syscalls_per_s, rl.paced_ckpt_writes_per_s, rl.block_syscalls_per_tick,
+	       rl.block_syscalls_per_s);
 	return 0;
 }

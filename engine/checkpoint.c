@@ -3,14 +3,19 @@
  * the bars an uninterrupted run produces (DESIGN.md invariants 5 and 6).
  *
  * DESIGN.  The worker's state is a function of the records it consumed.
- * Every so often (a quarter ring of input, a second, or the end of a
- * stream) it writes all of it -- every active symbol's open windows,
- * indicator state and live record, stream time, and where it stands in
- * every input and output log -- to a file beside the segment
- * (<segment>.engine.<shard>), by writing a temporary file and renaming it
- * over the old one, so a checkpoint is either whole or absent.  Only then
- * does it commit its input cursors, so the ticks after the checkpoint stay
- * in the ring.  A restarted worker loads the checkpoint and re-reads from
+ * At most four times a second (a quarter ring of input sooner, and at the
+ * end of a stream) it writes it to a file beside the segment
+ * (<segment>.engine.<shard>): a full snapshot -- every active symbol's
+ * open windows, indicator state and live record, stream time, where it
+ * stands in every input and output log -- written to a temporary file and
+ * renamed over the old one, so it is whole or absent; then, checkpoint
+ * after checkpoint, deltas appended to it holding the same header and only
+ * the symbols changed since the previous checkpoint, each with its length
+ * and checksum, until the deltas outgrow the snapshot and a new snapshot
+ * replaces them.  Only after the write does it commit its input cursors,
+ * so the ticks after the checkpoint stay in the ring; a delta torn by a
+ * kill is ignored at load (and trimmed), and the cursors never passed it.
+ * A restarted worker loads the snapshot and its deltas and re-reads from
  * there; the bars and signals it then produces again up to what the killed
  * worker had already written are not written twice: they are compared
  * with the records in the log (a mismatch is counted and reported: it
@@ -20,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,34 +92,33 @@ static void tk__head_config(const struct tk_worker *w, struct tk_ckpt_head *h)
 	h->segment_created_ns = w->seg->hdr->created_ns;
 }
 
-int tk_ckpt_save(struct tk_worker *w)
+/* A delta: appended after the snapshot, changed symbols only. */
+#define TK_CKPT_DELTA_MAGIC "TKDELTA1"
+#define TK_CKPT_MAX_DELTAS 256
+
+struct tk_ckpt_delta {
+	char magic[8];
+	uint64_t size; /* bytes after this struct: a head, then its entries */
+	uint64_t sum;  /* FNV-1a 64 of those bytes: a torn append is seen */
+};
+
+static uint64_t tk__fnv(const uint8_t *p, size_t n)
 {
-	size_t esz = tk__entry_max(w), size;
-	char path[512], tmp[520];
-	struct tk_ckpt_head *h;
-	uint8_t *buf, *p;
-	uint32_t i, t, nactive = 0;
-	ssize_t n;
-	int fd;
+	uint64_t h = 14695981039346656037ull;
 
-	nactive = w->nactive;
-	size = sizeof(*h) + (size_t)nactive * esz;
-	if (size > w->ckpt_cap) {
-		/* Grow with headroom: the steady state allocates nothing. */
-		size_t cap = size + size / 2 + 16 * esz;
+	while (n-- > 0)
+		h = (h ^ *p++) * 1099511628211ull;
+	return h;
+}
 
-		buf = realloc(w->ckpt_buf, cap);
-		if (buf == NULL)
-			return tk_err_set(ENOMEM, "checkpoint: out of memory for %zu bytes", cap);
-		w->ckpt_buf = buf;
-		w->ckpt_cap = cap;
-	}
-	buf = w->ckpt_buf;
-	memset(buf, 0, sizeof(*h));
-	h = (struct tk_ckpt_head *)buf;
+static void tk__head_state(const struct tk_worker *w, struct tk_ckpt_head *h, uint32_t n)
+{
+	uint32_t i;
+
+	memset(h, 0, sizeof(*h));
 	tk__head_config(w, h);
 	h->nin = w->nin;
-	h->nactive = nactive;
+	h->nactive = n;
 	for (i = 0; i < w->nin; i++) {
 		memcpy(h->in_name[i], w->in[i].log->name, TK_NAME_MAX);
 		h->in_next[i] = tk_worker_applied_next(w, i);
@@ -126,71 +131,208 @@ int tk_ckpt_save(struct tk_worker *w)
 	h->stream_time = w->stream_time;
 	memcpy(h->next_close, w->next_close, sizeof(h->next_close));
 	h->stats = w->stats;
-	p = buf + sizeof(*h);
-	for (uint32_t j = 0; j < w->nactive; j++) {
-		i = w->active[j];
-		*(uint64_t *)p = i;
-		p += sizeof(uint64_t);
-		for (t = 0; t < w->cfg.ntf; t++) {
-			const struct tk_agg_older *o = &w->sym[i].older[t];
+}
 
-			*(uint64_t *)p = o->n;
-			p += sizeof(uint64_t);
-			memcpy(p, o->bar, o->n * sizeof(struct tk_bar));
-			p += o->n * sizeof(struct tk_bar);
-			memcpy(p, &w->sym[i].ind[t], sizeof(struct tk_ind_state));
-			p += sizeof(struct tk_ind_state);
-		}
-		/* The live record, as the worker last wrote it (we are its only writer). */
-		memcpy(p, (uint8_t *)tk_state_record(w->state, i) + TK_STATE_HEADER,
-		       sizeof(struct tk_live));
-		p += sizeof(struct tk_live);
+static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t *p)
+{
+	uint32_t t;
+	uint64_t v = id;
+
+	memcpy(p, &v, sizeof(v));
+	p += sizeof(uint64_t);
+	for (t = 0; t < w->cfg.ntf; t++) {
+		const struct tk_agg_older *o = &w->sym[id].older[t];
+
+		v = o->n;
+		memcpy(p, &v, sizeof(v));
+		p += sizeof(uint64_t);
+		memcpy(p, o->bar, o->n * sizeof(struct tk_bar));
+		p += o->n * sizeof(struct tk_bar);
+		memcpy(p, &w->sym[id].ind[t], sizeof(struct tk_ind_state));
+		p += sizeof(struct tk_ind_state);
 	}
-	tk_ckpt_path(w, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->seg->hdr->config.mode);
-	if (fd < 0)
-		return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
+	/* The live record, as the worker last wrote it (we are its only writer). */
+	memcpy(p, (uint8_t *)tk_state_record(w->state, id) + TK_STATE_HEADER, sizeof(struct tk_live));
+	return p + sizeof(struct tk_live);
+}
+
+static int tk__write_all(int fd, const uint8_t *p, size_t n, off_t at)
+{
+	while (n > 0) {
+		ssize_t k = pwrite(fd, p, n, at);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+		at += k;
+	}
+	return 0;
+}
+
+/*
+ * Every TK_CKPT_MAX_DELTAS checkpoints, or when the deltas outgrow the
+ * snapshot, a full snapshot (temporary file renamed over the old one:
+ * whole or absent); in between, a delta of the symbols changed since the
+ * last checkpoint, appended with its checksum (a torn one is ignored at
+ * load, and the cursors never passed it).
+ */
+int tk_ckpt_save(struct tk_worker *w)
+{
+	bool full = w->ckpt_size == 0 || w->ckpt_deltas >= TK_CKPT_MAX_DELTAS ||
+		    w->ckpt_size - w->ckpt_base_size > 4 * w->ckpt_base_size;
+	uint32_t n = full ? w->nactive : w->nchanged, j;
+	size_t need = sizeof(struct tk_ckpt_delta) + sizeof(struct tk_ckpt_head) +
+		      (size_t)n * tk__entry_max(w), size;
+	char path[512], tmp[520];
+	uint8_t *buf, *p, *body;
+	int fd, rc;
+
+	if (need > w->ckpt_cap) {
+		/* Grow with headroom: the steady state allocates nothing. */
+		size_t cap = need + need / 2 + 16 * tk__entry_max(w);
+
+		buf = realloc(w->ckpt_buf, cap);
+		if (buf == NULL)
+			return tk_err_set(ENOMEM, "checkpoint: out of memory for %zu bytes", cap);
+		w->ckpt_buf = buf;
+		w->ckpt_cap = cap;
+	}
+	buf = w->ckpt_buf;
+	body = full ? buf : buf + sizeof(struct tk_ckpt_delta);
+	tk__head_state(w, (struct tk_ckpt_head *)body, n);
+	if (!full)
+		memcpy(((struct tk_ckpt_head *)body)->magic, TK_CKPT_DELTA_MAGIC, 8);
+	p = body + sizeof(struct tk_ckpt_head);
+	for (j = 0; j < n; j++)
+		p = tk__put_entry(w, full ? w->active[j] : w->changed[j], p);
 	size = (size_t)(p - buf);
-	n = write(fd, buf, size);
-	close(fd);
-	if (n != (ssize_t)size)
-		return tk_err_set(EIO, "checkpoint %s: short write", tmp);
-	/* rename is atomic: the checkpoint is the old one or the new one, whole. */
-	if (rename(tmp, path) != 0)
-		return tk_err_set(errno, "checkpoint %s: %s", path, strerror(errno));
+	tk_ckpt_path(w, path, sizeof(path));
+	if (full) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->seg->hdr->config.mode);
+		if (fd < 0)
+			return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
+		rc = tk__write_all(fd, buf, size, 0);
+		close(fd);
+		if (rc < 0)
+			return tk_err_set(EIO, "checkpoint %s: short write", tmp);
+		/* rename is atomic: the checkpoint is the old one or the new one, whole. */
+		if (rename(tmp, path) != 0)
+			return tk_err_set(errno, "checkpoint %s: %s", path, strerror(errno));
+		w->ckpt_size = w->ckpt_base_size = size;
+		w->ckpt_deltas = 0;
+	} else {
+		struct tk_ckpt_delta *d = (struct tk_ckpt_delta *)buf;
+
+		memcpy(d->magic, TK_CKPT_DELTA_MAGIC, 8);
+		d->size = size - sizeof(*d);
+		d->sum = tk__fnv(body, d->size);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return tk_err_set(errno, "checkpoint %s: %s", path, strerror(errno));
+		rc = tk__write_all(fd, buf, size, (off_t)w->ckpt_size);
+		close(fd);
+		if (rc < 0)
+			return tk_err_set(EIO, "checkpoint %s: short write of a delta", path);
+		w->ckpt_size += size;
+		w->ckpt_deltas++;
+	}
+	for (j = 0; j < w->nchanged; j++)
+		w->is_active[w->changed[j]] = TK_SYM_ACTIVE;
+	w->nchanged = 0;
 	w->checkpoints++;
 	return 0;
+}
+
+/* Restore n entries from [*pp, end); -1 if they do not fit or make no sense. */
+static int tk__load_entries(struct tk_worker *w, uint8_t **pp, const uint8_t *end, uint32_t n)
+{
+	uint8_t *p = *pp;
+	uint32_t i, t;
+
+	for (i = 0; i < n; i++) {
+		uint64_t id, nold;
+		struct tk_live *live;
+
+		if (end - p < (ptrdiff_t)sizeof(uint64_t))
+			return -1;
+		memcpy(&id, p, sizeof(id));
+		p += sizeof(uint64_t);
+		if (id >= w->capacity)
+			return -1;
+		tk_worker_activate(w, (uint32_t)id);
+		for (t = 0; t < w->cfg.ntf; t++) {
+			struct tk_agg_older *o = &w->sym[id].older[t];
+
+			if (end - p < (ptrdiff_t)sizeof(uint64_t))
+				return -1;
+			memcpy(&nold, p, sizeof(nold));
+			p += sizeof(uint64_t);
+			if (nold > o->cap ||
+			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar) + sizeof(struct tk_ind_state)))
+				return -1;
+			o->n = (uint32_t)nold;
+			memcpy(o->bar, p, nold * sizeof(struct tk_bar));
+			p += nold * sizeof(struct tk_bar);
+			memcpy(&w->sym[id].ind[t], p, sizeof(struct tk_ind_state));
+			p += sizeof(struct tk_ind_state);
+		}
+		if (end - p < (ptrdiff_t)sizeof(struct tk_live))
+			return -1;
+		live = tk_state_write_begin(w->state, (uint32_t)id);
+		memcpy(live, p, sizeof(*live));
+		tk_state_write_end(w->state, (uint32_t)id);
+		p += sizeof(struct tk_live);
+	}
+	*pp = p;
+	return 0;
+}
+
+static void tk__load_head(struct tk_worker *w, const struct tk_ckpt_head *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->nin; i++) {
+		w->in[i].next = h->in_next[i];
+		w->in_ended[i] = h->in_ended[i] != 0;
+		w->in_silent[i] = h->in_silent[i] != 0;
+		w->in_clock[i] = h->in_clock[i];
+	}
+	for (i = 0; i < TK_OUTPUTS; i++)
+		w->out_pos[i] = h->out_last[i];
+	w->stream_time = h->stream_time;
+	memcpy(w->next_close, h->next_close, sizeof(w->next_close));
+	w->stats = h->stats;
 }
 
 int tk_ckpt_load(struct tk_worker *w)
 {
 	struct tk_ckpt_head want, *h;
 	char path[512];
-	uint8_t *buf = NULL, *p, *end;
-	struct stat_like {
-		off_t size;
-	} st;
-	uint32_t i, t;
+	uint8_t *buf = NULL, *p, *end, *dend;
+	off_t fsize;
+	uint32_t i;
 	int fd, rc = 0;
 
 	tk_ckpt_path(w, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : tk_err_set(errno, "checkpoint %s: %s", path, strerror(errno));
-	st.size = lseek(fd, 0, SEEK_END);
-	if (st.size < (off_t)sizeof(*h)) {
+	fsize = lseek(fd, 0, SEEK_END);
+	if (fsize < (off_t)sizeof(*h)) {
 		close(fd);
 		return tk_err_set(EBADF, "checkpoint %s is truncated (%lld bytes): remove it, or "
-				  "start afresh with tickd run --fresh", path, (long long)st.size);
+				  "start afresh with tickd run --fresh", path, (long long)fsize);
 	}
-	buf = malloc((size_t)st.size);
-	if (buf == NULL || pread(fd, buf, (size_t)st.size, 0) != st.size) {
+	buf = malloc((size_t)fsize);
+	if (buf == NULL || pread(fd, buf, (size_t)fsize, 0) != fsize) {
 		close(fd);
 		free(buf);
 		return tk_err_set(EIO, "checkpoint %s: cannot read it", path);
 	}
-	close(fd);
 	h = (struct tk_ckpt_head *)buf;
 	memset(&want, 0, sizeof(want));
 	tk__head_config(w, &want);
@@ -214,11 +356,8 @@ int tk_ckpt_load(struct tk_worker *w)
 				"settings, or start afresh (tickd run --fresh)", path);
 		goto out;
 	}
-	if (h->nin != w->nin || h->nactive > w->capacity) {
-		rc = tk_err_set(EBADF, "checkpoint %s does not match its own header (or the tick "
-				"logs changed): remove it or start afresh", path);
-		goto out;
-	}
+	if (h->nin != w->nin || h->nactive > w->capacity)
+		goto bad;
 	for (i = 0; i < w->nin; i++) {
 		if (strncmp(h->in_name[i], w->in[i].log->name, TK_NAME_MAX) != 0) {
 			rc = tk_err_set(EBADF, "checkpoint %s lists tick log '%.31s' where the segment "
@@ -227,64 +366,48 @@ int tk_ckpt_load(struct tk_worker *w)
 		}
 	}
 	p = buf + sizeof(*h);
-	end = buf + st.size;
-	for (i = 0; i < h->nactive; i++) {
-		uint64_t id, nold;
-		struct tk_live *live;
+	end = buf + fsize;
+	if (tk__load_entries(w, &p, end, h->nactive) < 0)
+		goto bad;
+	w->ckpt_base_size = (uint64_t)(p - buf);
+	/* The deltas after it, in order, up to the first that is not whole (a
+	 * worker killed while appending it: its cursors never passed it). */
+	for (;;) {
+		struct tk_ckpt_delta d;
+		struct tk_ckpt_head *dh;
 
-		if (end - p < (ptrdiff_t)sizeof(uint64_t))
-			goto truncated;
-		memcpy(&id, p, sizeof(id));
-		p += sizeof(uint64_t);
-		if (id >= w->capacity) {
-			rc = tk_err_set(EBADF, "checkpoint %s names symbol %llu beyond capacity", path,
-					(unsigned long long)id);
-			goto out;
-		}
-		tk_worker_activate(w, (uint32_t)id);
-		for (t = 0; t < w->cfg.ntf; t++) {
-			struct tk_agg_older *o = &w->sym[id].older[t];
-
-			if (end - p < (ptrdiff_t)sizeof(uint64_t))
-				goto truncated;
-			memcpy(&nold, p, sizeof(nold));
-			p += sizeof(uint64_t);
-			if (nold > o->cap ||
-			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar) + sizeof(struct tk_ind_state)))
-				goto truncated;
-			o->n = (uint32_t)nold;
-			memcpy(o->bar, p, nold * sizeof(struct tk_bar));
-			p += nold * sizeof(struct tk_bar);
-			memcpy(&w->sym[id].ind[t], p, sizeof(struct tk_ind_state));
-			p += sizeof(struct tk_ind_state);
-		}
-		if (end - p < (ptrdiff_t)sizeof(struct tk_live))
-			goto truncated;
-		live = tk_state_write_begin(w->state, (uint32_t)id);
-		memcpy(live, p, sizeof(*live));
-		tk_state_write_end(w->state, (uint32_t)id);
-		p += sizeof(struct tk_live);
+		if (end - p < (ptrdiff_t)(sizeof(d) + sizeof(*dh)))
+			break;
+		memcpy(&d, p, sizeof(d));
+		if (memcmp(d.magic, TK_CKPT_DELTA_MAGIC, 8) != 0 ||
+		    d.size > (uint64_t)(end - p) - sizeof(d) ||
+		    tk__fnv(p + sizeof(d), d.size) != d.sum)
+			break;
+		dh = (struct tk_ckpt_head *)(p + sizeof(d));
+		dend = p + sizeof(d) + d.size;
+		h = dh;
+		p += sizeof(d) + sizeof(*dh);
+		if (dh->nin != w->nin || tk__load_entries(w, &p, dend, dh->nactive) < 0 || p != dend)
+			goto bad;
+		w->ckpt_deltas++;
 	}
-	if (p != end)
-		goto truncated;
-	for (i = 0; i < w->nin; i++) {
-		w->in[i].next = h->in_next[i];
-		w->in_ended[i] = h->in_ended[i] != 0;
-		w->in_silent[i] = h->in_silent[i] != 0;
-		w->in_clock[i] = h->in_clock[i];
+	if (p != end) {
+		tk_warn("checkpoint %s: ignoring %lld bytes of a delta that was not written whole",
+			path, (long long)(end - p));
+		if (ftruncate(fd, (off_t)(p - buf)) != 0)
+			tk_warn("checkpoint %s: cannot trim it: %s", path, strerror(errno));
+	}
+	w->ckpt_size = (uint64_t)(p - buf);
+	tk__load_head(w, h);
+	for (i = 0; i < w->nin; i++)
 		tk_log_reader_commit(&w->in[i]);
-	}
-	for (i = 0; i < TK_OUTPUTS; i++)
-		w->out_pos[i] = h->out_last[i];
-	w->stream_time = h->stream_time;
-	memcpy(w->next_close, h->next_close, sizeof(w->next_close));
-	w->stats = h->stats;
 	rc = 1;
 	goto out;
-truncated:
+bad:
 	rc = tk_err_set(EBADF, "checkpoint %s does not match its own header (or the tick logs "
 			"changed): remove it or start afresh", path);
 out:
+	close(fd);
 	free(buf);
 	return rc;
 }

@@ -151,6 +151,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	}
 	w->active = malloc(w->capacity * sizeof(*w->active));
 	w->is_active = calloc(w->capacity, 1);
+	w->changed = malloc(w->capacity * sizeof(*w->changed));
 	w->shard_of = malloc(w->capacity);
 	w->buf = aligned_alloc(64, TK_WORKER_BUF);
 	if (w->nin > 1)
@@ -160,7 +161,8 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 				return tk_err_set(ENOMEM, "out of memory for the input buffers");
 			w->in_clock[i] = INT64_MIN;
 		}
-	if (w->sym == NULL || w->active == NULL || w->is_active == NULL || w->shard_of == NULL ||
+	if (w->sym == NULL || w->active == NULL || w->is_active == NULL || w->changed == NULL ||
+	    w->shard_of == NULL ||
 	    w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
 	memset(w->shard_of, 0xff, w->capacity);
@@ -206,6 +208,7 @@ void tk_worker_close(struct tk_worker *w)
 		free(w->older_arena[i]);
 	free(w->active);
 	free(w->is_active);
+	free(w->changed);
 	free(w->shard_of);
 	free(w->buf);
 	for (i = 0; i < TK_MAX_INPUTS; i++)
@@ -334,6 +337,8 @@ static struct tk_live *tk__live(const struct tk_worker *w, uint32_t id)
  * in one seqlocked update, so a reader never sees a bar in neither place;
  * the records are written after it, since a log write may wait on readers.
  */
+static void tk__touch(struct tk_worker *w, uint32_t id);
+
 static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 {
 	struct tk_sym_engine *se = &w->sym[id];
@@ -341,6 +346,8 @@ static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 	struct tk_ind_values v[TK_AGG_CLOSE_BATCH];
 	uint32_t sig[TK_AGG_CLOSE_BATCH], n, k;
 
+	if (w->is_active[id] != TK_SYM_CHANGED)
+		tk__touch(w, id);
 	do {
 		struct tk_live *live = tk_state_write_begin(w->state, id);
 
@@ -366,7 +373,7 @@ void tk_worker_activate(struct tk_worker *w, uint32_t id)
 
 	if (w->is_active[id])
 		return;
-	w->is_active[id] = 1;
+	w->is_active[id] = TK_SYM_ACTIVE;
 	/* Symbols become active rarely: an insertion keeps the order in which
 	 * bars close (by id) without a sort on the hot path. */
 	while (i > 0 && w->active[i - 1] > id) {
@@ -485,6 +492,16 @@ static void tk__first_tick(struct tk_worker *w, uint32_t id)
 	tk_state_write_end(w->state, id);
 }
 
+/* A symbol's state is about to change: activate it on its first tick, and
+ * list it for the next checkpoint (which saves only what changed). */
+static void tk__touch(struct tk_worker *w, uint32_t id)
+{
+	if (!w->is_active[id])
+		tk__first_tick(w, id);
+	w->is_active[id] = TK_SYM_CHANGED;
+	w->changed[w->nchanged++] = id;
+}
+
 static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 {
 	struct tk_tick k;
@@ -498,8 +515,8 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 		tk__advance(w, k.ts_ns);
 		return;
 	}
-	if (!w->is_active[id])
-		tk__first_tick(w, id);
+	if (__builtin_expect(w->is_active[id] != TK_SYM_CHANGED, 0))
+		tk__touch(w, id);
 	/* One seqlocked update of one record: the open bars are updated where
 	 * readers see them. */
 	live = tk_state_write_begin(w->state, id);

@@ -53,6 +53,8 @@ struct tk_sym_engine {
 	struct tk_ind_state ind[TK_MAX_TF];
 };
 
+enum { TK_SYM_IDLE = 0, TK_SYM_ACTIVE = 1, TK_SYM_CHANGED = 2 }; /* tk_worker.is_active */
+
 struct tk_worker_stats {
 	uint64_t ticks;
 	uint64_t other_shard;
@@ -92,7 +94,12 @@ struct tk_worker {
 	uint32_t older_cap[TK_MAX_TF];          /* older windows a symbol may have open */
 	uint32_t *active;          /* ids of the symbols with state, ascending */
 	uint32_t nactive;
-	uint8_t *is_active;        /* [capacity]: a byte per symbol, not a line of its state */
+	uint8_t *is_active;        /* [capacity] TK_SYM_*: a byte per symbol, not a line of its state */
+	uint32_t *changed;         /* ids changed since the last checkpoint */
+	uint32_t nchanged;
+	uint32_t ckpt_deltas;      /* deltas appended to the checkpoint since its full snapshot */
+	uint64_t ckpt_size;        /* bytes of the checkpoint file */
+	uint64_t ckpt_base_size;   /* bytes of its full snapshot */
 	uint8_t *shard_of;         /* [capacity], 0xff: not computed yet */
 	int64_t stream_time;
 	int64_t next_close[TK_MAX_TF];

@@ -11,7 +11,7 @@
 #include "common/clock.h"
 
 #define TK_IDLE_SPINS 200
-#define TK_IDLE_YIELDS 50
+#define TK_IDLE_YIELDS 4
 #define TK_IDLE_SLEEP_MIN_NS 50000
 #define TK_IDLE_SLEEP_MAX_NS 1000000
 

@@ -3,7 +3,9 @@
  *
  *   spin     pause and retry: lowest latency, burns a core.  For pinned
  *            processes on isolated cores (bare metal, benchmarks).
- *   backoff  spin a little, then yield, then sleep 50 us doubling to 1 ms.
+ *   backoff  spin a little, yield a few times, then sleep 50 us doubling to
+ *            1 ms (yields are syscalls that return at once on an idle core:
+ *            50 of them per idle moment cost 26 syscalls a tick at 5,000/s).
  *            The default: on a 2-core machine nothing may burn a core idle.
  *   block    spin a little, then sleep on the log's event count (futex)
  *            until the writer publishes: ~zero CPU idle, a few microseconds
