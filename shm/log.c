@@ -223,6 +223,19 @@ static void tk__claim_end(struct tk_log_region *log)
 	pthread_mutex_unlock(&tk__claim_lock);
 }
 
+void tk_log_forget_mapping(const void *base, size_t size)
+{
+	const uint8_t *b = base;
+	int i;
+
+	pthread_mutex_lock(&tk__held_lock);
+	for (i = 0; i < TK_HELD_MAX; i++)
+		if (tk__held[i] != NULL && (const uint8_t *)tk__held[i] >= b &&
+		    (const uint8_t *)tk__held[i] < b + size)
+			tk__held[i] = NULL;
+	pthread_mutex_unlock(&tk__held_lock);
+}
+
 bool tk_reader_alive(const struct tk_reader_slot *rs)
 {
 	return tk__owned(&rs->state);

@@ -501,6 +501,10 @@ static inline uint64_t tk_log_oldest(const struct tk_log_region *log)
 bool tk_reader_alive(const struct tk_reader_slot *rs);
 bool tk_log_writer_alive(const struct tk_log_region *log);
 
+/* A mapping goes away (tk_segment_detach): closing its descriptor drops
+ * every lock held through it, so this process holds nothing in it either. */
+void tk_log_forget_mapping(const void *base, size_t size);
+
 /* Inode of this process's pid namespace (0 if unknown). */
 uint64_t tk_pid_ns(void);
 

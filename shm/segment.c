@@ -676,6 +676,7 @@ void tk_segment_detach(struct tk_segment *seg)
 {
 	if (seg->base != NULL) {
 		tk__map_unregister(seg);
+		tk_log_forget_mapping(seg->base, seg->size);
 		munmap(seg->base, seg->size);
 	}
 	if (seg->fd >= 0)
