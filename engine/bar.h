@@ -21,23 +21,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "shm/live.h" /* struct tk_bar: the open bar is part of the live record */
+
 #define TK_NS_PER_S 1000000000LL
 #define TK_AGG_CLOSE_BATCH 8 /* windows closed per call of tk_agg_close by the worker */
-
-/* A window's bar.  Also the open bar of the live record (engine/live.h),
- * so its layout is part of the reader ABI. */
-struct tk_bar {
-	int64_t window_start; /* epoch ns, a multiple of the timeframe */
-	double open;
-	double high;
-	double low;
-	double close;
-	double volume;
-	double pv;            /* sum of price * size */
-	uint64_t trade_count; /* 0: no bar (an empty slot) */
-	int64_t open_ts;      /* event time of the trade that set open */
-	int64_t close_ts;     /* event time of the trade that set close */
-};
 
 /* Start of the window of `ts` for timeframe tf (floor, also before 1970). */
 static inline int64_t tk_window_start(int64_t ts, int64_t tf)

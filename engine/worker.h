@@ -20,7 +20,7 @@
 
 #include "engine/bar.h"
 #include "engine/indicators.h"
-#include "engine/live.h"
+#include "shm/live.h"
 #include "shm/history.h"
 #include "shm/idle.h"
 #include "shm/log.h"

@@ -30,7 +30,7 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/msg.h"
-#include "engine/live.h"
+#include "shm/live.h"
 #include "shm/history.h"
 #include "shm/idle.h"
 #include "shm/log.h"

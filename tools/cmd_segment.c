@@ -12,7 +12,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/opts.h"
-#include "engine/live.h"
+#include "shm/live.h"
 #include "engine/worker.h"
 #include "shm/ctlring.h"
 #include "shm/log.h"

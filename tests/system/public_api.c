@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/live.h"
+#include "shm/live.h"
 #include "shm/records.h"
 #include "shm/segment.h"
 #include "shm/tickd.h"

@@ -2,17 +2,33 @@
  * The per-symbol live state the engine keeps in place in the segment (the
  * payload of the symbol's seqlocked state record): what a `/quote` or a
  * dashboard needs, readable at any time by any process without asking the
- * worker.  Part of the reader ABI: change with TK_SEG_ABI_VERSION.
+ * worker.  Part of the reader ABI: change with TK_SEG_ABI_VERSION.  It lives
+ * in shm/ because libtickd reads it; the engine (engine/) writes it.
  */
-#ifndef TK_ENGINE_LIVE_H
-#define TK_ENGINE_LIVE_H
+#ifndef TK_SHM_LIVE_H
+#define TK_SHM_LIVE_H
 
 #include <stdint.h>
 
-#include "engine/bar.h"
 #include "shm/records.h"
 
 #define TK_MAX_TF 8 /* timeframes per engine */
+
+/* A window's bar.  Also the open bar of the live record (below),
+ * so its layout is part of the reader ABI. */
+struct tk_bar {
+	int64_t window_start; /* epoch ns, a multiple of the timeframe */
+	double open;
+	double high;
+	double low;
+	double close;
+	double volume;
+	double pv;            /* sum of price * size */
+	uint64_t trade_count; /* 0: no bar (an empty slot) */
+	int64_t open_ts;      /* event time of the trade that set open */
+	int64_t close_ts;     /* event time of the trade that set close */
+};
+
 
 struct tk_live_ind {
 	int64_t window_start; /* of the last closed bar; 0: none yet */
