@@ -46,7 +46,7 @@ args() {
   case $1 in
   synth) echo "--seed 7 --count $((SCALE * 150000)) --rate 2000" ;;
   replay) echo "--source replay:$W/raw.jsonl" ;;
-  feeds2) echo "--feeds 2 --seed 7 --count $((SCALE * 75000)) --rate 1000" ;;
+  feeds2) echo "--feeds 2 --seed 7 --count $((SCALE * 100000)) --rate 1000" ;;
   esac
 }
 
@@ -71,18 +71,20 @@ for mode in $MODES; do
   "$T" run --fresh --shm-path "$P" $(args $mode) --speed 10 --exit-at-end > /dev/null 2> "$W/run.log" &
   run=$!
   kf=0 ke=0 turn=0
+  # Feed and engine in turn; a turn whose target is down (being restarted)
+  # is tried again at the next step, so both get their KILLS.
   while kill -0 $run 2>/dev/null && { [ $kf -lt "$KILLS" ] || [ $ke -lt "$KILLS" ]; }; do
     sleep "0.$((RANDOM % 50 + 25))"
-    if [ $((turn++ % 2)) -eq 0 ] && [ $kf -lt "$KILLS" ]; then
+    if [ $ke -ge "$KILLS" ] || { [ $kf -lt "$KILLS" ] && [ $((turn % 2)) -eq 0 ]; }; then
       pids=$(pgrep -f -- "tickd feed --source [^ ]* --shm-path $P " || true)
       [ -n "$pids" ] || continue
       # shellcheck disable=SC2086
       set -- $pids
       shift $((RANDOM % $#))
-      kill -9 "$1" 2>/dev/null && kf=$((kf + 1))
-    elif [ $ke -lt "$KILLS" ]; then
+      kill -9 "$1" 2>/dev/null && kf=$((kf + 1)) && turn=$((turn + 1))
+    else
       pid=$(pgrep -f -- "tickd engine --shm-path $P " || true)
-      [ -n "$pid" ] && kill -9 $pid 2>/dev/null && ke=$((ke + 1))
+      [ -n "$pid" ] && kill -9 $pid 2>/dev/null && ke=$((ke + 1)) && turn=$((turn + 1))
     fi
   done
   wait $run || fail "$mode: tickd run failed after $kf feed and $ke engine kills: $(grep -E 'error|giving up' "$W/run.log" | tail -3)"
