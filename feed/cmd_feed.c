@@ -22,6 +22,7 @@
 #include "shm/idle.h"
 #include "shm/log.h"
 #include "shm/records.h"
+#include "shm/symbol.h"
 #include "shm/symtab.h"
 #include "feed/cmd.h"
 
@@ -416,10 +417,22 @@ static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
 	fc.silence_ns = o->silence_ns != 0 ? o->silence_ns : 30 * 1000000000LL;
 	snprintf(list, sizeof(list), "%s",
 		 o->symbol_list != NULL ? o->symbol_list : "AAPL,MSFT,AMZN,BINANCE:BTCUSDT");
-	for (tok = strtok_r(list, ", ", &save); tok != NULL && n < TK_FH_MAX_SYMBOLS;
-	     tok = strtok_r(NULL, ", ", &save)) {
-		if (strlen(tok) > 31)
-			tk_opt_fail("--symbol-list", "symbol '%s' is longer than 31 bytes", tok);
+	/* Split on commas only: a symbol may hold a space (IC MARKETS:1); the
+	 * spaces around a name are not part of it. */
+	for (tok = strtok_r(list, ",", &save); tok != NULL && n < TK_FH_MAX_SYMBOLS;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char why[160];
+		size_t len;
+
+		while (*tok == ' ')
+			tok++;
+		len = strlen(tok);
+		while (len > 0 && tok[len - 1] == ' ')
+			tok[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (tk_symbol_check(tok, len, why, sizeof(why)) < 0)
+			tk_opt_fail("--symbol-list", "'%s' is not a symbol: %s", tok, why);
 		snprintf(symbols[n++], sizeof(symbols[0]), "%s", tok);
 	}
 	if (n == 0)
