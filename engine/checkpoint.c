@@ -35,7 +35,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 
-#define TK_CKPT_MAGIC "TKCKPT03"
+#define TK_CKPT_MAGIC "TKCKPT04"
 
 struct tk_ckpt_head {
 	char magic[8];
@@ -54,6 +54,7 @@ struct tk_ckpt_head {
 	uint8_t in_ended[TK_MAX_INPUTS];
 	uint8_t in_silent[TK_MAX_INPUTS];
 	int64_t in_clock[TK_MAX_INPUTS];
+	uint64_t bypass_left;
 	uint64_t out_last[TK_OUTPUTS];
 	int64_t stream_time;
 	int64_t next_close[TK_MAX_TF];
@@ -126,6 +127,7 @@ static void tk__head_state(const struct tk_worker *w, struct tk_ckpt_head *h, ui
 		h->in_silent[i] = w->in_silent[i];
 		h->in_clock[i] = w->in_clock[i];
 	}
+	h->bypass_left = w->bypass_left;
 	for (i = 0; i < TK_OUTPUTS; i++)
 		h->out_last[i] = w->out_pos[i];
 	h->stream_time = w->stream_time;
@@ -183,13 +185,22 @@ int tk_ckpt_save(struct tk_worker *w)
 {
 	bool full = w->ckpt_size == 0 || w->ckpt_deltas >= TK_CKPT_MAX_DELTAS ||
 		    w->ckpt_size - w->ckpt_base_size > 4 * w->ckpt_base_size;
-	uint32_t n = full ? w->nactive : w->nchanged, j;
-	size_t need = sizeof(struct tk_ckpt_delta) + sizeof(struct tk_ckpt_head) +
-		      (size_t)n * tk__entry_max(w), size;
+	uint32_t n = full ? w->nactive : w->nchanged, j, t;
+	size_t need = sizeof(struct tk_ckpt_delta) + sizeof(struct tk_ckpt_head), size;
 	char path[512], tmp[520];
 	uint8_t *buf, *p, *body;
 	int fd, rc;
 
+	/* What is open, not the most that could be: a minute of lateness
+	 * with 1 s bars could be 5 KB a symbol, it is 80 bytes a window open. */
+	for (j = 0; j < n; j++) {
+		uint32_t id = full ? w->active[j] : w->changed[j];
+
+		need += sizeof(uint64_t) + sizeof(struct tk_live);
+		for (t = 0; t < w->cfg.ntf; t++)
+			need += sizeof(uint64_t) + w->sym[id].older[t].n * sizeof(struct tk_bar) +
+				sizeof(struct tk_ind_state);
+	}
 	if (need > w->ckpt_cap) {
 		/* Grow with headroom: the steady state allocates nothing. */
 		size_t cap = need + need / 2 + 16 * tk__entry_max(w);
@@ -301,6 +312,7 @@ static void tk__load_head(struct tk_worker *w, const struct tk_ckpt_head *h)
 		w->in_silent[i] = h->in_silent[i] != 0;
 		w->in_clock[i] = h->in_clock[i];
 	}
+	w->bypass_left = h->bypass_left;
 	for (i = 0; i < TK_OUTPUTS; i++)
 		w->out_pos[i] = h->out_last[i];
 	w->stream_time = h->stream_time;

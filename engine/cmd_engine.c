@@ -133,9 +133,10 @@ int tk_cmd_engine(int argc, char **argv)
 	if (rc < 0) {
 		tk_error("%s", tk_err_msg());
 		/* Settings that do not fit the segment (its timeframes, shards, a
-		 * checkpoint made with others): exit 2, so tickd run stops instead
-		 * of restarting a worker that cannot start. */
-		return rc == -EINVAL || rc == -ENOENT ? 2 : 1;
+		 * checkpoint made with others) or the memory (the open windows of a
+		 * lateness): exit 2, so tickd run stops instead of restarting a
+		 * worker that cannot start. */
+		return rc == -EINVAL || rc == -ENOENT || rc == -ENOMEM ? 2 : 1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

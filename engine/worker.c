@@ -502,6 +502,18 @@ static void tk__touch(struct tk_worker *w, uint32_t id)
 	w->changed[w->nchanged++] = id;
 }
 
+/*
+ * An input counts as finished for the end of stream and --exit-at-end once
+ * its END is applied, or when it never carried a record and is no longer
+ * waited for (a tick log no feed writes: a spare one, or one left by an
+ * earlier run with more feeds).
+ */
+static bool tk__input_done(const struct tk_worker *w, uint32_t i)
+{
+	return w->in_ended[i] || (w->in_silent[i] && w->in_clock[i] == INT64_MIN &&
+				  w->in_n[i] == 0 && w->in[i].next <= 1);
+}
+
 static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 {
 	struct tk_tick k;
@@ -566,7 +578,7 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 			w->stats.ends++;
 			w->in_ended[w->cur_input] = true;
 			for (i = 0; i < w->nin; i++)
-				ended += w->in_ended[i];
+				ended += tk__input_done(w, i);
 			if (ended < w->nin && w->nin > 0)
 				return;
 			for (;;) {
@@ -701,6 +713,8 @@ static bool tk__waited(const struct tk_worker *w, uint32_t i)
 	return !w->in_ended[i] && !w->in_silent[i];
 }
 
+static void tk__checkpoint(struct tk_worker *w);
+
 /*
  * Several inputs: a merge in the order of the inputs' clocks, so that the
  * records are applied in the same order whatever was in each log when the
@@ -711,12 +725,19 @@ static bool tk__waited(const struct tk_worker *w, uint32_t i)
  * clock already past it (its keys never go back).  Stream time is then the
  * largest key applied, so every input's own clock has passed a window's end
  * plus the lateness when it closes, and a trade is late only if its own
- * input's clock says so.  An input that has ended is not waited for; one
- * that offers nothing for input_silence_ns of wall time while another
- * waits is not waited for either (counted, logged) until it offers a
- * record again: the only decision here that depends on timing, taken only
- * when a feed is down.
+ * input's clock says so.  An input that has ended is not waited for (but
+ * still read: a record after its END starts a new stream, waited for
+ * again).  One that offers nothing for input_silence_ns of wall time while
+ * another waits is not waited for during the next TK_BYPASS_RECORDS records
+ * of the others: the one decision here that depends on timing, taken only
+ * when a feed is down, so it is made durable before it acts -- a
+ * checkpoint records it (and how many records it covers) before the first
+ * of them is applied, and a restarted worker applies those same records
+ * the same way.  After them the input is waited for again if it offers a
+ * record, else the next such stretch begins (another checkpoint).
  */
+#define TK_BYPASS_RECORDS 1024
+
 static uint32_t tk__step_merge(struct tk_worker *w)
 {
 	uint32_t applied = 0, i;
@@ -726,18 +747,43 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 		int best = -1;
 		bool blocked = false;
 
+		if (w->bypass_left == 0) {
+			/* The end of a stretch: a silent input that offers a record
+			 * again is waited for again; one still silent starts another
+			 * stretch, recorded before it acts. */
+			bool still = false;
+
+			for (i = 0; i < w->nin; i++) {
+				if (!w->in_silent[i])
+					continue;
+				if (tk__head(w, i) != NULL) {
+					w->in_silent[i] = false;
+					tk_info("%s: offers records again: waited for again",
+						w->in[i].log->name);
+				} else {
+					still = true;
+				}
+			}
+			if (still) {
+				w->bypass_left = TK_BYPASS_RECORDS;
+				tk__checkpoint(w);
+			}
+		}
 		for (i = 0; i < w->nin; i++) {
 			struct tk_slot *h;
 			int64_t k;
 
-			if (w->in_ended[i] && w->in_pos[i] == w->in_n[i])
+			/* A silent input is not even looked at during a stretch: what
+			 * it offers meanwhile waits for the stretch's end. */
+			if (w->in_silent[i])
 				continue;
 			h = tk__head(w, i);
 			if (h == NULL)
 				continue;
-			if (w->in_silent[i]) {
-				w->in_silent[i] = false;
-				tk_info("%s: offers records again: waited for again", w->in[i].log->name);
+			if (w->in_ended[i]) {
+				w->in_ended[i] = false;
+				tk_info("%s: a record after its end of stream: a new stream, waited for",
+					w->in[i].log->name);
 			}
 			k = tk__key(w, i, h);
 			if (k < best_key) {
@@ -757,22 +803,32 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 				w->in_wait_since[i] = tk_mono_coarse_ns();
 			else if (tk_mono_coarse_ns() - w->in_wait_since[i] >= w->cfg.input_silence_ns) {
 				w->in_silent[i] = true;
+				w->in_wait_since[i] = 0;
 				w->stats.inputs_dropped++;
-				tk_warn("%s: nothing for %.1f s while %s waits: no longer waited for "
-					"(until it offers a record; its trades for windows closed "
-					"meanwhile count as late)",
+				tk_warn("%s: nothing for %.1f s while %s waits: not waited for during "
+					"the next %d records (its trades for windows closed meanwhile "
+					"count as late)",
 					w->in[i].log->name, (double)w->cfg.input_silence_ns / 1e9,
-					w->in[best].log->name);
+					w->in[best].log->name, TK_BYPASS_RECORDS);
 				continue;
 			}
 			blocked = true;
 		}
 		if (blocked)
 			break;
+		for (i = 0; i < w->nin; i++)
+			if (w->in_silent[i] && w->bypass_left == 0) {
+				/* Just decided: durable before anything depends on it. */
+				w->bypass_left = TK_BYPASS_RECORDS;
+				tk__checkpoint(w);
+				break;
+			}
 		w->cur_input = (uint32_t)best;
 		tk_worker_apply(w, tk__head(w, (uint32_t)best));
 		w->in_clock[best] = best_key;
 		w->in_pos[best]++;
+		if (w->bypass_left > 0)
+			w->bypass_left--;
 		applied++;
 	}
 	return applied;
@@ -786,7 +842,7 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 		uint32_t got = w->nin == 1 ? tk__step_single(w) : tk__step_merge(w);
 
 		for (i = 0, ended = 0; i < w->nin; i++)
-			ended += w->in_ended[i];
+			ended += tk__input_done(w, i);
 		w->since_ckpt += got;
 		/* The cursors may advance only past a checkpoint: one every
 		 * TK_CKPT_INTERVAL_NS at most while input flows or after it

@@ -86,6 +86,7 @@ struct tk_worker {
 	int64_t in_wait_since[TK_MAX_INPUTS]; /* since when the merge waits for it (coarse), 0: not */
 	struct tk_slot *in_buf[TK_MAX_INPUTS];
 	uint32_t in_pos[TK_MAX_INPUTS], in_n[TK_MAX_INPUTS];
+	uint64_t bypass_left; /* records still to apply without waiting for silent inputs */
 	struct tk_log_writer bars[TK_MAX_TF];
 	struct tk_log_writer signals;
 	uint32_t capacity;

@@ -150,9 +150,10 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 	out.stream = tk_stream_hash(out.stream, &cfg->nsymbols, sizeof(cfg->nsymbols));
 	out.stream = tk_stream_hash(out.stream, &o->hb_ns, sizeof(o->hb_ns));
 	if (tk_resume_scan(&out.w, out.stream, &rs) < 0) {
+		/* Not a crash to retry: the log cannot say where to resume. */
 		tk_error("%s", tk_err_msg());
 		tk_log_writer_close(&out.w);
-		return 1;
+		return 2;
 	}
 	if (rs.complete) {
 		tk_info("%s already holds this whole stream (seed %llu), its end included: "
@@ -299,24 +300,35 @@ static int tk__run_replay(struct tk_segment *seg, const struct tk_feed_opts *o,
 		tk_error("cannot open %s to record: %s", o->record, strerror(errno));
 		return 1;
 	}
+	if (icfg.record != NULL)
+		setvbuf(icfg.record, NULL, _IOLBF, 0); /* whole lines, even if killed */
 	{
 		/* A recording is deterministic: the same file gives the same
 		 * stream, so a restarted replay resumes it (feed/resume.h). */
 		struct stat fst;
 
+		char real[4096];
+
 		if (stat(file, &fst) == 0) {
+			/* The file itself, however it is named (relative path, link). */
+			if (realpath(file, real) == NULL)
+				snprintf(real, sizeof(real), "%s", file);
 			icfg.stream = tk_stream_hash(TK_STREAM_HASH_INIT, "replay", 6);
-			icfg.stream = tk_stream_hash(icfg.stream, file, strlen(file));
+			icfg.stream = tk_stream_hash(icfg.stream, real, strlen(real));
 			icfg.stream = tk_stream_hash(icfg.stream, &fst.st_size, sizeof(fst.st_size));
 			icfg.stream = tk_stream_hash(icfg.stream, &fst.st_mtim, sizeof(fst.st_mtim));
 			icfg.stream = tk_stream_hash(icfg.stream, &o->hb_ns, sizeof(o->hb_ns));
 			icfg.stream = tk_stream_hash(icfg.stream, &o->dedupe_ns, sizeof(o->dedupe_ns));
 		}
 	}
-	if (tk_rec_open(&rd, file) < 0 ||
-	    tk_ingest_open(&g, seg, o->logname, &icfg, stats, &tk__feed_stop) < 0) {
+	if (tk_rec_open(&rd, file) < 0) {
 		tk_error("%s", tk_err_msg());
 		return 1;
+	}
+	rc = tk_ingest_open(&g, seg, o->logname, &icfg, stats, &tk__feed_stop);
+	if (rc < 0) {
+		tk_error("%s", tk_err_msg());
+		return rc == -EOVERFLOW ? 2 : 1; /* a log that cannot say where to resume */
 	}
 	if (g.resume.complete) {
 		tk_info("%s already holds the whole replay of %s, its end included: nothing to write",

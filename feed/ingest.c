@@ -103,8 +103,16 @@ static void tk__on_trade(void *ctx, const struct tk_fh_trade *t)
 {
 	struct tk_ingest *g = ctx;
 	struct tk_tick k = { 0 };
-	int32_t id = tk_symtab_intern(g->symtab, t->symbol, t->symbol_len);
+	int32_t id;
 
+	/* Numbered before anything can refuse it: the numbering is the
+	 * message's, the same in every run whatever the symbol table holds. */
+	k.src = ((g->msgs + 1) << TK_SRC_MSG_SHIFT) | g->trade_in_msg++;
+	if (t->ts_ns > g->trade_clock) /* the clock of a raw replay: every trade moves it */
+		g->trade_clock = t->ts_ns;
+	if (tk_resume_skip_tick(&g->resume, k.src))
+		return; /* already in the log: written before a restart */
+	id = tk_symtab_intern(g->symtab, t->symbol, t->symbol_len);
 	if (id < 0) {
 		if (g->symtab_full++ == 0)
 			tk_error("symbol %.*s cannot be added: the symbol table is full (raise --symbols "
@@ -114,11 +122,6 @@ static void tk__on_trade(void *ctx, const struct tk_fh_trade *t)
 			g->stats->trades_rejected++;
 		return;
 	}
-	if (t->ts_ns > g->trade_clock)
-		g->trade_clock = t->ts_ns;
-	k.src = ((g->msgs + 1) << TK_SRC_MSG_SHIFT) | g->trade_in_msg++;
-	if (tk_resume_skip_tick(&g->resume, k.src))
-		return; /* already in the log: written before a restart */
 	k.ts_ns = t->ts_ns;
 	k.price = t->price;
 	k.size = t->size;
@@ -196,14 +199,15 @@ static void tk__message(struct tk_ingest *g, int64_t recv_ns, const char *buf, s
 		memset(m, 0, sizeof(*m));
 		m->kind = TK_FH_UNKNOWN;
 		snprintf(m->text, sizeof(m->text), "duplicate");
-		if (g->cfg.record != NULL)
+		if (g->cfg.record != NULL && !g->resume.active)
 			tk_rec_write(g->cfg.record, recv_ns, buf, len, false);
 		if (st != NULL)
 			st->duplicates++;
 		return;
 	}
 	tk_fh_parse(g->parser, buf, len, tk__on_trade, g, m);
-	if (g->cfg.record != NULL) {
+	/* A resumed replay does not record again what its predecessor did. */
+	if (g->cfg.record != NULL && !g->resume.active) {
 		bool json = m->kind != TK_FH_INVALID ||
 			    (m->reason != TK_FH_NOT_JSON && m->reason != TK_FH_BAD_UTF8 &&
 			     m->reason != TK_FH_TOO_LARGE);

@@ -591,8 +591,22 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 		return idx;
 	}
 	rs = &tk_log_readers(log)[idx];
-	memset(rs->name, 0, sizeof(rs->name));
-	snprintf(rs->name, sizeof(rs->name), "%s", opts->name);
+	/* The cursor before the name: a process killed in between leaves a
+	 * slot whose name (the old one, or none) never owns a foreign cursor. */
+	if (resumed && (opts->start == TK_START_RESUME || opts->start == TK_START_RESUME_OLDEST) &&
+	    rs->cursor != 0) {
+		r->next = rs->cursor;
+		r->resumed = true;
+	} else {
+		r->next = tk__log_start_seq(log, opts);
+		/* Release: ordered before the name below (a kill between them). */
+		tk_store_release_64(&rs->cursor, r->next);
+		rs->skipped = rs->gaps = rs->consumed = 0;
+	}
+	if (!resumed) {
+		memset(rs->name, 0, sizeof(rs->name));
+		snprintf(rs->name, sizeof(rs->name), "%s", opts->name);
+	}
 	rs->pid = (int32_t)getpid();
 	rs->pid_start = tk_pid_start(rs->pid);
 	rs->pid_ns = tk_pid_ns();
@@ -600,14 +614,6 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 		    (opts->gating && opts->release_on_stall ? TK_READER_F_RELEASE_ON_STALL : 0);
 	rs->stall_ns = opts->stall_ns > 0 ? opts->stall_ns : TK_DEFAULT_STALL_NS;
 	rs->heartbeat_ns = tk_mono_coarse_ns();
-	if (resumed && (opts->start == TK_START_RESUME || opts->start == TK_START_RESUME_OLDEST) &&
-	    rs->cursor != 0) {
-		r->next = rs->cursor;
-		r->resumed = true;
-	} else {
-		r->next = tk__log_start_seq(log, opts);
-		rs->skipped = rs->gaps = rs->consumed = 0;
-	}
 	r->skipped = rs->skipped;
 	r->gaps = rs->gaps;
 	r->consumed = rs->consumed;

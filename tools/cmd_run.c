@@ -228,6 +228,10 @@ int tk_cmd_run(int argc, char **argv)
 	 * (a synthetic one with the next seeds: different markets). */
 	if (nfeeds < nsources)
 		nfeeds = nsources;
+	if (nfeeds > nsources && strcmp(sources[nsources - 1], "synth") != 0)
+		tk_opt_fail("--feeds", "repeats only the synthetic source: %u copies of '%s' would "
+			    "bring every trade %u times (give each feed its own --source)", nfeeds,
+			    sources[nsources - 1], nfeeds);
 	for (i = nsources; i < nfeeds; i++)
 		sources[i] = sources[nsources - 1];
 	for (i = 0; i < nfeeds; i++) {
@@ -287,9 +291,20 @@ int tk_cmd_run(int argc, char **argv)
 			return WIFEXITED(status) && WEXITSTATUS(status) == 2 ? 2 : 1;
 		}
 	} else {
+		uint32_t nticks = 0;
+
+		for (i = 0; i < seg.hdr->config.nlogs; i++)
+			nticks += strncmp(seg.hdr->config.logs[i].name, "ticks.", 6) == 0;
 		tk_info("resuming on the existing segment %s (created by pid %d); --fresh starts anew",
 			path, (int)seg.hdr->creator_pid);
 		tk_segment_detach(&seg);
+		/* Each feed writes its own tick log and the workers wait for every
+		 * tick log: the segment must have exactly one per feed. */
+		if (nticks != nfeeds) {
+			tk_error("the segment %s has %u tick log(s), this run has %u feed(s): run with "
+				 "--fresh (or --feeds %u)", path, nticks, nfeeds, nticks);
+			return 2;
+		}
 	}
 
 	/* Engine workers first, then the feed once they are registered. */

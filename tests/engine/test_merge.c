@@ -270,3 +270,85 @@ Test(merge, a_minute_of_lateness_with_one_second_bars)
 	tk_worker_close(&j.w);
 	rig_close(&r);
 }
+
+/* An input whose END was applied is still read: a new stream after it (a
+ * feed run again on the same segment) is applied, not left to fill the
+ * ring with the worker's cursor parked at the END. */
+Test(merge, an_input_that_ended_is_read_again_when_a_new_stream_follows)
+{
+	struct rig r;
+	struct job j;
+	pthread_t th;
+	uint64_t before;
+	int i;
+
+	rig_open(&r, 2);
+	for (i = 0; i < 5; i++) {
+		put_tick(&r, 0, 0, T0 + S(i + 0.5), 100, 1);
+		put_tick(&r, 1, 1, T0 + S(i + 0.5), 200, 1);
+	}
+	put_hb(&r, 0, T0 + S(6), TK_HEARTBEAT_F_END);
+	put_hb(&r, 1, T0 + S(6), TK_HEARTBEAT_F_END);
+	job_cfg(&j, &r.seg);
+	cr_assert_eq(pthread_create(&th, NULL, run_worker, &j), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(j.w.stats.ticks, 10);
+	before = j.w.stats.bars;
+	/* Input 0 again: a new stream, then its end. */
+	put_hb(&r, 0, T0 + S(100), TK_HEARTBEAT_F_BEGIN);
+	for (i = 0; i < 5; i++)
+		put_tick(&r, 0, 0, T0 + S(100 + i + 0.5), 101, 2);
+	put_hb(&r, 0, T0 + S(106), TK_HEARTBEAT_F_END);
+	tk_worker_run(&j.w, &j.stop);
+	cr_assert_eq(j.w.stats.ticks, 15, "the new stream's ticks are applied");
+	cr_assert_eq(j.w.stats.bars, before + 5 + 1, "and their bars closed at its end");
+	tk_worker_close(&j.w);
+	rig_close(&r);
+}
+
+/* A tick log no feed writes (a spare one, or one left by a run with more
+ * feeds) does not hold the end of stream: once it is no longer waited for,
+ * the other input's END closes every bar and --exit-at-end exits. */
+struct deadline_job {
+	struct job *j;
+	volatile int done;
+};
+
+static void *run_and_mark(void *arg)
+{
+	struct deadline_job *d = arg;
+
+	run_worker(d->j);
+	d->done = 1;
+	return NULL;
+}
+
+Test(merge, a_tick_log_no_feed_writes_does_not_hold_the_end_of_stream)
+{
+	struct rig r;
+	struct job j;
+	struct deadline_job d = { .j = &j };
+	pthread_t th;
+	int i;
+
+	rig_open(&r, 2);
+	for (i = 0; i < 10; i++)
+		put_tick(&r, 0, 0, T0 + S(i + 0.5), 100 + i, 1);
+	put_hb(&r, 0, T0 + S(11), TK_HEARTBEAT_F_END);
+	job_cfg(&j, &r.seg);
+	j.cfg.input_silence_ns = 50 * 1000 * 1000;
+	cr_assert_eq(pthread_create(&th, NULL, run_and_mark, &d), 0);
+	for (i = 0; i < 2500 && !d.done; i++)
+		tk_sleep_ns(2 * 1000 * 1000);
+	if (!d.done) {
+		j.stop = 1;
+		pthread_join(th, NULL);
+		cr_assert_fail("the worker did not exit at the end of the only written input "
+			       "(%llu bars)", (unsigned long long)j.w.stats.bars);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(j.w.stats.ticks, 10);
+	cr_assert_eq(j.w.stats.bars, 10 + 1, "every bar closed at the end");
+	tk_worker_close(&j.w);
+	rig_close(&r);
+}

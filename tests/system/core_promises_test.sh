@@ -33,7 +33,9 @@ if [ "$root" -eq 0 ] && id nobody > /dev/null 2>&1; then
   # It sleeps: over 2 s of following it uses a sliver of a core, not one.
   su nobody -s /bin/sh -c "TICKD_SHM_PATH=$P timeout 2 $T tail ticks.0 --idle block > /dev/null 2>&1; true" &
   sleep 1.5
-  rp=$(pgrep -u nobody -f "tickd tail ticks.0 --idle block" | head -1)
+  # The tickd process itself, not the sh or timeout around it.
+  rp=$(pgrep -u nobody -x tickd | head -1)
+  [ -n "$rp" ] || fail "the read-only reader is not running"
   ticks=$(awk '{print $14 + $15}' "/proc/$rp/stat")
   sleep 0.4
   ticks2=$(awk '{print $14 + $15}' "/proc/$rp/stat" 2>/dev/null || echo "$ticks")

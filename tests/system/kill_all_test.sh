@@ -70,11 +70,12 @@ for mode in $MODES; do
   # shellcheck disable=SC2046
   "$T" run --fresh --shm-path "$P" $(args $mode) --speed 10 --exit-at-end > /dev/null 2> "$W/run.log" &
   run=$!
+  t0=$(date +%s)
   kf=0 ke=0 turn=0
   # Feed and engine in turn; a turn whose target is down (being restarted)
   # is tried again at the next step, so both get their KILLS.
   while kill -0 $run 2>/dev/null && { [ $kf -lt "$KILLS" ] || [ $ke -lt "$KILLS" ]; }; do
-    sleep "0.$((RANDOM % 50 + 25))"
+    sleep "0.$((RANDOM % 40 + 20))"
     if [ $ke -ge "$KILLS" ] || { [ $kf -lt "$KILLS" ] && [ $((turn % 2)) -eq 0 ]; }; then
       pids=$(pgrep -f -- "tickd feed --source [^ ]* --shm-path $P " || true)
       [ -n "$pids" ] || continue
@@ -89,14 +90,14 @@ for mode in $MODES; do
   done
   wait $run || fail "$mode: tickd run failed after $kf feed and $ke engine kills: $(grep -E 'error|giving up' "$W/run.log" | tail -3)"
   [ $kf -eq "$KILLS" ] && [ $ke -eq "$KILLS" ] ||
-    fail "$mode: the run ended after only $kf feed and $ke engine kills (make it longer)"
+    fail "$mode: the run ended after only $kf feed and $ke engine kills in $(( $(date +%s) - t0 )) s (make it longer)"
   dump_all > "$W/got"
   cmp -s "$W/want" "$W/got" ||
     fail "$mode: after $kf feed and $ke engine kills the logs differ: $(diff "$W/want" "$W/got" | head -6)"
   if grep "differed" "$W/run.log" | grep -qv " 0 differed"; then
     fail "$mode: a restarted worker recomputed a record differently"
   fi
-  echo "$mode: $kf feed and $ke engine kills; $(grep -c '"price"' "$W/got") ticks and" \
+  echo "$mode: $kf feed and $ke engine kills in $(( $(date +%s) - t0 )) s; $(grep -c '"price"' "$W/got") ticks and" \
        "$(grep -c '"window_start"' "$W/got") bars identical to the uninterrupted run;" \
        "$(grep -c 'resuming the' "$W/run.log") feed resumptions"
 done
