@@ -48,7 +48,7 @@ int tk_cmd_config(int argc, char **argv)
 	const char *role = NULL, *file, *from;
 	char **args, **nargv;
 	unsigned bit = 0;
-	int nargs = 0, nargc, c, j;
+	int nargs = 0, nargc, c, j, rc;
 	size_t i, n = 0, sec;
 
 	if (tk_nsettings > sizeof(shown) / sizeof(shown[0]) - 2) {
@@ -66,6 +66,7 @@ int tk_cmd_config(int argc, char **argv)
 			role = argv[j] + 7;
 		else if (j > 0 && (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)) {
 			usage(stdout);
+			free(args);
 			return 0;
 		} else
 			args[nargs++] = argv[j];
@@ -84,7 +85,9 @@ int tk_cmd_config(int argc, char **argv)
 							     ? no_argument : required_argument,
 						     NULL, 256 + (int)i };
 	opts[n] = (struct option){ 0, 0, 0, 0 };
-	if (tk_config_build(opts, nargs, args, &nargc, &nargv) < 0) {
+	rc = tk_config_build(opts, nargs, args, &nargc, &nargv);
+	free(args); /* the new vector holds the strings, not this array */
+	if (rc < 0) {
 		fprintf(stderr, "tickd: %s\n", tk_err_msg());
 		return 2;
 	}

@@ -18,6 +18,15 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# Python loading a libtickd built with ASan needs the ASan runtime first;
+# the interpreter's own allocations are not ours to leak-check.
+py() {
+  case "$X" in
+  *sanitize=address*)
+    LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 python3 "$@" ;;
+  *) python3 "$@" ;;
+  esac
+}
 quiet() { [ ! -s "$1" ] || fail "$2 wrote to stderr: $(head -3 "$1")"; }
 
 cmake --install "$B" --prefix "$D/prefix" >/dev/null
@@ -31,7 +40,7 @@ for p in follow bars quote public_api_sizes; do
   (cd "$D/src" && cc -std=c17 -Wall -Wextra -Wpedantic -Werror $X $p.c -o $p \
     $(pkg-config --cflags --libs tickd)) || fail "examples/$p.c does not build with pkg-config"
 done
-[ "$(cd /tmp && python3 -c 'import tickd; print(tickd.library_version())')" = \
+[ "$(cd /tmp && py -c 'import tickd; print(tickd.library_version())')" = \
   "$(pkg-config --modversion tickd)" ] || fail "the binding does not load the installed libtickd"
 
 export TICKD_SHM_PATH=$P
@@ -45,16 +54,16 @@ for log in bars.1m bars.1s signals; do
   "$D/src/bars" "$log" >"$D/bars.$log" 2>"$D/err" || fail "bars $log"
   quiet "$D/err" "bars"
   cmp "$D/tail.$log" "$D/bars.$log" || fail "examples/bars differs from tickd tail for $log"
-  (cd /tmp && python3 -m tickd tail "$log" --from-start --no-follow) >"$D/py.$log" 2>"$D/err" ||
+  (cd /tmp && py -m tickd tail "$log" --from-start --no-follow) >"$D/py.$log" 2>"$D/err" ||
     fail "python3 -m tickd tail $log"
   quiet "$D/err" "python3 -m tickd tail"
   cmp "$D/tail.$log" "$D/py.$log" || fail "python3 -m tickd tail differs from tickd tail for $log"
 done
 "$B/tickd" tail ticks.0 --from-start --no-follow --heartbeats >"$D/tail.ticks"
-(cd /tmp && python3 -m tickd tail ticks.0 --from-start --no-follow --heartbeats) >"$D/py.ticks"
+(cd /tmp && py -m tickd tail ticks.0 --from-start --no-follow --heartbeats) >"$D/py.ticks"
 cmp "$D/tail.ticks" "$D/py.ticks" || fail "python tail differs for ticks.0 with heartbeats"
 for args in "--count 25 --no-follow" "--count 5 --no-follow --symbol MSFT" "--no-follow"; do
-  cmp <("$B/tickd" tail ticks.0 $args) <(cd /tmp && python3 -m tickd tail ticks.0 $args) ||
+  cmp <("$B/tickd" tail ticks.0 $args) <(cd /tmp && py -m tickd tail ticks.0 $args) ||
     fail "python tail differs for ticks.0 $args"
 done
 echo "tail: $(wc -l <"$D/tail.bars.1m") 1m bars, $(wc -l <"$D/tail.signals") signals," \
@@ -62,7 +71,7 @@ echo "tail: $(wc -l <"$D/tail.bars.1m") 1m bars, $(wc -l <"$D/tail.signals") sig
 
 # The ctypes mirrors have the C sizes.
 "$D/src/public_api_sizes" >"$D/sizes"
-(cd /tmp && python3 - "$D/sizes" <<'EOF') || fail "the Python structs are not tickd.h's"
+(cd /tmp && py - "$D/sizes" <<'EOF') || fail "the Python structs are not tickd.h's"
 import sys, tickd
 c = dict(l.split() for l in open(sys.argv[1]))
 bad = {k: (int(v), tickd.STRUCT_SIZES.get(k)) for k, v in c.items()
@@ -71,12 +80,12 @@ assert not bad and len(c) == len(tickd.STRUCT_SIZES), bad
 EOF
 
 # Quotes: examples/quote and Segment().quote() against the tick log.
-"$B/tickd" tail ticks.0 --from-start --no-follow | python3 "$S/tests/system/quote_ref.py" >"$D/ref.json"
-for sym in $(cd /tmp && python3 -m tickd symbols); do
+"$B/tickd" tail ticks.0 --from-start --no-follow | py "$S/tests/system/quote_ref.py" >"$D/ref.json"
+for sym in $(cd /tmp && py -m tickd symbols); do
   "$D/src/quote" "$sym" >"$D/quote.$sym" 2>"$D/err" || fail "quote $sym: $(cat "$D/err")"
   quiet "$D/err" "quote"
 done
-(cd /tmp && python3 - "$D" "$D/ref.json" <<'EOF') || fail "quotes differ from the tick log"
+(cd /tmp && py - "$D" "$D/ref.json" <<'EOF') || fail "quotes differ from the tick log"
 import json, math, sys, tickd
 d, ref = sys.argv[1], json.load(open(sys.argv[2]))
 seg = tickd.Segment()
@@ -123,7 +132,7 @@ except tickd.TickdError as e:
 print("quotes: %d symbols, every field as computed from the tick log (C and Python)" % len(ref))
 EOF
 # Errors: a message from the library, exit 1, nothing else on stderr.
-if (cd /tmp && python3 -m tickd quote NOPE) 2>"$D/err"; then fail "quote NOPE succeeded"; fi
+if (cd /tmp && py -m tickd quote NOPE) 2>"$D/err"; then fail "quote NOPE succeeded"; fi
 [ "$(cat "$D/err")" = "tickd quote: no symbol 'NOPE' in segment $P" ] || fail "$(cat "$D/err")"
 if "$D/src/bars" nope 2>"$D/err"; then fail "bars nope succeeded"; fi
 grep -q "^bars: no log named 'nope' in segment $P; it has: ticks.0, bars.1s" "$D/err" ||
