@@ -123,27 +123,23 @@ struct tput {
 	uint64_t bars;
 };
 
-static struct tput throughput(uint32_t nsym, uint64_t n)
+/* n synthetic trades of nsym symbols (seed 42, 200,000 trades a second of
+ * event time so 1 s bars close throughout) as log slots, their symbols
+ * interned in seg. */
+static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n, uint32_t nsym)
 {
 	struct tk_synth_cfg sc;
 	static struct tk_synth gen;
-	struct tk_worker_cfg cfg;
-	struct tk_segment seg;
-	struct tk_worker w;
-	struct tk_slot *ticks = malloc(n * sizeof(*ticks));
 	int32_t *ids = malloc(nsym * sizeof(*ids));
-	uint64_t i, warm = n / 10, a0, sink = 0;
-	struct tput r = { 0 };
-	int64_t t0, t1;
+	uint64_t i;
 
-	make_segment(&seg, 1024);
 	tk_synth_cfg_default(&sc);
 	sc.nsymbols = nsym;
-	sc.rate = 200000; /* 1 s bars close every 200,000 ticks */
+	sc.rate = 200000;
 	sc.seed = 42;
 	tk_synth_init(&gen, &sc);
 	for (i = 0; i < nsym; i++)
-		ids[i] = tk_symtab_intern(tk_symtab_of(&seg), tk_synth_symbol(&gen, (uint32_t)i),
+		ids[i] = tk_symtab_intern(tk_symtab_of(seg), tk_synth_symbol(&gen, (uint32_t)i),
 					  (uint32_t)strlen(tk_synth_symbol(&gen, (uint32_t)i)));
 	for (i = 0; i < n; i++) {
 		struct tk_synth_trade t;
@@ -153,12 +149,28 @@ static struct tput throughput(uint32_t nsym, uint64_t n)
 		k.ts_ns = t.ts_ns;
 		k.price = t.price;
 		k.size = t.size;
+		k.src = i;
 		memset(&ticks[i], 0, sizeof(ticks[i]));
 		ticks[i].seq = i + 1;
 		ticks[i].type = TK_REC_TICK;
 		ticks[i].aux = (uint32_t)ids[t.symbol];
 		memcpy(ticks[i].data, &k, sizeof(k));
 	}
+	free(ids);
+}
+
+static struct tput throughput(uint32_t nsym, uint64_t n)
+{
+	struct tk_worker_cfg cfg;
+	struct tk_segment seg;
+	struct tk_worker w;
+	struct tk_slot *ticks = malloc(n * sizeof(*ticks));
+	uint64_t i, warm = n / 10, a0, sink = 0;
+	struct tput r = { 0 };
+	int64_t t0, t1;
+
+	make_segment(&seg, 1024);
+	synth_ticks(&seg, ticks, n, nsym);
 	tk_worker_cfg_default(&cfg);
 	if (tk_worker_open(&w, &seg, &cfg) < 0)
 		die("worker");
@@ -195,7 +207,6 @@ static struct tput throughput(uint32_t nsym, uint64_t n)
 	tk_segment_detach(&seg);
 	unlink(path);
 	free(ticks);
-	free(ids);
 	return r;
 }
 
@@ -217,38 +228,6 @@ struct runloop {
 	double block_ckpt_writes_per_s;
 	uint64_t paced_ticks;
 };
-
-static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n, uint32_t nsym)
-{
-	struct tk_synth_cfg sc;
-	static struct tk_synth gen;
-	int32_t ids[128];
-	uint64_t i;
-
-	tk_synth_cfg_default(&sc);
-	sc.nsymbols = nsym;
-	sc.rate = 200000;
-	sc.seed = 42;
-	tk_synth_init(&gen, &sc);
-	for (i = 0; i < nsym; i++)
-		ids[i] = tk_symtab_intern(tk_symtab_of(seg), tk_synth_symbol(&gen, (uint32_t)i),
-					  (uint32_t)strlen(tk_synth_symbol(&gen, (uint32_t)i)));
-	for (i = 0; i < n; i++) {
-		struct tk_synth_trade t;
-		struct tk_tick k = { 0 };
-
-		tk_synth_next(&gen, &t);
-		k.ts_ns = t.ts_ns;
-		k.price = t.price;
-		k.size = t.size;
-		k.src = i;
-		memset(&ticks[i], 0, sizeof(ticks[i]));
-		ticks[i].seq = i + 1;
-		ticks[i].type = TK_REC_TICK;
-		ticks[i].aux = (uint32_t)ids[t.symbol];
-		memcpy(ticks[i].data, &k, sizeof(k));
-	}
-}
 
 /* The run loop and the batch apply over the same n ticks of 100 symbols. */
 static void run_loop_inprocess(uint64_t n, struct runloop *r)
