@@ -11,6 +11,7 @@ pkgs=(
   clang libclang-rt-14-dev   # the parser's libFuzzer target
   libjansson-dev             # bench/feed compares the parser with jansson
   openssl ca-certificates    # the system trust store for wss://; test certificates
+  strace procps util-linux   # the system tests count syscalls, find processes, unshare /proc
 )
 
 missing=()

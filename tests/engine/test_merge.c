@@ -352,3 +352,57 @@ Test(merge, a_tick_log_no_feed_writes_does_not_hold_the_end_of_stream)
 	tk_worker_close(&j.w);
 	rig_close(&r);
 }
+
+/* Every feed id has its tick log read: a trade in ticks.15 is applied
+ * (a worker used to read the first eight tick logs only). */
+Test(merge, all_sixteen_feed_ids_are_read)
+{
+	struct tk_seg_config c;
+	struct tk_segment seg;
+	struct tk_log_writer wr;
+	struct tk_tick k = { .ts_ns = T0 + S(0.5), .price = 10, .size = 1 };
+	struct tk_heartbeat end = { .clock_ns = T0 + S(5), .flags = TK_HEARTBEAT_F_END };
+	char path[128], name[16];
+	struct job j;
+	pthread_t th;
+	int32_t id;
+	int i;
+
+	tk_seg_config_default(&c);
+	c.symbol_capacity = 64;
+	c.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
+	for (i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "ticks.%d", i);
+		tk_seg_config_add_log(&c, name, 64, 64, 2);
+	}
+	tk_seg_config_add_log(&c, "bars.1s", 1024, 256, 2);
+	tk_seg_config_add_log(&c, "bars.1m", 1024, 256, 2);
+	tk_seg_config_add_log(&c, "signals", 1024, 128, 2);
+	cr_assert_eq(tk_segment_create(&seg, tk_test_path(path, sizeof(path), "mg16"), &c, true), 0,
+		     "%s", tk_err_msg());
+	id = tk_symtab_intern(tk_symtab_of(&seg), "AAPL", 4);
+	for (i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "ticks.%d", i);
+		cr_assert_eq(tk_log_writer_open(&wr, tk_log_find(&seg, name)), 0);
+		if (i == 15)
+			tk_log_write(&wr, TK_REC_TICK, (uint32_t)id, &k, sizeof(k));
+		tk_log_write(&wr, TK_REC_HEARTBEAT, 0, &end, sizeof(end));
+		tk_log_writer_close(&wr);
+	}
+	job_cfg(&j, &seg);
+	cr_assert_eq(pthread_create(&th, NULL, run_worker, &j), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(j.rc, 0, "%s", tk_err_msg());
+	cr_assert_eq(j.w.nin, 16);
+	cr_assert_eq(j.w.stats.ticks, 1, "the trade of feed 15 is applied");
+	cr_assert_eq(j.w.stats.bars, 2, "its 1s and 1m bars close at the end");
+	tk_worker_close(&j.w);
+	{
+		char ck[160];
+
+		snprintf(ck, sizeof(ck), "%s.engine.0", path);
+		unlink(ck);
+	}
+	tk_segment_detach(&seg);
+	unlink(path);
+}

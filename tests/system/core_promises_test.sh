@@ -6,7 +6,8 @@
 #      user does not take a live, stalled gating reader for dead;
 #   3. WATERMARK_SECONDS=30 (the Spark pipeline's setting) runs;
 #   4. a child refusing its settings stops tickd run with exit status 2,
-#      without restarts; a crash loop is given up after 5 quick failures.
+#      without restarts; a crash loop is given up after 5 quick failures;
+#   5. the run loop checkpoints at most a few times a second (strace).
 # usage: core_promises_test.sh BUILD_DIR
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -111,4 +112,16 @@ set -e
 grep -q "failed 5 times in a row" "$W/loop.log" || fail "the crash loop was not named: $(tail -3 "$W/loop.log")"
 [ "$(grep -c 'restarting in' "$W/loop.log")" -eq 4 ] || fail "want 4 restarts before giving up"
 echo "exit 2 stops tickd run with 2; a crash loop is given up after 5 quick failures"
+
+# --- 5. The run loop checkpoints at most a few times a second -------------
+# make run's rate for 6 s: the old loop checkpointed at every idle moment
+# (about 2,400 renames a second); a checkpoint is one pwrite (a delta) or
+# a pwrite and a rename (a snapshot), at most four a second plus the last.
+strace -f -qq -e trace=rename,renameat,renameat2,pwrite64 -o "$W/strace" \
+  "$T" run --fresh --start now --rate 5000 --duration 6 > /dev/null 2>&1 ||
+  fail "tickd run under strace failed"
+n=$(grep -cE 'rename|pwrite64' "$W/strace" || true)
+[ "$n" -ge 6 ] || fail "only $n checkpoint writes in 6 s: is the worker checkpointing at all?"
+[ "$n" -le 60 ] || fail "$n checkpoint writes in 6 s: the run loop checkpoints too often"
+echo "run loop: $n checkpoint writes in a 6 s run at 5,000 trades/s"
 echo "1 passed, 0 failed"
