@@ -672,6 +672,9 @@ static uint32_t tk__step_single(struct tk_worker *w)
 	n = tk_log_read_batch(r, w->buf, max < TK_READ_BATCH ? max : TK_READ_BATCH, &st);
 	if (st == TK_LOG_LAPPED)
 		tk__lapped(r);
+	/* Records after an END: a new stream (an END among them ends it again). */
+	if (n > 0)
+		w->in_ended[0] = false;
 	w->cur_input = 0;
 	tk_worker_apply_batch(w, w->buf, n, r->slot_size);
 	return n;

@@ -274,25 +274,25 @@ Test(merge, a_minute_of_lateness_with_one_second_bars)
 /* An input whose END was applied is still read: a new stream after it (a
  * feed run again on the same segment) is applied, not left to fill the
  * ring with the worker's cursor parked at the END. */
-Test(merge, an_input_that_ended_is_read_again_when_a_new_stream_follows)
+static void ended_then_new_stream(uint32_t inputs)
 {
 	struct rig r;
 	struct job j;
 	pthread_t th;
 	uint64_t before;
+	uint32_t n;
 	int i;
 
-	rig_open(&r, 2);
-	for (i = 0; i < 5; i++) {
-		put_tick(&r, 0, 0, T0 + S(i + 0.5), 100, 1);
-		put_tick(&r, 1, 1, T0 + S(i + 0.5), 200, 1);
-	}
-	put_hb(&r, 0, T0 + S(6), TK_HEARTBEAT_F_END);
-	put_hb(&r, 1, T0 + S(6), TK_HEARTBEAT_F_END);
+	rig_open(&r, inputs);
+	for (i = 0; i < 5; i++)
+		for (n = 0; n < inputs; n++)
+			put_tick(&r, (int)n, (int)n, T0 + S(i + 0.5), 100 + n, 1);
+	for (n = 0; n < inputs; n++)
+		put_hb(&r, (int)n, T0 + S(6), TK_HEARTBEAT_F_END);
 	job_cfg(&j, &r.seg);
 	cr_assert_eq(pthread_create(&th, NULL, run_worker, &j), 0);
 	pthread_join(th, NULL);
-	cr_assert_eq(j.w.stats.ticks, 10);
+	cr_assert_eq(j.w.stats.ticks, 5 * inputs);
 	before = j.w.stats.bars;
 	/* Input 0 again: a new stream, then its end. */
 	put_hb(&r, 0, T0 + S(100), TK_HEARTBEAT_F_BEGIN);
@@ -300,10 +300,20 @@ Test(merge, an_input_that_ended_is_read_again_when_a_new_stream_follows)
 		put_tick(&r, 0, 0, T0 + S(100 + i + 0.5), 101, 2);
 	put_hb(&r, 0, T0 + S(106), TK_HEARTBEAT_F_END);
 	tk_worker_run(&j.w, &j.stop);
-	cr_assert_eq(j.w.stats.ticks, 15, "the new stream's ticks are applied");
+	cr_assert_eq(j.w.stats.ticks, 5 * inputs + 5, "the new stream's ticks are applied");
 	cr_assert_eq(j.w.stats.bars, before + 5 + 1, "and their bars closed at its end");
 	tk_worker_close(&j.w);
 	rig_close(&r);
+}
+
+Test(merge, an_input_that_ended_is_read_again_when_a_new_stream_follows)
+{
+	ended_then_new_stream(2);
+}
+
+Test(merge, a_single_input_that_ended_is_read_again_when_a_new_stream_follows)
+{
+	ended_then_new_stream(1);
 }
 
 /* A tick log no feed writes (a spare one, or one left by a run with more
