@@ -136,7 +136,7 @@ int tk_cmd_engine(int argc, char **argv)
 		 * checkpoint made with others) or the memory (the open windows of a
 		 * lateness): exit 2, so tickd run stops instead of restarting a
 		 * worker that cannot start. */
-		return rc == -EINVAL || rc == -ENOENT || rc == -ENOMEM ? 2 : 1;
+		return rc == -EINVAL || rc == -ENOENT || rc == -ENOMEM || rc == -EPROTO ? 2 : 1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -514,6 +514,8 @@ static bool tk__input_done(const struct tk_worker *w, uint32_t i)
 				  w->in_n[i] == 0 && w->in[i].next <= 1);
 }
 
+static uint64_t tk__stretch(const struct tk_worker *w);
+
 static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 {
 	struct tk_tick k;
@@ -577,6 +579,15 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 			 * writes the same logs. */
 			w->stats.ends++;
 			w->in_ended[w->cur_input] = true;
+			if (w->nin > 1) {
+				/* Merged: not looked at again until the end of a stretch,
+				 * as a silent input, so when a new stream after the END
+				 * shows is a point fixed by the records applied. */
+				w->in_silent[w->cur_input] = true;
+				if (w->bypass_left == 0)
+					w->bypass_left = tk__stretch(w);
+				w->decision_pending = true;
+			}
 			for (i = 0; i < w->nin; i++)
 				ended += tk__input_done(w, i);
 			if (ended < w->nin && w->nin > 0)
@@ -607,21 +618,26 @@ uint64_t tk_worker_applied_next(const struct tk_worker *w, uint32_t i)
 	return w->in[i].next;
 }
 
-/* Checkpoint, then (only then) commit the input cursors, up to what was applied. */
-static void tk__checkpoint(struct tk_worker *w)
+/* Checkpoint, then (only then) commit the input cursors, up to what was
+ * applied.  Also keeps the input rate that sizes a bypass stretch. */
+static bool tk__checkpoint(struct tk_worker *w)
 {
+	int64_t now = tk_mono_coarse_ns();
 	uint32_t i;
 
+	if (w->since_ckpt > 0 && now > w->last_ckpt_ns)
+		w->input_rate = (double)w->since_ckpt * 1e9 / (double)(now - w->last_ckpt_ns);
 	if (tk_ckpt_save(w) < 0) {
 		tk_error("%s (cursors stay where they were)", tk_err_msg());
-		return;
+		return false;
 	}
 	for (i = 0; i < w->nin; i++) {
 		tk_log_reader_commit_at(&w->in[i], tk_worker_applied_next(w, i));
 		tk_log_reader_heartbeat(&w->in[i]);
 	}
 	w->since_ckpt = 0;
-	w->last_ckpt_ns = tk_mono_coarse_ns();
+	w->last_ckpt_ns = now;
+	return true;
 }
 
 #define TK_PREFETCH_AHEAD 2
@@ -716,7 +732,7 @@ static bool tk__waited(const struct tk_worker *w, uint32_t i)
 	return !w->in_ended[i] && !w->in_silent[i];
 }
 
-static void tk__checkpoint(struct tk_worker *w);
+static bool tk__checkpoint(struct tk_worker *w);
 
 /*
  * Several inputs: a merge in the order of the inputs' clocks, so that the
@@ -728,18 +744,46 @@ static void tk__checkpoint(struct tk_worker *w);
  * clock already past it (its keys never go back).  Stream time is then the
  * largest key applied, so every input's own clock has passed a window's end
  * plus the lateness when it closes, and a trade is late only if its own
- * input's clock says so.  An input that has ended is not waited for (but
- * still read: a record after its END starts a new stream, waited for
- * again).  One that offers nothing for input_silence_ns of wall time while
- * another waits is not waited for during the next TK_BYPASS_RECORDS records
- * of the others: the one decision here that depends on timing, taken only
- * when a feed is down, so it is made durable before it acts -- a
- * checkpoint records it (and how many records it covers) before the first
- * of them is applied, and a restarted worker applies those same records
- * the same way.  After them the input is waited for again if it offers a
- * record, else the next such stretch begins (another checkpoint).
+ * input's clock says so.
+ *
+ * One decision depends on timing, and only when a feed is down: an input
+ * that offers nothing for input_silence_ns of wall time while another
+ * waits is not waited for, nor even looked at, during a stretch of the
+ * others' records (a quarter second's worth at the recent input rate, at
+ * least TK_BYPASS_MIN); at the end of the stretch (a point fixed by the
+ * records applied) it is waited for again if it offers a record, else
+ * another stretch begins; and when nothing else offers a record while it
+ * does, its stretch ends at once.  An input whose END was applied is
+ * treated the same way (a record after its END starts a new stream), so
+ * when a new stream is noticed is also fixed by the records applied.  Each
+ * decision is made durable before it acts: the state with the decision
+ * taken is checkpointed before the next record is applied (and nothing is
+ * applied while that checkpoint cannot be written), so a restarted worker
+ * never contradicts what its predecessor wrote.  With every feed up no
+ * stretch happens, and the order is the same as any other run's.
  */
-#define TK_BYPASS_RECORDS 1024
+#define TK_BYPASS_MIN 1024
+
+static uint64_t tk__stretch(const struct tk_worker *w)
+{
+	uint64_t n = (uint64_t)(w->input_rate / 4);
+
+	return n > TK_BYPASS_MIN ? n : TK_BYPASS_MIN;
+}
+
+/* A silent or ended input offers a record: waited for again (a record
+ * after an END starts a new stream). */
+static void tk__rejoin(struct tk_worker *w, uint32_t i)
+{
+	w->in_silent[i] = false;
+	if (w->in_ended[i]) {
+		w->in_ended[i] = false;
+		tk_info("%s: a record after its end of stream: a new stream, waited for",
+			w->in[i].log->name);
+	} else {
+		tk_info("%s: offers records again: waited for again", w->in[i].log->name);
+	}
+}
 
 static uint32_t tk__step_merge(struct tk_worker *w)
 {
@@ -748,29 +792,28 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 	while (applied < TK_READ_BATCH) {
 		int64_t best_key = INT64_MAX;
 		int best = -1;
-		bool blocked = false;
+		bool blocked = false, any_silent = false;
 
-		if (w->bypass_left == 0) {
-			/* The end of a stretch: a silent input that offers a record
-			 * again is waited for again; one still silent starts another
-			 * stretch, recorded before it acts. */
+		for (i = 0; i < w->nin; i++)
+			any_silent |= w->in_silent[i];
+		if (w->bypass_left == 0 && any_silent) {
+			/* The end of a stretch (a point fixed by the records applied):
+			 * a silent input that offers a record is waited for again; one
+			 * still silent starts another stretch. */
 			bool still = false;
 
 			for (i = 0; i < w->nin; i++) {
 				if (!w->in_silent[i])
 					continue;
 				if (tk__head(w, i) != NULL) {
-					w->in_silent[i] = false;
-					tk_info("%s: offers records again: waited for again",
-						w->in[i].log->name);
+					tk__rejoin(w, i);
 				} else {
 					still = true;
 				}
 			}
-			if (still) {
-				w->bypass_left = TK_BYPASS_RECORDS;
-				tk__checkpoint(w);
-			}
+			if (still)
+				w->bypass_left = tk__stretch(w);
+			w->decision_pending = true;
 		}
 		for (i = 0; i < w->nin; i++) {
 			struct tk_slot *h;
@@ -783,19 +826,28 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 			h = tk__head(w, i);
 			if (h == NULL)
 				continue;
-			if (w->in_ended[i]) {
-				w->in_ended[i] = false;
-				tk_info("%s: a record after its end of stream: a new stream, waited for",
-					w->in[i].log->name);
-			}
 			k = tk__key(w, i, h);
 			if (k < best_key) {
 				best_key = k;
 				best = (int)i;
 			}
 		}
-		if (best < 0)
-			break;
+		if (best < 0) {
+			/* Nothing else to apply: a silent input that offers a record
+			 * ends its stretch now rather than after it. */
+			bool back = false;
+
+			for (i = 0; i < w->nin; i++)
+				if (w->in_silent[i] && tk__head(w, i) != NULL) {
+					tk__rejoin(w, i);
+					back = true;
+				}
+			if (!back)
+				break;
+			w->bypass_left = 0;
+			w->decision_pending = true;
+			continue;
+		}
 		/* An input with nothing to offer may still bring a smaller key. */
 		for (i = 0; i < w->nin; i++) {
 			if (!tk__waited(w, i) || w->in_pos[i] < w->in_n[i] || (int)i == best)
@@ -805,27 +857,31 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 			if (w->in_wait_since[i] == 0)
 				w->in_wait_since[i] = tk_mono_coarse_ns();
 			else if (tk_mono_coarse_ns() - w->in_wait_since[i] >= w->cfg.input_silence_ns) {
+				uint64_t stretch = tk__stretch(w);
+
 				w->in_silent[i] = true;
 				w->in_wait_since[i] = 0;
+				if (w->bypass_left < stretch)
+					w->bypass_left = stretch;
+				w->decision_pending = true;
 				w->stats.inputs_dropped++;
 				tk_warn("%s: nothing for %.1f s while %s waits: not waited for during "
-					"the next %d records (its trades for windows closed meanwhile "
+					"the next %llu records (its trades for windows closed meanwhile "
 					"count as late)",
 					w->in[i].log->name, (double)w->cfg.input_silence_ns / 1e9,
-					w->in[best].log->name, TK_BYPASS_RECORDS);
+					w->in[best].log->name, (unsigned long long)stretch);
 				continue;
 			}
 			blocked = true;
 		}
+		/* Durable before anything depends on it (see above). */
+		if (w->decision_pending) {
+			if (!tk__checkpoint(w))
+				break;
+			w->decision_pending = false;
+		}
 		if (blocked)
 			break;
-		for (i = 0; i < w->nin; i++)
-			if (w->in_silent[i] && w->bypass_left == 0) {
-				/* Just decided: durable before anything depends on it. */
-				w->bypass_left = TK_BYPASS_RECORDS;
-				tk__checkpoint(w);
-				break;
-			}
 		w->cur_input = (uint32_t)best;
 		tk_worker_apply(w, tk__head(w, (uint32_t)best));
 		w->in_clock[best] = best_key;

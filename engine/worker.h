@@ -87,6 +87,8 @@ struct tk_worker {
 	struct tk_slot *in_buf[TK_MAX_INPUTS];
 	uint32_t in_pos[TK_MAX_INPUTS], in_n[TK_MAX_INPUTS];
 	uint64_t bypass_left; /* records still to apply without waiting for silent inputs */
+	bool decision_pending; /* a timing-dependent decision not checkpointed yet */
+	double input_rate;     /* records a second between the last two checkpoints */
 	struct tk_log_writer bars[TK_MAX_TF];
 	struct tk_log_writer signals;
 	uint32_t capacity;

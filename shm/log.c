@@ -591,8 +591,13 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 		return idx;
 	}
 	rs = &tk_log_readers(log)[idx];
-	/* The cursor before the name: a process killed in between leaves a
-	 * slot whose name (the old one, or none) never owns a foreign cursor. */
+	/* A slot taken from another name loses that name first, then gets its
+	 * cursor, then the new name: a process killed in between leaves a
+	 * nameless slot, never a name with another reader's cursor. */
+	if (!resumed) {
+		memset(rs->name, 0, sizeof(rs->name));
+		tk_fence_store(); /* the name is gone before the cursor changes */
+	}
 	if (resumed && (opts->start == TK_START_RESUME || opts->start == TK_START_RESUME_OLDEST) &&
 	    rs->cursor != 0) {
 		r->next = rs->cursor;

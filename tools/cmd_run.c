@@ -432,10 +432,11 @@ int tk_cmd_run(int argc, char **argv)
 					 * restarted; one that ran a while starts the count anew. */
 					if (now - k->started_at >= TK_RUN_STABLE_NS)
 						k->quick_failures = 0;
-					/* The delay grows only while it fails by itself within a
-					 * second of its start; a kill from outside is answered at
-					 * once (after the base delay), however often it comes. */
-					if (killed || now - k->started_at >= 1000000000LL)
+					/* The delay grows while it fails by itself within a second
+					 * of its start, or is killed from outside within a quarter
+					 * second of it (the OOM killer at start-up); a kill later
+					 * is answered after the base delay, however often. */
+					if (now - k->started_at >= (killed ? 250000000LL : 1000000000LL))
 						k->backoff_ns = 100 * 1000 * 1000LL;
 					if (!killed && ++k->quick_failures >= TK_RUN_MAX_QUICK_FAILURES) {
 						tk_error("%s failed %d times in a row, each within %.0f s of its "
@@ -454,7 +455,7 @@ int tk_cmd_run(int argc, char **argv)
 						WIFSIGNALED(status) ? "was killed by signal" : "exited with",
 						WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
 						(double)k->backoff_ns / 1e9, k->restarts + 1);
-					if (!killed && k->backoff_ns < 5 * 1000000000LL)
+					if (k->backoff_ns < 5 * 1000000000LL)
 						k->backoff_ns *= 2;
 				}
 			}

@@ -224,7 +224,7 @@ Test(merge, a_silent_input_is_no_longer_waited_for)
 	j.cfg.exit_at_end = false;
 	j.cfg.input_silence_ns = 50 * 1000 * 1000;
 	cr_assert_eq(pthread_create(&th, NULL, run_worker, &j), 0);
-	for (i = 0; i < 500 && __atomic_load_n(&j.w.stats.bars, __ATOMIC_RELAXED) < 8; i++)
+	for (i = 0; i < 2500 && __atomic_load_n(&j.w.stats.bars, __ATOMIC_RELAXED) < 8; i++)
 		tk_sleep_ns(2 * 1000 * 1000);
 	j.stop = 1;
 	pthread_join(th, NULL);
@@ -415,4 +415,45 @@ Test(merge, all_sixteen_feed_ids_are_read)
 	}
 	tk_segment_detach(&seg);
 	unlink(path);
+}
+
+/* A feed down long enough to stop being waited for comes back while the
+ * other input has ended: its records are applied at once (its stretch ends
+ * when nothing else offers a record), and the run reaches its end. */
+Test(merge, a_silent_input_that_comes_back_when_nothing_else_flows_is_applied)
+{
+	struct rig r;
+	struct job j;
+	struct deadline_job d = { .j = &j };
+	pthread_t th;
+	int i;
+
+	rig_open(&r, 2);
+	put_tick(&r, 1, 1, T0 + S(0.25), 50, 1); /* it had started: not a spare log */
+	for (i = 0; i < 10; i++) {
+		put_tick(&r, 0, 0, T0 + S(i + 0.5), 100 + i, 1);
+		put_hb(&r, 0, T0 + S(i + 1), 0);
+	}
+	put_hb(&r, 0, T0 + S(11), TK_HEARTBEAT_F_END);
+	job_cfg(&j, &r.seg);
+	j.cfg.input_silence_ns = 50 * 1000 * 1000;
+	cr_assert_eq(pthread_create(&th, NULL, run_and_mark, &d), 0);
+	for (i = 0; i < 2500 && __atomic_load_n(&j.w.stats.ticks, __ATOMIC_RELAXED) < 11; i++)
+		tk_sleep_ns(2 * 1000 * 1000);
+	cr_assert_eq(j.w.stats.inputs_dropped, 1, "input 1 was given up on");
+	for (i = 0; i < 5; i++)
+		put_tick(&r, 1, 1, T0 + S(20 + i + 0.5), 60 + i, 1);
+	put_hb(&r, 1, T0 + S(30), TK_HEARTBEAT_F_END);
+	for (i = 0; i < 2500 && !d.done; i++)
+		tk_sleep_ns(2 * 1000 * 1000);
+	if (!d.done) {
+		j.stop = 1;
+		pthread_join(th, NULL);
+		cr_assert_fail("the worker never applied the input that came back (%llu ticks)",
+			       (unsigned long long)j.w.stats.ticks);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(j.w.stats.ticks, 16);
+	tk_worker_close(&j.w);
+	rig_close(&r);
 }
