@@ -514,8 +514,6 @@ static bool tk__input_done(const struct tk_worker *w, uint32_t i)
 				  w->in_n[i] == 0 && w->in[i].next <= 1);
 }
 
-static uint64_t tk__stretch(const struct tk_worker *w);
-
 static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 {
 	struct tk_tick k;
@@ -579,15 +577,6 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 			 * writes the same logs. */
 			w->stats.ends++;
 			w->in_ended[w->cur_input] = true;
-			if (w->nin > 1) {
-				/* Merged: not looked at again until the end of a stretch,
-				 * as a silent input, so when a new stream after the END
-				 * shows is a point fixed by the records applied. */
-				w->in_silent[w->cur_input] = true;
-				if (w->bypass_left == 0)
-					w->bypass_left = tk__stretch(w);
-				w->decision_pending = true;
-			}
 			for (i = 0; i < w->nin; i++)
 				ended += tk__input_done(w, i);
 			if (ended < w->nin && w->nin > 0)
@@ -792,7 +781,7 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 	while (applied < TK_READ_BATCH) {
 		int64_t best_key = INT64_MAX;
 		int best = -1;
-		bool blocked = false, any_silent = false;
+		bool blocked = false, any_silent = false, ended;
 
 		for (i = 0; i < w->nin; i++)
 			any_silent |= w->in_silent[i];
@@ -883,9 +872,19 @@ static uint32_t tk__step_merge(struct tk_worker *w)
 		if (blocked)
 			break;
 		w->cur_input = (uint32_t)best;
+		ended = w->in_ended[best];
 		tk_worker_apply(w, tk__head(w, (uint32_t)best));
 		w->in_clock[best] = best_key;
 		w->in_pos[best]++;
+		if (!ended && w->in_ended[best]) {
+			/* Its END: not looked at again until the end of a stretch, as
+			 * a silent input, so when a new stream after it shows is a
+			 * point fixed by the records applied. */
+			w->in_silent[best] = true;
+			if (w->bypass_left == 0)
+				w->bypass_left = tk__stretch(w);
+			w->decision_pending = true;
+		}
 		if (w->bypass_left > 0)
 			w->bypass_left--;
 		applied++;

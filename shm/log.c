@@ -608,10 +608,8 @@ int tk_log_reader_open(struct tk_log_reader *r, const struct tk_segment *seg,
 		tk_store_release_64(&rs->cursor, r->next);
 		rs->skipped = rs->gaps = rs->consumed = 0;
 	}
-	if (!resumed) {
-		memset(rs->name, 0, sizeof(rs->name));
+	if (!resumed) /* the name was cleared above */
 		snprintf(rs->name, sizeof(rs->name), "%s", opts->name);
-	}
 	rs->pid = (int32_t)getpid();
 	rs->pid_start = tk_pid_start(rs->pid);
 	rs->pid_ns = tk_pid_ns();
