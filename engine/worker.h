@@ -28,6 +28,8 @@
 #include "shm/state.h"
 #include "shm/symtab.h"
 
+#define TK_READ_BATCH 64   /* records a read takes at most */
+#define TK_WORKER_BUF 4096 /* bytes: a batch of input slots */
 #define TK_MAX_INPUTS 16 /* every feed id (TK_FEEDS_MAX) has its tick log read */
 #define TK_OUTPUTS (TK_MAX_TF + 1) /* bars of each timeframe, then signals (TK_MAX_TF) */
 #define TK_OUT_SIGNALS TK_MAX_TF
@@ -156,6 +158,11 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec);
  * symbols cost cache misses in parallel rather than one after another.
  */
 void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, uint32_t stride);
+
+/* Input i is finished for the end of stream and --exit-at-end: its END
+ * was applied, or it never carried a record and is no longer waited for
+ * (a tick log no feed writes). */
+bool tk_worker_input_done(const struct tk_worker *w, uint32_t i);
 
 /* The next sequence of input i this worker has not applied (its read-ahead
  * excluded): what a checkpoint records and the cursor commits. */
