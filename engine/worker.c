@@ -186,6 +186,16 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	if (!w->restored && w->in[0].resumed)
 		tk_warn("no checkpoint: state starts empty at the committed cursor %llu",
 			(unsigned long long)w->in[0].next);
+	if (!w->restored) {
+		/* A first checkpoint before anything is applied: where the inputs
+		 * start and how much every output already holds.  A worker killed
+		 * before its next one (checkpoints come at most four a second)
+		 * then restarts from here and skips what it had written, instead
+		 * of writing it again. */
+		rc = tk_ckpt_save(w);
+		if (rc < 0)
+			return rc;
+	}
 	w->last_ckpt_ns = tk_mono_coarse_ns();
 	return 0;
 }
