@@ -650,21 +650,23 @@ void tk_log_reader_close(struct tk_log_reader *r)
 	r->slot = NULL;
 }
 
-int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
+/* The oldest sequence still in the ring past r->next, given that the
+ * writer has written (or is writing) `seen`. */
+static uint64_t tk__log_oldest_after(struct tk_log_reader *r, uint64_t seen)
 {
 	struct tk_log_region *log = r->log;
 	uint64_t w = tk_log_write_seq(log);
 	uint64_t oldest, n;
 
-	/* The writer has written `seen` (or is writing it), so every sequence
-	 * up to seen - nslots is gone; write_seq may tell us it is further. */
+	/* Every sequence up to seen - nslots is gone; write_seq may tell us
+	 * the writer is further. */
 	if (w < seen)
 		w = seen;
 	oldest = w - log->nslots + 1;
 	/* A follower resuming at the very oldest slot would be lapped again at
 	 * once by a writer that is faster than it: give it a quarter ring of
 	 * headroom.  A gating reader takes the exact oldest (it misses nothing
-	 * still in the ring) and is protected again as soon as it rejoins. */
+	 * still in the ring) and rejoins the gate there (below). */
 	if (!r->gating)
 		oldest += log->nslots / 4;
 	if (oldest <= r->next)
@@ -678,7 +680,39 @@ int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
 		if ((v & ~TK_SLOT_WRITING) <= oldest)
 			break;
 	}
-	r->gap_from = r->next;
+	return oldest;
+}
+
+int tk__log_lapped(struct tk_log_reader *r, uint64_t seen)
+{
+	uint64_t from = r->next, oldest = tk__log_oldest_after(r, seen);
+	int tries;
+
+	/* A released gating reader rejoins the gate at the record its gap ends
+	 * on, before it reads it: waiting for its next commit would leave it at
+	 * the ring's tail, unprotected, where a writer faster than it laps it
+	 * again and again.  The writer may still take that record between our
+	 * look and the rejoin (its claim had not seen us yet): then the gap
+	 * ends further on, and we look again. */
+	/* Acquire: pairs with the writer's CAS that released us. */
+	if (r->gating && r->slot != NULL && tk_load_acquire_32(&r->slot->state) == TK_READER_RELEASED) {
+		for (tries = 0; tries < 8; tries++) {
+			uint64_t v;
+
+			/* Release: what lies before oldest is gone, so consumed. */
+			tk_store_release_64(&r->slot->cursor, oldest);
+			r->next = oldest;
+			tk__log_reader_rejoin(r); /* a no-op once rejoined */
+			/* Acquire: pairs with the writer's publish. */
+			v = tk_load_acquire_64(&tk__log_slot(r->slots, oldest, r->mask, r->shift)->seq) &
+			    ~TK_SLOT_WRITING;
+			if (v <= oldest)
+				break;
+			oldest = tk__log_oldest_after(r, v);
+		}
+		r->next = from;
+	}
+	r->gap_from = from;
 	r->gap_to = oldest;
 	r->skipped += oldest - r->next;
 	r->gaps++;

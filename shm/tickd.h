@@ -263,13 +263,14 @@ int tickd_follow(tickd_segment *seg, const char *log, const struct tickd_follow_
  * filled, its data valid until the next call on f), TICKD_NEXT_NONE
  * (nothing came in time), or TICKD_NEXT_GAP (you were lapped, or released
  * as a stalled gating follower: rec->gap_from / gap_to say exactly which
- * sequences you missed; the next call continues at gap_to).  Cannot fail.
+ * sequences you missed; the next call continues at gap_to, and a released
+ * follower is back in the gate from gap_to on).  Cannot fail.
  */
 int tickd_next(tickd_follower *f, struct tickd_record *rec, int timeout_ms);
 
 /* Commit the cursor of a named follower: everything tickd_next() returned
  * so far is done (a gating follower's records may then be overwritten; a
- * released one rejoins the gate).  No-op for an anonymous follower.
+ * released one not yet told of its gap rejoins the gate).  No-op for an anonymous follower.
  * Cannot fail. */
 void tickd_commit(tickd_follower *f);
 
