@@ -12,6 +12,7 @@ pkgs=(
   libjansson-dev             # bench/feed compares the parser with jansson
   openssl ca-certificates    # the system trust store for wss://; test certificates
   strace procps util-linux   # the system tests count syscalls, find processes, unshare /proc
+  postgresql python3-pandas  # the journal test loads exported CSV into a real PostgreSQL server and pandas
 )
 
 missing=()
