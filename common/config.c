@@ -14,18 +14,18 @@
 
 #define TK__ALL_SEG (TK_CMD_RUN | TK_CMD_FEED | TK_CMD_SUBSCRIBE | TK_CMD_UNSUBSCRIBE | \
 		     TK_CMD_ENGINE | TK_CMD_INIT | TK_CMD_INFO | TK_CMD_CLEAN | TK_CMD_TAIL | \
-		     TK_CMD_STATS | TK_CMD_TOP)
+		     TK_CMD_STATS | TK_CMD_TOP | TK_CMD_PERSIST)
 #define TK__FEED_RUN (TK_CMD_FEED | TK_CMD_RUN)
 #define TK__TOKEN_ENV { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY", "FINNHUB_TOKEN", NULL }
 
 static const char *const tk__cmd_names[TK_CMD_COUNT] = {
 	"run", "feed", "subscribe", "unsubscribe", "mock-finnhub", "engine",
-	"init", "info", "clean", "tail", "stats", "top",
+	"init", "info", "clean", "tail", "stats", "top", "persist", "export", "journal",
 };
 
 const char *const tk_config_sections[] = {
-	"global", "run", "feed", "engine", "init", "mock-finnhub", "tail", "stats", "top",
-	"subscribe", NULL,
+	"global", "run", "feed", "engine", "persist", "export", "journal", "init", "mock-finnhub",
+	"tail", "stats", "top", "subscribe", NULL,
 };
 
 /*
@@ -45,6 +45,9 @@ const struct tk_setting tk_settings[] = {
 	  "1s,1m,5m,1h", "bar timeframes: the bar logs tickd init makes, the windows the engine closes" },
 	{ "global", "shards", { NULL }, TK_CMD_RUN | TK_CMD_INIT | TK_CMD_ENGINE, 0, "1",
 	  "engine shards: one worker, bars.<tf>.<i> and signals.<i> each" },
+	{ "global", "data-dir", { "TICKD_DATA_DIR", NULL },
+	  TK_CMD_RUN | TK_CMD_PERSIST | TK_CMD_EXPORT | TK_CMD_JOURNAL, 0, "./tickd-data",
+	  "the journal's directory (tickd persist, export, journal)" },
 
 	/* [run] */
 	{ "run", "fresh", { NULL }, TK_CMD_RUN, TK_SET_BOOL, "false",
@@ -105,6 +108,48 @@ const struct tk_setting tk_settings[] = {
 	  "timeframes where pct_change is evaluated" },
 	{ "engine", "exit-at-end", { NULL }, TK_CMD_ENGINE, TK_SET_BOOL, "false",
 	  "exit once every tick log has ended" },
+
+	/* [persist] */
+	{ "persist", "policy", { NULL }, TK_CMD_PERSIST, 0, "hold",
+	  "hold: a stalled journal holds the feed; release: it is released after release-after" },
+	{ "persist", "release-after", { NULL }, TK_CMD_PERSIST, 0, "5",
+	  "seconds of stall a release policy tolerates" },
+	{ "persist", "commit-ms", { NULL }, TK_CMD_PERSIST, 0, "1",
+	  "group commit: at most one fdatasync per file this often" },
+	{ "persist", "commit-kb", { NULL }, TK_CMD_PERSIST, 0, "4096",
+	  "... or as soon as this much was written" },
+	{ "persist", "block-kb", { NULL }, TK_CMD_PERSIST, 0, "256", "the largest block, KiB" },
+	{ "persist", "buffers", { NULL }, TK_CMD_PERSIST, 0, "8",
+	  "block buffers per stream (the write window)" },
+	{ "persist", "file-mb", { NULL }, TK_CMD_PERSIST, 0, "1024",
+	  "a day's file is closed and another opened past this size" },
+	{ "persist", "prealloc-mb", { NULL }, TK_CMD_PERSIST, 0, "64",
+	  "files are preallocated (fallocate) this far ahead" },
+	{ "persist", "direct", { NULL }, TK_CMD_PERSIST, 0, "auto",
+	  "O_DIRECT writes: auto (where the file system takes them), on, off" },
+	{ "persist", "sync", { NULL }, TK_CMD_PERSIST, 0, "fdatasync",
+	  "fdatasync per commit, or dsync (RWF_DSYNC writes)" },
+	{ "persist", "idle", { NULL }, TK_CMD_PERSIST, 0, "backoff", "backoff, spin or block" },
+	{ "run", "no-persist", { NULL }, TK_CMD_RUN, TK_SET_BOOL, "false",
+	  "do not start tickd persist (no journal)" },
+
+	/* [export]: tickd export */
+	{ "export", "date", { NULL }, TK_CMD_EXPORT, 0, "(all)", "one UTC day, YYYY-MM-DD" },
+	{ "export", "from", { NULL }, TK_CMD_EXPORT, 0, "(the start)",
+	  "event time from: epoch ms or ISO 8601" },
+	{ "export", "to", { NULL }, TK_CMD_EXPORT, 0, "(the end)",
+	  "event time to (exclusive): epoch ms or ISO 8601" },
+	{ "export", "symbol", { NULL }, TK_CMD_EXPORT, 0, "(every symbol)",
+	  "only this symbol's records" },
+	{ "export", "limit", { NULL }, TK_CMD_EXPORT, 0, "(no limit)", "at most this many records" },
+	{ "export", "format", { NULL }, TK_CMD_EXPORT, 0, "jsonl", "jsonl or csv" },
+	{ "export", "heartbeats", { NULL }, TK_CMD_EXPORT, TK_SET_BOOL, "false",
+	  "also the feed's heartbeats" },
+	/* [journal]: tickd journal verify */
+	{ "journal", "repair", { NULL }, TK_CMD_JOURNAL, TK_SET_BOOL, "false",
+	  "tickd journal verify: keep torn tails aside, zero them, rebuild indexes" },
+	{ "journal", "quiet", { NULL }, TK_CMD_JOURNAL, TK_SET_BOOL, "false",
+	  "tickd journal verify: print only problems and the summary" },
 
 	/* [init] */
 	{ "init", "fresh", { NULL }, TK_CMD_INIT, TK_SET_BOOL, "false",
@@ -336,7 +381,8 @@ static char *tk__reader(char *str, int num, void *stream)
 		p->section = tk__known_section(name);
 		if (p->section == NULL) {
 			tk__perr(p, "%s:%d: unknown section [%s] (sections: global, run, feed, engine, "
-				 "init, mock-finnhub, tail, stats, top, subscribe)", p->file, p->line, name);
+				 "persist, export, journal, init, mock-finnhub, tail, stats, top, "
+				 "subscribe)", p->file, p->line, name);
 			return NULL;
 		}
 	}

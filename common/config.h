@@ -47,7 +47,10 @@ enum {
 	TK_CMD_TAIL = 1u << 9,
 	TK_CMD_STATS = 1u << 10,
 	TK_CMD_TOP = 1u << 11,
-	TK_CMD_COUNT = 12,
+	TK_CMD_PERSIST = 1u << 12,
+	TK_CMD_EXPORT = 1u << 13,
+	TK_CMD_JOURNAL = 1u << 14,
+	TK_CMD_COUNT = 15,
 };
 
 enum {

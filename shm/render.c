@@ -15,10 +15,8 @@ static long long tk__ms(int64_t ns)
 	return (long long)(ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000));
 }
 
-static void tk__symbol(struct tk_buf *b, uint32_t id, const struct tk_symtab_region *symbols)
+static void tk__symbol(struct tk_buf *b, uint32_t id, const char *sym)
 {
-	const char *sym = symbols != NULL ? tk_symtab_name(symbols, (int32_t)id) : NULL;
-
 	if (sym != NULL)
 		tk_json_str(b, sym, strlen(sym));
 	else
@@ -49,13 +47,23 @@ static void tk__payload(void *out, size_t size, const void *data, size_t len)
 void tk_render_json(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux, const void *data,
 		    size_t len, const struct tk_symtab_region *symbols)
 {
+	const char *name = NULL;
+
+	if (symbols != NULL && (type == TK_REC_TICK || type == TK_REC_BAR || type == TK_REC_SIGNAL))
+		name = tk_symtab_name(symbols, (int32_t)aux);
+	tk_render_json_named(b, seq, type, aux, data, len, name);
+}
+
+void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux,
+			  const void *data, size_t len, const char *symbol)
+{
 	switch (type) {
 	case TK_REC_TICK: {
 		struct tk_tick t;
 
 		tk__payload(&t, sizeof(t), data, len);
 		tk_buf_puts(b, "{\"symbol\":");
-		tk__symbol(b, aux, symbols);
+		tk__symbol(b, aux, symbol);
 		tk_buf_puts(b, ",\"price\":");
 		tk_json_double(b, t.price);
 		tk_buf_puts(b, ",\"size\":");
@@ -102,7 +110,7 @@ void tk_render_json(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux,
 		tk__payload(&r, sizeof(r), data, len);
 		tk_tf_name(r.tf_ns, tf, sizeof(tf));
 		tk_buf_puts(b, "{\"symbol\":");
-		tk__symbol(b, aux, symbols);
+		tk__symbol(b, aux, symbol);
 		tk_buf_printf(b, ",\"tf\":\"%s\",\"window_start\":%lld", tf, tk__ms(r.window_start));
 		tk__num(b, "open", r.open);
 		tk__num(b, "high", r.high);
@@ -130,7 +138,7 @@ void tk_render_json(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux,
 		tk__payload(&r, sizeof(r), data, len);
 		tk_tf_name(r.tf_ns, tf, sizeof(tf));
 		tk_buf_puts(b, "{\"symbol\":");
-		tk__symbol(b, aux, symbols);
+		tk__symbol(b, aux, symbol);
 		tk_buf_printf(b, ",\"ts\":%lld,\"type\":\"%s\",\"tf\":\"%s\"", tk__ms(r.ts_ns),
 			      r.kind < 5 ? kinds[r.kind] : "?", tf);
 		tk__num(b, "pct_change", r.pct_change);

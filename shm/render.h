@@ -25,6 +25,11 @@
 void tk_render_json(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux, const void *data,
 		    size_t len, const struct tk_symtab_region *symbols);
 
+/* The same, the symbol named by the caller (NULL: "#<id>"): the journal
+ * keeps its own dictionary of names. */
+void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux,
+			  const void *data, size_t len, const char *symbol);
+
 /* "1s", "1m", "5m", "1h", "1d", or "<n>s" for others; out >= 16 bytes.
  * (The same names as the engine's bar logs: bars.<name>.) */
 void tk_tf_name(int64_t tf_ns, char *out, size_t cap);

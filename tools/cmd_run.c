@@ -73,6 +73,8 @@ static void usage(FILE *out)
 		"  --exit-at-end        exit once a finite feed has ended and every worker drained it\n"
 		"  --slots N            tick log slots when creating the segment (default 1048576)\n"
 		"  --shm-path PATH      segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n"
+		"  --data-dir DIR       the journal (tickd persist; env TICKD_DATA_DIR, ./tickd-data)\n"
+		"  --no-persist         no journal: do not start tickd persist\n"
 		"  --config FILE        the configuration file (also $TICKD_CONFIG), read by every\n"
 		"                       child too: [engine] watermark reaches the workers\n"
 		"Settings of the engine (TIMEFRAMES, WATERMARK_SECONDS, SIGNAL_PCT_CHANGE) come from\n"
@@ -113,9 +115,10 @@ static void tk__spawn(struct tk_child *c, const char *self)
 	c->started_at = tk_mono_ns();
 }
 
-/* Wait until every engine worker has registered its cursor on ticks.0, so
- * that the feed's first record is already protected. */
-static int tk__wait_registered(const char *path, uint32_t shards, const struct tk_child *engines)
+/* Wait until every gating reader among kids[0..n) (the engine workers and
+ * the journal; each registers under its child's name) has its cursor on
+ * ticks.0, so that the feed's first record is already protected. */
+static int tk__wait_registered(const char *path, uint32_t n, const struct tk_child *kids)
 {
 	int64_t deadline = tk_mono_ns() + 10 * 1000000000LL;
 	struct tk_segment seg;
@@ -126,19 +129,16 @@ static int tk__wait_registered(const char *path, uint32_t shards, const struct t
 		struct tk_log_region *log = tk_log_find(&seg, "ticks.0");
 		uint32_t i, j, found = 0;
 
-		for (i = 0; log != NULL && i < shards; i++) {
-			char want[32];
-
-			snprintf(want, sizeof(want), "engine.%u", i);
+		for (i = 0; log != NULL && i < n; i++) {
 			for (j = 0; j < log->nreaders; j++) {
 				struct tk_reader_slot *rs = &tk_log_readers(log)[j];
 
-				if (strcmp(rs->name, want) == 0 && rs->pid == engines[i].pid &&
+				if (strcmp(rs->name, kids[i].name) == 0 && rs->pid == kids[i].pid &&
 				    tk_load_acquire_32(&rs->state) == TK_READER_ACTIVE)
 					found++;
 			}
 		}
-		if (found == shards) {
+		if (found == n) {
 			tk_segment_detach(&seg);
 			return 0;
 		}
@@ -162,19 +162,22 @@ int tk_cmd_run(int argc, char **argv)
 		{ "symbol-list", required_argument, 0, 'Y' }, { "url", required_argument, 0, 'U' },
 		{ "record", required_argument, 0, 'R' }, { "dedupe-window", required_argument, 0, 'D' },
 		{ "silence", required_argument, 0, 'Q' }, { "feeds", required_argument, 0, 'F' },
+		{ "data-dir", required_argument, 0, 'J' }, { "no-persist", no_argument, 0, 'N' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
 	const char *symbol_list = NULL, *url = NULL, *record = NULL, *dedupe = NULL, *silence = NULL;
 	const char *path = tk_segment_default_path(), *source = NULL, *seed = NULL, *rate = NULL;
 	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
-	const char *idle = NULL, *slots = NULL;
+	const char *idle = NULL, *slots = NULL, *data_dir = "tickd-data";
+	bool persist = true;
 	const char *sources[TK_FEEDS_MAX];
 	uint32_t nsources = 0, nfeeds = 1;
 	bool sources_from_flags = false;
 	char self[4096], buf[64], start_buf[32], logs[TK_FEEDS_MAX * 12];
 	bool fresh = false, exit_at_end = false;
-	uint32_t shards = 1, i, nkids;
+	uint32_t shards = 1, i, nkids, pers;
+	struct tk_child *eng;
 	int64_t duration_ns = 0, t0;
 	struct tk_segment seg;
 	int c, rc = 0;
@@ -218,6 +221,8 @@ int tk_cmd_run(int argc, char **argv)
 		case 'R': record = optarg; break;
 		case 'D': dedupe = optarg; break;
 		case 'Q': silence = optarg; break;
+		case 'J': data_dir = optarg; break;
+		case 'N': persist = false; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -307,9 +312,26 @@ int tk_cmd_run(int argc, char **argv)
 		}
 	}
 
-	/* Engine workers first, then the feed once they are registered. */
+	/* The journal and the engine workers first, then the feed once they are
+	 * registered.  kids[] in the order of the start; a stop goes backwards
+	 * (the feed, the workers, then the journal, which drains what they
+	 * wrote). */
+	pers = persist ? 1 : 0;
+	eng = kids + pers;
+	if (persist) {
+		struct tk_child *k = &kids[0];
+
+		snprintf(k->name, sizeof(k->name), "persist");
+		tk__arg(k, "tickd");
+		tk__arg(k, "persist");
+		tk__arg(k, "--shm-path");
+		tk__arg(k, path);
+		tk__arg(k, "--data-dir");
+		tk__arg(k, data_dir);
+		k->backoff_ns = 100 * 1000 * 1000LL;
+	}
 	for (i = 0; i < shards; i++) {
-		struct tk_child *k = &kids[i];
+		struct tk_child *k = &eng[i];
 
 		snprintf(k->name, sizeof(k->name), "engine.%u", i);
 		tk__arg(k, "tickd");
@@ -345,7 +367,7 @@ int tk_cmd_run(int argc, char **argv)
 		k->backoff_ns = 100 * 1000 * 1000LL;
 	}
 	for (i = 0; i < nfeeds; i++) {
-		struct tk_child *f = &kids[shards + i];
+		struct tk_child *f = &eng[shards + i];
 		const char *pairs[][2] = { { "--rate", rate },
 					   { "--symbols", symbols }, { "--count", count },
 					   { "--start", start }, { "--symbol-list", symbol_list },
@@ -382,20 +404,23 @@ int tk_cmd_run(int argc, char **argv)
 		tk__arg(f, speed != NULL ? speed : count != NULL ? "max" : "1");
 		f->backoff_ns = 100 * 1000 * 1000LL;
 	}
-	nkids = shards + nfeeds;
+	nkids = pers + shards + nfeeds;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGCHLD, SIG_DFL);
-	for (i = 0; i < shards; i++)
+	for (i = 0; i < pers + shards; i++)
 		tk__spawn(&kids[i], self);
-	if (tk__wait_registered(path, shards, kids) < 0 && !tk__run_stop)
-		tk_warn("the engine workers did not register within 10 s; starting the feed anyway");
-	for (i = shards; i < nkids; i++)
+	if (tk__wait_registered(path, pers + shards, kids) < 0 && !tk__run_stop)
+		tk_warn("the engine workers%s did not register within 10 s; starting the feed "
+			"anyway", persist ? " and the journal" : "");
+	for (i = pers + shards; i < nkids; i++)
 		tk__spawn(&kids[i], self);
-	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s)%s.\n"
-	       "  look: tickd top | tickd tail bars.1m | tickd tail signals | tickd stats --json\n",
+	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s), %s%s%s.\n"
+	       "  look: tickd top | tickd tail bars.1m | tickd tail signals | tickd stats --json\n"
+	       "        tickd export bars.1m --date YYYY-MM-DD (the journal)\n",
 	       path, source, seed ? " seed " : "", seed ? seed : "", shards,
+	       persist ? "journal in " : "no journal", persist ? data_dir : "",
 	       exit_at_end ? "; exits when the feed's end is drained" : "; Ctrl-C stops");
 	fflush(stdout);
 
@@ -471,7 +496,9 @@ int tk_cmd_run(int argc, char **argv)
 			live += k->pid != 0;
 			done += k->done;
 		}
-		if (exit_at_end && done == nkids)
+		/* The journal is not a finite role: it is stopped below, after
+		 * the others, and drains what they wrote. */
+		if (exit_at_end && done == nkids - pers)
 			break;
 		if (duration_ns > 0 && now - t0 >= duration_ns)
 			break;
@@ -481,7 +508,9 @@ int tk_cmd_run(int argc, char **argv)
 	/* Stop: the feed first, then the workers, so they drain what it wrote. */
 	for (i = nkids; i-- > 0;) {
 		struct tk_child *k = &kids[i];
-		int64_t deadline = tk_mono_ns() + 5 * 1000000000LL;
+		/* The journal drains what the others wrote: give it longer (a
+		 * kill would lose nothing, only make the next start re-read). */
+		int64_t deadline = tk_mono_ns() + (persist && i == 0 ? 30 : 5) * 1000000000LL;
 		int status;
 
 		if (k->pid == 0)
@@ -489,7 +518,7 @@ int tk_cmd_run(int argc, char **argv)
 		kill(k->pid, SIGTERM);
 		while (waitpid(k->pid, &status, WNOHANG) == 0) {
 			if (tk_mono_ns() > deadline) {
-				tk_warn("%s did not stop within 5 s: killing it", k->name);
+				tk_warn("%s did not stop in time: killing it", k->name);
 				kill(k->pid, SIGKILL);
 				waitpid(k->pid, &status, 0);
 				break;

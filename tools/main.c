@@ -20,6 +20,9 @@ static const struct tk_cmd tk_cmds[] = {
 	{ "tail", tk_cmd_tail, "print a log as JSON lines, following it like tail -f" },
 	{ "stats", tk_cmd_stats, "counters of every log and reader (--json: one object)" },
 	{ "top", tk_cmd_top, "live view of the logs and readers, refreshed every second" },
+	{ "persist", tk_cmd_persist, "the journal: write every log to disk with io_uring, durably" },
+	{ "export", tk_cmd_export, "records of the journal as JSON lines or CSV, by day, time, symbol" },
+	{ "journal", tk_cmd_journal, "verify [--repair]: check every file of the journal" },
 	{ "config", tk_cmd_config, "the effective value of every setting and where it came from" },
 };
 

@@ -1,0 +1,212 @@
+/*
+ * tickd journal verify [--repair]: check every file of the journal.  Each
+ * file's header, every block (length, CRC, block numbers, sequence
+ * continuity), its index, and between the files of a log that each starts
+ * where the one before ended.  --repair (not while tickd persist runs):
+ * torn tails are kept aside and zeroed, indexes rebuilt, files trimmed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "common/opts.h"
+#include "persist/cmd.h"
+#include "persist/format.h"
+#include "persist/query.h"
+#include "persist/recover.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tickd journal verify [--repair] [--data-dir DIR] [--quiet]\n"
+		"Check every file of the journal: headers, every block's length, CRC and\n"
+		"sequence continuity, the indexes, and that each file of a log starts where the\n"
+		"one before it ended.  With --repair (while no tickd persist runs on DIR): keep\n"
+		"torn tails aside (<file>.torn-<offset>) and zero them, rebuild indexes.\n"
+		"Exit status 0: all good (or repaired); 1: problems (listed); 2: bad options.\n");
+}
+
+/* Is a tickd persist holding the directory's lock? */
+static bool tk__journal_busy(const char *dir)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	char path[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/LOCK", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		fl.l_type = F_UNLCK;
+	close(fd);
+	return fl.l_type != F_UNLCK;
+}
+
+static int tk__verify(const char *dir, bool repair, bool quiet)
+{
+	char list[2048], *save = NULL, *stream;
+	bool busy = tk__journal_busy(dir);
+	uint64_t files = 0, blocks = 0, records = 0;
+	int problems = 0, repaired = 0, rc;
+
+	if (repair && busy) {
+		fprintf(stderr, "tickd journal: a tickd persist is writing %s: stop it before "
+				"--repair\n",
+			dir);
+		return 2;
+	}
+	rc = tkj_query_streams(dir, list, sizeof(list));
+	if (rc < 0) {
+		fprintf(stderr, "tickd journal: %s\n", tk_err_msg());
+		return 1;
+	}
+	for (stream = strtok_r(list, ",", &save); stream != NULL; stream = strtok_r(NULL, ",", &save)) {
+		struct tkj_file_ref *f;
+		int n = tkj_list_files(dir, stream, NULL, INT32_MIN, INT32_MAX, &f), i, k;
+
+		if (n < 0) {
+			fprintf(stderr, "tickd journal: cannot list %s/%s: %s\n", dir, stream,
+				strerror(-n));
+			problems++;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			struct tkj_scan *sc = malloc(sizeof(*sc));
+			char torn[1100];
+			bool newest = true, prev_found = false;
+			uint64_t prev_next = 0;
+			int fd;
+
+			if (sc == NULL)
+				return 1;
+			/* The newest file of its log (by generation and sequence). */
+			for (k = 0; k < n; k++)
+				if (k != i && strcmp(f[k].log, f[i].log) == 0 &&
+				    (f[k].generation > f[i].generation ||
+				     (f[k].generation == f[i].generation && f[k].first_seq > f[i].first_seq)))
+					newest = false;
+			fd = open(f[i].path, (repair ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+			if (fd < 0) {
+				printf("BAD %s: cannot open: %s\n", f[i].path, strerror(errno));
+				problems++;
+				free(sc);
+				continue;
+			}
+			files++;
+			rc = tkj_scan_file(f[i].path, fd, 0, UINT64_MAX / 2, repair, sc, torn,
+					   sizeof(torn));
+			if (rc < 0) {
+				printf("BAD %s\n", tk_err_msg());
+				problems++;
+				close(fd);
+				free(sc);
+				continue;
+			}
+			blocks += sc->blocks;
+			records += sc->records;
+			/* The file before it of the same log and segment: this one must
+			 * start where it ended. */
+			for (k = i - 1; k >= 0; k--)
+				if (strcmp(f[k].log, f[i].log) == 0 && f[k].generation == f[i].generation) {
+					struct tkj_scan *pc = malloc(sizeof(*pc));
+					int pfd = open(f[k].path, O_RDONLY | O_CLOEXEC);
+
+					if (pc != NULL && pfd >= 0 &&
+					    tkj_scan_file(f[k].path, pfd, 0, 0, false, pc, NULL, 0) == 0) {
+						prev_next = pc->next_seq;
+						prev_found = true;
+					}
+					if (pfd >= 0)
+						close(pfd);
+					free(pc);
+					break;
+				}
+			if (prev_found && prev_next != sc->hdr.first_seq) {
+				printf("BAD %s: starts at sequence %" PRIu64 " but the file before it "
+				       "ended before %" PRIu64 "\n",
+				       f[i].path, sc->hdr.first_seq, prev_next);
+				problems++;
+			}
+			if (sc->junk > 0) {
+				if (repair) {
+					printf("REPAIRED %s: torn tail of %" PRIu64 " bytes at %" PRIu64
+					       " (%s) kept in %s and zeroed\n",
+					       f[i].path, sc->junk_end - sc->end, sc->end,
+					       tkj_check_name(sc->stop), torn);
+					repaired++;
+				} else if (busy && newest) {
+					if (!quiet)
+						printf("ok  %s: being written (%" PRIu64 " bytes in flight "
+						       "past the last complete block)\n",
+						       f[i].path, sc->junk_end - sc->end);
+				} else {
+					printf("BAD %s: %" PRIu64 " bytes past its last valid block at %"
+					       PRIu64 " (%s%s%" PRIu64 "-%" PRIu64 "): a torn tail; "
+					       "--repair keeps it aside and zeroes it\n",
+					       f[i].path, sc->junk_end - sc->end, sc->end,
+					       tkj_check_name(sc->stop),
+					       sc->torn_first_seq ? ", a block claiming sequences " : "",
+					       sc->torn_first_seq, sc->torn_last_seq);
+					problems++;
+				}
+			}
+			if (!sc->index_ok && !repair && !(busy && newest)) {
+				printf("BAD %s: its index is missing or does not cover its %" PRIu64
+				       " blocks (queries read the data instead; --repair rebuilds it)\n",
+				       f[i].path, sc->blocks);
+				problems++;
+			} else if (!sc->index_ok && repair) {
+				printf("REPAIRED %s: index rebuilt\n", f[i].path);
+				repaired++;
+			}
+			if (!quiet && sc->junk == 0)
+				printf("ok  %s: %" PRIu64 " blocks, sequences %" PRIu64 "-%" PRIu64 "\n",
+				       f[i].path, sc->blocks, sc->hdr.first_seq,
+				       sc->next_seq > 0 ? sc->next_seq - 1 : 0);
+			close(fd);
+			free(sc);
+		}
+		free(f);
+	}
+	printf("%" PRIu64 " files, %" PRIu64 " blocks, %" PRIu64 " records: %d problem(s)%s\n",
+	       files, blocks, records, problems,
+	       repaired ? ", repairs listed above" : "");
+	return problems ? 1 : 0;
+}
+
+int tk_cmd_journal(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "repair", no_argument, 0, 'r' },      { "data-dir", required_argument, 0, 'd' },
+		{ "quiet", no_argument, 0, 'q' },       { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	const char *dir = "tickd-data";
+	bool repair = false, quiet = false;
+	int c;
+
+	tk_config_args(longopts, &argc, &argv);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': repair = true; break;
+		case 'd': dir = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1 || strcmp(argv[optind], "verify") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	return tk__verify(dir, repair, quiet);
+}
