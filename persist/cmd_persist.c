@@ -71,6 +71,8 @@ struct tk_persist_in {
 	int sid;
 	uint64_t committed;
 	bool loss_pending; /* a lap not yet recorded (the stream had no room) */
+	int64_t retry_at;  /* after an error (no room for a new file): not before */
+	int last_err;
 	uint64_t loss_from, loss_to;
 };
 
@@ -107,6 +109,8 @@ static uint64_t tk__persist_read(struct tkj_journal *j, struct tk_persist_in *in
 				p->r.log->name, p->loss_from, p->loss_to - 1);
 			p->loss_pending = false;
 		}
+		if (now < p->retry_at)
+			continue;
 		dst = tkj_append_room(j, p->sid, &room);
 		if (dst == NULL)
 			continue;
@@ -114,8 +118,18 @@ static uint64_t tk__persist_read(struct tkj_journal *j, struct tk_persist_in *in
 		if (n > 0) {
 			acc = tkj_append_done(j, p->sid, n, now);
 			if (acc < 0) {
-				tk_error("%s", tk_err_msg());
+				/* No new file (a full disk, permissions): the stream
+				 * holds, the log keeps the records; said once, retried
+				 * every quarter second. */
+				if (acc != p->last_err && acc != -EAGAIN)
+					tk_error("%s; %s holds until it can go on (retrying)",
+						 tk_err_msg(), p->r.log->name);
+				p->last_err = acc;
+				p->retry_at = now + 250000000LL;
 				acc = 0;
+			} else if (p->last_err != 0 && acc > 0) {
+				tk_info("%s goes on", p->r.log->name);
+				p->last_err = 0;
 			}
 			if ((uint32_t)acc < n) {
 				/* Not taken (a new file could not be made yet): read

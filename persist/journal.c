@@ -198,7 +198,7 @@ static int tkj__file_open(struct tkj_journal *j, struct tkj_stream *s, struct tk
 		close(fd);
 		unlink(f->path);
 		return tk_err_set(-rc, "journal: cannot reserve %" PRIu64 " bytes for %s: %s",
-			      j->o.prealloc_bytes, f->path, strerror(rc));
+				  tkj__first_alloc(j), f->path, strerror(rc));
 	}
 	if (posix_memalign(&page, 4096, TKJ_HEADER_SIZE) != 0) {
 		close(fd);
@@ -740,6 +740,16 @@ static void tkj__place(struct tkj_journal *j, int sid, uint32_t k)
 		}
 		grow = f->alloc < j->o.prealloc_bytes ? f->alloc : j->o.prealloc_bytes;
 		rc = posix_fallocate(f->fd, (off_t)f->alloc, (off_t)grow);
+		/* A nearly full disk: take what is left in smaller steps, down to
+		 * this block's own room. */
+		while ((rc == ENOSPC || rc == EDQUOT) && grow > j->o.block_bytes) {
+			grow /= 2;
+			if (f->off + b->len > f->alloc + grow)
+				grow = (f->off + b->len - f->alloc + 4095) / 4096 * 4096;
+			rc = posix_fallocate(f->fd, (off_t)f->alloc, (off_t)grow);
+			if (grow <= (f->off + b->len - f->alloc + 4095) / 4096 * 4096)
+				break;
+		}
 		if (rc != 0) {
 			if (f->alloc_retry_ns == 0 || j->c.last_errno != rc)
 				tk_warn("journal: cannot reserve space in %s: %s; %s holds until "
@@ -825,7 +835,16 @@ static int tkj__advance(struct tkj_journal *j, struct tkj_stream *s)
 		if (now == 0)
 			now = tk_mono_ns();
 		b->entry.offset = b->off;
-		tkj_index_append(f->idx_fd, &b->entry, b->mem, s->record_size);
+		if (f->idx_fd >= 0 && tkj_index_append(f->idx_fd, &b->entry, b->mem, s->record_size) < 0) {
+			/* A cache: stop writing it (a short write would misalign every
+			 * later entry); queries read the data past it, the next
+			 * start rebuilds it. */
+			tk_warn("journal: cannot write the index of %s (%s): queries read the data "
+				"instead until the next start rebuilds it",
+				f->path, strerror(errno));
+			close(f->idx_fd);
+			f->idx_fd = -1;
+		}
 		s->durable_next = b->next_seq;
 		j->c.records += b->entry.first_seq != 0 ? b->entry.last_seq - b->entry.first_seq + 1
 							 : 0;

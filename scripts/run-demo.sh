@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: tickd run, the embedded default (Ctrl-C stops it): Finnhub's
 # live trades when FINNHUB_API_TOKEN is set (symbols from SYMBOLS), the
-# synthetic market in real time otherwise.  Without a terminal it runs for
-# 5 seconds and shows what it made.
+# synthetic market in real time otherwise, journaled to ./tickd-data
+# (TICKD_DATA_DIR).  Without a terminal it runs for 5 seconds and shows what
+# it made, live and from the journal.
 set -euo pipefail
 B=${1:-build}
 export TICKD_SHM_PATH=${TICKD_SHM_PATH:-/dev/shm/tickd}
@@ -16,3 +17,6 @@ fi
 "$B/tickd" run --fresh "${args[@]}" --duration 5
 "$B/tickd" stats
 "$B/tickd" tail bars.1s --count 3 --no-follow
+# The journal (./tickd-data, or TICKD_DATA_DIR): the same bars, from disk.
+echo "from the journal: tickd export bars.1s --date $(date -u +%F) | tail -3"
+"$B/tickd" export bars.1s --date "$(date -u +%F)" | tail -3
