@@ -13,6 +13,7 @@ pkgs=(
   openssl ca-certificates    # the system trust store for wss://; test certificates
   strace procps util-linux   # the system tests count syscalls, find processes, unshare /proc
   postgresql python3-pandas  # the journal test loads exported CSV into a real PostgreSQL server and pandas
+  fio                        # bench/persist: fio's sequential O_DIRECT write beside the journal's
 )
 
 missing=()
