@@ -380,9 +380,16 @@ static char *tk__reader(char *str, int num, void *stream)
 		snprintf(name, sizeof(name), "%.*s", (int)len, s);
 		p->section = tk__known_section(name);
 		if (p->section == NULL) {
-			tk__perr(p, "%s:%d: unknown section [%s] (sections: global, run, feed, engine, "
-				 "persist, export, journal, init, mock-finnhub, tail, stats, top, "
-				 "subscribe)", p->file, p->line, name);
+			char known[256];
+			size_t k, used = 0;
+
+			/* Named from the list itself, so the message never drifts. */
+			known[0] = 0;
+			for (k = 0; tk_config_sections[k] != NULL && used < sizeof(known); k++)
+				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+							 k ? ", " : "", tk_config_sections[k]);
+			tk__perr(p, "%s:%d: unknown section [%s] (sections: %s)", p->file, p->line, name,
+				 known);
 			return NULL;
 		}
 	}
