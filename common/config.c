@@ -130,6 +130,9 @@ const struct tk_setting tk_settings[] = {
 	{ "persist", "sync", { NULL }, TK_CMD_PERSIST, 0, "fdatasync",
 	  "fdatasync per commit, or dsync (RWF_DSYNC writes)" },
 	{ "persist", "idle", { NULL }, TK_CMD_PERSIST, 0, "backoff", "backoff, spin or block" },
+	{ "persist", "retain", { NULL }, TK_CMD_PERSIST | TK_CMD_JOURNAL, 0,
+	  "ticks=30d,bars=90d,signals=90d",
+	  "retention per stream (bars: every bars.*), whole days by their last write" },
 	{ "run", "no-persist", { NULL }, TK_CMD_RUN, TK_SET_BOOL, "false",
 	  "do not start tickd persist (no journal)" },
 
@@ -150,6 +153,10 @@ const struct tk_setting tk_settings[] = {
 	  "tickd journal verify: keep torn tails aside, zero them, rebuild indexes" },
 	{ "journal", "quiet", { NULL }, TK_CMD_JOURNAL, TK_SET_BOOL, "false",
 	  "tickd journal verify: print only problems and the summary" },
+	{ "journal", "now", { NULL }, TK_CMD_JOURNAL, 0, "(the wall clock)",
+	  "tickd journal retain: as if it were this time" },
+	{ "journal", "dry-run", { NULL }, TK_CMD_JOURNAL, TK_SET_BOOL, "false",
+	  "tickd journal retain: say what would be deleted" },
 
 	/* [init] */
 	{ "init", "fresh", { NULL }, TK_CMD_INIT, TK_SET_BOOL, "false",

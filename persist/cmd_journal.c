@@ -4,6 +4,8 @@
  * continuity), its index, and between the files of a log that each starts
  * where the one before ended.  --repair (not while tickd persist runs):
  * torn tails are kept aside and zeroed, indexes rebuilt, files trimmed.
+ * tickd journal retain: delete the days past their retention (tickd
+ * persist does it hourly).  tickd journal snapshot DIR: a consistent copy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,16 +23,27 @@
 #include "persist/format.h"
 #include "persist/query.h"
 #include "persist/recover.h"
+#include "persist/retain.h"
+#include "common/clock.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tickd journal verify [--repair] [--data-dir DIR] [--quiet]\n"
-		"Check every file of the journal: headers, every block's length, CRC and\n"
-		"sequence continuity, the indexes, and that each file of a log starts where the\n"
-		"one before it ended.  With --repair (while no tickd persist runs on DIR): keep\n"
-		"torn tails aside (<file>.torn-<offset>) and zero them, rebuild indexes.\n"
-		"Exit status 0: all good (or repaired); 1: problems (listed); 2: bad options.\n");
+		"usage: tickd journal verify [--repair] [--quiet]   [--data-dir DIR]\n"
+		"       tickd journal retain [--retain RULES] [--now T] [--dry-run]\n"
+		"       tickd journal snapshot OUTDIR\n"
+		"verify: check every file of the journal: headers, every block's length, CRC and\n"
+		"  sequence continuity, the indexes, and that each file of a log starts where the\n"
+		"  one before it ended.  With --repair (while no tickd persist runs on DIR): keep\n"
+		"  torn tails aside (<file>.torn-<offset>) and zero them, rebuild indexes.\n"
+		"  Exit status 0: all good (or repaired); 1: problems (listed); 2: bad options.\n"
+		"retain: delete whole days whose last write is older than their stream's\n"
+		"  retention (default " TKJ_RETAIN_DEFAULT "; \"bars\" is every bars.*;\n"
+		"  AGE like 30d, 12h, forever), never a log's newest day.  --now T: as if it were\n"
+		"  T (epoch ms or ISO 8601).  tickd persist does this at start and every hour.\n"
+		"snapshot: copy a consistent journal to OUTDIR (new or empty) while it is being\n"
+		"  written: finished files hard-linked, each log's newest file up to its last\n"
+		"  complete block.\n");
 }
 
 /* Is a tickd persist holding the directory's lock? */
@@ -182,15 +195,23 @@ static int tk__verify(const char *dir, bool repair, bool quiet)
 	return problems ? 1 : 0;
 }
 
+static void tk__say(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("%s\n", line);
+}
+
 int tk_cmd_journal(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "repair", no_argument, 0, 'r' },      { "data-dir", required_argument, 0, 'd' },
-		{ "quiet", no_argument, 0, 'q' },       { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 }
+		{ "quiet", no_argument, 0, 'q' },       { "retain", required_argument, 0, 'R' },
+		{ "now", required_argument, 0, 'n' },   { "dry-run", no_argument, 0, 'y' },
+		{ "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
 	};
-	const char *dir = "tickd-data";
-	bool repair = false, quiet = false;
+	const char *dir = "tickd-data", *retain = NULL, *what;
+	bool repair = false, quiet = false, dry = false;
+	int64_t now = tk_wall_ns();
 	int c;
 
 	tk_config_args(longopts, &argc, &argv);
@@ -200,13 +221,50 @@ int tk_cmd_journal(int argc, char **argv)
 		case 'r': repair = true; break;
 		case 'd': dir = optarg; break;
 		case 'q': quiet = true; break;
+		case 'R': retain = optarg; break;
+		case 'n':
+			if (tkj_parse_time(optarg, &now) < 0)
+				tk_opt_fail("--now", "'%s' is not epoch ms or an ISO 8601 time", optarg);
+			break;
+		case 'y': dry = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc - 1 || strcmp(argv[optind], "verify") != 0) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	return tk__verify(dir, repair, quiet);
+	what = argv[optind];
+	if (strcmp(what, "verify") == 0 && optind == argc - 1)
+		return tk__verify(dir, repair, quiet);
+	if (strcmp(what, "retain") == 0 && optind == argc - 1) {
+		struct tkj_rule rules[TKJ_MAX_RULES];
+		struct tkj_retain_result res;
+		int n = tkj_retain_parse(retain, rules, TKJ_MAX_RULES);
+
+		if (n < 0)
+			tk_opt_fail("--retain", "%s", tk_err_msg());
+		if (tkj_retain_run(dir, rules, n, now, dry, tk__say, NULL, &res) < 0) {
+			fprintf(stderr, "tickd journal: %s\n", tk_err_msg());
+			return 1;
+		}
+		printf("%s %u day(s), %u file(s), %" PRIu64 " bytes; kept %u day(s)\n",
+		       dry ? "would delete" : "deleted", res.days_deleted, res.files_deleted,
+		       res.bytes_deleted, res.days_kept);
+		return 0;
+	}
+	if (strcmp(what, "snapshot") == 0 && optind == argc - 2) {
+		struct tkj_snapshot_result res;
+
+		if (tkj_snapshot(dir, argv[optind + 1], &res) < 0) {
+			fprintf(stderr, "tickd journal: %s\n", tk_err_msg());
+			return 1;
+		}
+		printf("snapshot of %s in %s: %u file(s) linked, %u copied (%" PRIu64 " bytes)\n",
+		       dir, argv[optind + 1], res.files_linked, res.files_copied, res.bytes_copied);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
 }

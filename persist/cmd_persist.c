@@ -25,6 +25,7 @@
 #include "common/opts.h"
 #include "persist/cmd.h"
 #include "persist/journal.h"
+#include "persist/retain.h"
 #include "shm/idle.h"
 #include "shm/log.h"
 #include "shm/symtab.h"
@@ -63,6 +64,9 @@ static void usage(FILE *out)
 		"  --direct auto|on|off  O_DIRECT writes (auto: where the file system takes them)\n"
 		"  --sync fdatasync|dsync  one fdatasync per commit (default), or RWF_DSYNC writes\n"
 		"  --idle KIND           backoff (default), spin or block\n"
+		"  --retain RULES        retention, whole days by their last write (default\n"
+		"                        " TKJ_RETAIN_DEFAULT "; bars is every bars.*):\n"
+		"                        applied at start and every hour\n"
 		"  --shm-path PATH       segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n");
 }
 
@@ -75,6 +79,12 @@ struct tk_persist_in {
 	int last_err;
 	uint64_t loss_from, loss_to;
 };
+
+static void tk__say_info(void *ctx, const char *line)
+{
+	(void)ctx;
+	tk_info("retention: %s", line);
+}
 
 static const char *tk__symbol_name(void *ctx, uint32_t id)
 {
@@ -174,9 +184,12 @@ int tk_cmd_persist(int argc, char **argv)
 		{ "prealloc-mb", required_argument, 0, 'a' }, { "direct", required_argument, 0, 'D' },
 		{ "sync", required_argument, 0, 'S' },      { "idle", required_argument, 0, 'I' },
 		{ "shm-path", required_argument, 0, 'p' },  { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 }
+		{ "retain", required_argument, 0, 'T' },    { 0, 0, 0, 0 }
 	};
-	const char *path = tk_segment_default_path();
+	const char *path = tk_segment_default_path(), *retain = NULL;
+	struct tkj_rule rules[TKJ_MAX_RULES];
+	int nrules;
+	int64_t next_retain = 0;
 	struct tkj_opts o;
 	struct tk_segment seg;
 	struct tkj_journal *j = NULL;
@@ -229,10 +242,14 @@ int tk_cmd_persist(int argc, char **argv)
 				tk_opt_fail("--idle", "'%s' is not one of backoff, spin, block", optarg);
 			break;
 		case 'p': path = optarg; break;
+		case 'T': retain = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
+	nrules = tkj_retain_parse(retain, rules, TKJ_MAX_RULES);
+	if (nrules < 0)
+		tk_opt_fail("--retain", "%s", tk_err_msg());
 	if (o.block_bytes % 4096 != 0)
 		tk_opt_fail("--block-kb", "%u is not a whole number of 4 KiB", o.block_bytes / 1024);
 	if (o.prealloc_bytes < 2ull * o.block_bytes)
@@ -313,6 +330,15 @@ int tk_cmd_persist(int argc, char **argv)
 		if (tk__persist_stop && drain_until == 0) {
 			drain_until = now + TK_PERSIST_DRAIN_NS;
 			tk_info("stopping: writing what the logs hold, then exiting");
+		}
+		if (now >= next_retain) {
+			struct tkj_retain_result rr;
+
+			/* Whole days, a few unlinks an hour: cheap enough for the loop. */
+			if (tkj_retain_run(o.dir, rules, nrules, tk_wall_ns(), false, tk__say_info, NULL,
+					   &rr) < 0)
+				tk_warn("%s", tk_err_msg());
+			next_retain = now + 3600 * 1000000000LL;
 		}
 		got = tk__persist_read(j, in, nin, now);
 		rc = tkj_poll(j, 0);
