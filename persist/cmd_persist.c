@@ -362,11 +362,16 @@ int tk_cmd_persist(int argc, char **argv)
 			if ((!more && !pending) || now > drain_until)
 				break;
 		}
-		if (pending) {
-			/* I/O in flight or a commit due: wait on the ring, up to the
-			 * commit interval. */
+		if (pending && tkj_inflight(j) > 0) {
+			/* I/O in flight: wait on the ring, up to the commit interval. */
 			tkj_poll(j, o.commit_ns > 0 ? o.commit_ns : 100000);
 			tk__persist_commit(j, in, nin);
+			continue;
+		}
+		if (pending) {
+			/* A partial block until its commit is due, or blocks waiting
+			 * for room on a full disk: sleep, do not spin. */
+			tk_sleep_ns(o.commit_ns > 0 && o.commit_ns < 1000000 ? o.commit_ns : 1000000);
 			continue;
 		}
 		tk_idle_wait(&idle, nin > 0 ? &in[0].r : NULL, 10 * 1000 * 1000);

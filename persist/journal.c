@@ -26,6 +26,7 @@ enum tkj_buf_state {
 	TKJ_BUF_FILLING, /* the stream's current block */
 	TKJ_BUF_SEALED,  /* waiting for room in its file (preallocation failed) */
 	TKJ_BUF_WRITING,
+	TKJ_BUF_RETRY,   /* its write failed: written again at its place, later */
 	TKJ_BUF_WRITTEN, /* its write completed: not yet covered by an fdatasync */
 	TKJ_BUF_SYNCING, /* covered by the fdatasync in flight */
 	TKJ_BUF_DURABLE,
@@ -41,6 +42,7 @@ struct tkj_buf {
 	uint64_t next_seq; /* the stream's next sequence after its records */
 	int64_t ready_ns;  /* when its first record was handed to us */
 	uint32_t done;  /* bytes of its write completed (short writes resume) */
+	int64_t retry_ns; /* TKJ_BUF_RETRY: not before (monotonic) */
 	uint8_t state;
 	uint8_t file;   /* file slot of its stream */
 	uint16_t pad;
@@ -65,6 +67,7 @@ struct tkj_file {
 	int64_t fsync_start;
 	int64_t alloc_retry_ns; /* preallocation failed: do not retry before */
 	uint64_t *seen; /* symbol ids with a dictionary record in this file */
+	bool idx_broken; /* its index could not be written: rebuilt when the file closes */
 	char path[1024];
 };
 
@@ -245,17 +248,40 @@ static int tkj__file_open(struct tkj_journal *j, struct tkj_stream *s, struct tk
 	f->writes_inflight = 0;
 	f->fsync_inflight = false;
 	f->sync_wanted = false;
+	f->idx_broken = false;
 	memset(f->seen, 0, TKJ_SEEN_IDS / 8);
 	j->c.files++;
 	return 0;
 }
 
+/* An index that could not be written (a full disk): made again from its
+ * file, which is durable up to f->off. */
+static void tkj__index_rebuild(struct tkj_file *f, uint32_t record_size)
+{
+	struct tkj_scan *sc = malloc(sizeof(*sc));
+	int fd = open(f->path, O_RDWR | O_CLOEXEC);
+
+	if (sc != NULL && fd >= 0) {
+		char ipath[1100];
+
+		tkj_index_path(f->path, ipath, sizeof(ipath));
+		unlink(ipath);
+		if (tkj_scan_file(f->path, fd, record_size, 0, true, sc, NULL, 0) == 0)
+			f->idx_broken = false;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(sc);
+}
+
 /* A file none of whose blocks is in flight any more: trim it to its data,
  * make that durable, close it. */
-static void tkj__file_close(struct tkj_journal *j, struct tkj_file *f)
+static void tkj__file_close(struct tkj_journal *j, struct tkj_file *f, uint32_t record_size)
 {
 	if (f->fd < 0)
 		return;
+	if (f->idx_broken)
+		tkj__index_rebuild(f, record_size);
 	if (ftruncate(f->fd, (off_t)f->off) < 0 || fsync(f->fd) < 0) {
 		tkj__error(j, errno);
 		tk_warn("journal: cannot trim %s to its %" PRIu64 " bytes: %s (recovery will)",
@@ -569,7 +595,7 @@ static int tkj__next_file(struct tkj_journal *j, struct tkj_stream *s, int32_t d
 			if (s->buf[k].state != TKJ_BUF_FREE && s->buf[k].state != TKJ_BUF_FILLING)
 				break;
 		if (k == j->o.nbufs) {
-			tkj__file_close(j, f);
+			tkj__file_close(j, f, s->record_size);
 			break;
 		}
 		tkj_commit_now(j);
@@ -778,6 +804,17 @@ static void tkj__place(struct tkj_journal *j, int sid, uint32_t k)
 	tkj__submit_write(j, sid, k);
 }
 
+/* Is an older block of s waiting for room in its file? */
+static bool tkj__waiting(const struct tkj_journal *j, const struct tkj_stream *s)
+{
+	uint32_t k;
+
+	for (k = s->head; k != s->cur; k = (k + 1) % j->o.nbufs)
+		if (s->buf[k].state == TKJ_BUF_SEALED)
+			return true;
+	return false;
+}
+
 static void tkj__seal(struct tkj_journal *j, struct tkj_stream *s)
 {
 	int sid = (int)(s - j->s);
@@ -789,7 +826,10 @@ static void tkj__seal(struct tkj_journal *j, struct tkj_stream *s)
 	tkj_index_entry_of_block(&b->entry, b->mem, s->record_size, 0);
 	b->next_seq = s->next_seq;
 	b->state = TKJ_BUF_SEALED;
-	tkj__place(j, sid, s->cur);
+	/* Blocks go to the file in their order: behind one still waiting for
+	 * room, this one waits too (tkj_poll places them). */
+	if (!tkj__waiting(j, s))
+		tkj__place(j, sid, s->cur);
 	s->cur = (s->cur + 1) % j->o.nbufs;
 }
 
@@ -844,6 +884,7 @@ static int tkj__advance(struct tkj_journal *j, struct tkj_stream *s)
 				f->path, strerror(errno));
 			close(f->idx_fd);
 			f->idx_fd = -1;
+			f->idx_broken = true;
 		}
 		s->durable_next = b->next_seq;
 		j->c.records += b->entry.first_seq != 0 ? b->entry.last_seq - b->entry.first_seq + 1
@@ -881,7 +922,10 @@ static void tkj__complete(struct tkj_journal *j, struct io_uring_cqe *cqe, int *
 			tk_warn("journal: write of %u bytes at %" PRIu64 " in %s failed: %s "
 				"(retrying)",
 				b->len - b->done, b->off + b->done, f->path, strerror(-cqe->res));
-			b->state = TKJ_BUF_SEALED; /* rewritten where it belongs */
+			/* Written again at its own offset (blocks after it may be
+			 * written already), a quarter second from now. */
+			b->state = TKJ_BUF_RETRY;
+			b->retry_ns = tk_mono_ns() + 250000000LL;
 			return;
 		}
 		b->done += (uint32_t)cqe->res;
@@ -941,6 +985,12 @@ int tkj_poll(struct tkj_journal *j, int64_t wait_ns)
 		for (k = 0; k < j->o.nbufs; k++) {
 			uint32_t q = (s->head + k) % j->o.nbufs;
 
+			if (s->buf[q].state == TKJ_BUF_RETRY && now >= s->buf[q].retry_ns)
+				tkj__submit_write(j, (int)i, q);
+		}
+		for (k = 0; k < j->o.nbufs; k++) {
+			uint32_t q = (s->head + k) % j->o.nbufs;
+
 			if (s->buf[q].state == TKJ_BUF_SEALED) {
 				tkj__place(j, (int)i, q);
 				if (s->buf[q].state == TKJ_BUF_SEALED)
@@ -986,7 +1036,8 @@ int tkj_poll(struct tkj_journal *j, int64_t wait_ns)
 					if (b->file != fs || b->state == TKJ_BUF_FREE ||
 					    b->state == TKJ_BUF_FILLING)
 						continue;
-					if ((b->state == TKJ_BUF_WRITING || b->state == TKJ_BUF_SEALED) &&
+					if ((b->state == TKJ_BUF_WRITING || b->state == TKJ_BUF_SEALED ||
+					     b->state == TKJ_BUF_RETRY) &&
 					    b->block_no < f->sync_goal)
 						break;
 					if (b->state == TKJ_BUF_WRITTEN)
@@ -1013,6 +1064,11 @@ int tkj_poll(struct tkj_journal *j, int64_t wait_ns)
 	}
 	io_uring_submit(&j->ring);
 	return err < 0 && durable == 0 ? err : durable;
+}
+
+uint32_t tkj_inflight(const struct tkj_journal *j)
+{
+	return j->inflight;
 }
 
 uint64_t tkj_durable_next(const struct tkj_journal *j, int sid)
@@ -1083,6 +1139,8 @@ int tkj_close(struct tkj_journal *j, int64_t timeout_ns)
 		/* The current file stays open-ended for the next start (it is
 		 * trimmed when a later one follows it). */
 		if (s->file[s->fcur].fd >= 0) {
+			if (s->file[s->fcur].idx_broken)
+				tkj__index_rebuild(&s->file[s->fcur], s->record_size);
 			close(s->file[s->fcur].fd);
 			if (s->file[s->fcur].idx_fd >= 0)
 				close(s->file[s->fcur].idx_fd);

@@ -122,6 +122,9 @@ void tkj_commit_now(struct tkj_journal *j);
 /* The first sequence of stream sid not yet durable: commit the input up to it. */
 uint64_t tkj_durable_next(const struct tkj_journal *j, int sid);
 
+/* I/O requests in flight (writes, fdatasyncs). */
+uint32_t tkj_inflight(const struct tkj_journal *j);
+
 /* True while stream sid has records not yet durable. */
 bool tkj_pending(const struct tkj_journal *j, int sid);
 

@@ -422,6 +422,10 @@ int tkj_parse_time(const char *text, int64_t *ns)
 		if (n > 15)
 			return -EINVAL;
 		ms = strtoll(text, &end, 10);
+		/* Past 9223372036854 ms the ns do not fit an int64: refuse
+		 * rather than wrap (signed overflow; tests/persist/test_days.c). */
+		if (ms > INT64_MAX / 1000000)
+			return -EINVAL;
 		*ns = (int64_t)ms * 1000000;
 		return 0;
 	}
@@ -454,7 +458,12 @@ int tkj_parse_time(const char *text, int64_t *ns)
 		if (hh > 23 || mm > 59 || ss > 60)
 			return -EINVAL;
 	}
-	t = (int64_t)day * TKJ_NS_PER_DAY + ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000000LL + frac;
+	/* tkj_day_parse takes years to 9999, int64 ns end in 2262: checked
+	 * arithmetic, so a later time is refused, not wrapped (signed overflow;
+	 * tests/persist/test_days.c). */
+	if (__builtin_mul_overflow((int64_t)day, TKJ_NS_PER_DAY, &t) ||
+	    __builtin_add_overflow(t, ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000000LL + frac, &t))
+		return -EINVAL;
 	if (*p == 'Z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
@@ -466,7 +475,8 @@ int tkj_parse_time(const char *text, int64_t *ns)
 			p++;
 		if (tkj__digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
 			return -EINVAL;
-		t -= sign * ((int64_t)oh * 3600 + om * 60) * 1000000000LL;
+		if (__builtin_sub_overflow(t, sign * ((int64_t)oh * 3600 + om * 60) * 1000000000LL, &t))
+			return -EINVAL;
 	}
 	if (*p != 0)
 		return -EINVAL;
