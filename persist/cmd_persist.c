@@ -306,9 +306,14 @@ int tk_cmd_persist(int argc, char **argv)
 			status = 2;
 			goto out;
 		}
-		tk_info("%s: journal %s at sequence %" PRIu64 "%s", spec->name,
-			res.found ? "resumes" : "starts", res.next_seq,
-			res.found ? "" : " (no file of this segment yet)");
+		if (res.found)
+			tk_info("%s: journal resumes at sequence %" PRIu64 " (recovery read %" PRIu64
+				" blocks past the index in %.1f ms)",
+				spec->name, res.next_seq, res.blocks_read, (double)res.recover_ns / 1e6);
+		else
+			tk_info("%s: journal starts at sequence %" PRIu64 " (no file of this segment "
+				"yet)",
+				spec->name, res.next_seq);
 		nin++;
 	}
 	{

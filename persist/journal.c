@@ -459,6 +459,7 @@ int tkj_stream_add(struct tkj_journal *j, const char *log, uint32_t record_size,
 			return tk_err_set(-ENOMEM, "journal: out of memory for block buffers");
 
 	memset(res, 0, sizeof(*res));
+	res->recover_ns = tk_mono_ns();
 	rc = tkj_recover_stream(j->dir, s->stream, log, generation, record_size,
 				(uint64_t)j->o.nbufs * j->o.block_bytes + j->o.prealloc_bytes, &rec);
 	if (rc < 0)
@@ -467,6 +468,8 @@ int tkj_stream_add(struct tkj_journal *j, const char *log, uint32_t record_size,
 	res->next_seq = rec.found ? rec.next_seq : 1;
 	res->torn_bytes = rec.torn_bytes;
 	res->scanned_bytes = rec.scanned_bytes;
+	res->blocks_read = rec.blocks;
+	res->recover_ns = tk_mono_ns() - res->recover_ns;
 	memcpy(res->torn_path, rec.torn_path, sizeof(res->torn_path));
 	memcpy(res->message, rec.message, sizeof(res->message));
 	j->c.torn_bytes += rec.torn_bytes;

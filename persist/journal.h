@@ -65,6 +65,8 @@ struct tkj_resume {
 	bool found;           /* a file of this generation exists */
 	uint64_t torn_bytes;  /* moved aside from the newest file's tail */
 	uint64_t scanned_bytes;
+	uint64_t blocks_read; /* blocks recovery read past the newest file's index */
+	int64_t recover_ns;   /* how long recovery took */
 	char torn_path[1024]; /* where they went ("" none) */
 	char message[3072];   /* what recovery did, for the log ("" nothing to say) */
 };
