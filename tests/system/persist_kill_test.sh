@@ -17,7 +17,7 @@ D=$W/journal
 trap 'pkill -9 -f -- "--shm-path $P( |$)" 2>/dev/null || true; rm -rf "$P" "$P".* "$W"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-if [ "${TICKD_TEST_SCALE:-}" = small ]; then KILLS=${2:-8}; SECONDS_OF_FEED=8; else KILLS=${2:-50}; SECONDS_OF_FEED=40; fi
+if [ "${TICKD_TEST_SCALE:-}" = small ]; then KILLS=${2:-8}; SECONDS_OF_FEED=12; else KILLS=${2:-50}; SECONDS_OF_FEED=50; fi
 RATE=20000
 
 "$T" run --fresh --shm-path "$P" --data-dir "$D" --seed 9 --symbols 20 --rate $RATE \
@@ -27,12 +27,15 @@ t0=$(date +%s)
 kills=0
 RANDOM=23
 while kill -0 $run 2>/dev/null && [ $kills -lt "$KILLS" ]; do
-  # 0.30-0.69 s apart: past the supervisor's quick-restart window, so each
-  # restart comes after its base delay (0.1 s) and the next kill finds it up.
-  sleep "0.$((RANDOM % 40 + 30))"
+  # 0.45-0.84 s apart: a restart (0.1 s after a kill) has run past the
+  # supervisor's quick-restart window (0.25 s) when it is killed, so each
+  # restart comes after the base delay; the kills end well before the feed.
+  sleep "0.$((RANDOM % 40 + 45))"
   pid=$(pgrep -f -- "tickd persist --shm-path $P " || true)
   [ -n "$pid" ] && kill -9 $pid 2>/dev/null && kills=$((kills + 1))
 done
+# The last restarted journal must see the end of the run (and drain it).
+kill -0 $run 2>/dev/null || fail "the run ended with the kills, $kills of them (make it longer)"
 wait $run || fail "tickd run failed after $kills journal kills: $(grep -E 'error|giving up' "$W/run.log" | tail -3)"
 [ $kills -eq "$KILLS" ] ||
   fail "the run ended after only $kills journal kills in $(( $(date +%s) - t0 )) s (make it longer)"
