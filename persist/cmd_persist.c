@@ -265,7 +265,12 @@ int tk_cmd_persist(int argc, char **argv)
 	if (rc < 0) {
 		tk_error("%s", tk_err_msg());
 		tk_segment_detach(&seg);
-		return rc == -EINVAL ? 2 : 1;
+		/* A directory it cannot use, or one another journal holds: no
+		 * restart can help, so tickd run stops with this message. */
+		return rc == -EINVAL || rc == -EACCES || rc == -EROFS || rc == -ENOTDIR ||
+				       rc == -EBUSY || rc == -EPERM
+			       ? 2
+			       : 1;
 	}
 	symbols = tk_symtab_of(&seg);
 	for (i = 0; i < seg.hdr->config.nlogs; i++) {

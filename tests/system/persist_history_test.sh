@@ -96,6 +96,26 @@ set -e
 [ $rc -eq 2 ] && grep -q -- "--date.*not a date" "$W/e2" || fail "bad date: $rc $(cat "$W/e2")"
 if "$T" export tickz --data-dir "$D" > /dev/null 2> "$W/e3"; then fail "an unknown stream"; fi
 grep -q "no stream 'tickz'" "$W/e3" || fail "$(cat "$W/e3")"
+# A directory it cannot use: one line naming it, exit 2 (tickd run stops
+# instead of restarting it); a second journal on a directory in use: refused.
+set +e
+"$T" persist --shm-path "$P" --data-dir /etc/hostname/journal > /dev/null 2> "$W/e4"; rc=$?
+set -e
+[ $rc -eq 2 ] && [ "$(wc -l < "$W/e4")" -eq 1 ] && grep -q "/etc/hostname/journal: Not a directory" "$W/e4" ||
+  fail "an unusable directory: $rc $(cat "$W/e4")"
+python3 - "$D/LOCK" <<'EOF' &
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 1, 0))  # F_OFD_SETLK
+time.sleep(3)
+EOF
+holder=$!
+sleep 0.5
+set +e
+"$T" persist --shm-path "$P" --data-dir "$D" > /dev/null 2> "$W/e5"; rc=$?
+set -e
+wait $holder || true
+[ $rc -eq 2 ] && grep -q "is in use by another tickd persist" "$W/e5" || fail "a second journal: $rc $(cat "$W/e5")"
 echo "snapshot: $(cat "$W/snap.out")"
 echo "retention: $(tail -1 "$W/r2"); $(tail -1 "$W/r3")"
 echo "1 passed, 0 failed"
