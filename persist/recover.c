@@ -178,7 +178,26 @@ int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t windo
 	if (have_idx) {
 		/* Trust the index up to its last block that checks out on disk. */
 		size_t last = idx.n;
+		uint64_t o = TKJ_HEADER_SIZE, q = sc->hdr.first_seq;
 
+		/* ... within the entries whose blocks tile the file from its header
+		 * on, sequences continuing: entries of good CRCs that say otherwise
+		 * (not this data's) gave an end after no block and sequences from
+		 * nowhere (tests/fuzz/fuzz_journal.c, corpus_journal/file_loss_gap). */
+		for (last = 0; last < idx.n; last++) {
+			const struct tkj_index_entry *e = &idx.e[last];
+
+			if (e->kind != TKJ_IDX_BLOCK)
+				continue;
+			if (e->offset != o || e->length < TKJ_BLOCK_HEADER || e->length % sc->hdr.align ||
+			    (q != 0 && e->first_seq != 0 && e->first_seq != q &&
+			     !((e->flags & TKJ_IDX_F_GAP) && e->first_seq > q)) ||
+			    (e->next_seq != 0 && (e->next_seq <= e->last_seq || e->next_seq < q)))
+				break;
+			o += e->length;
+			if (e->first_seq != 0 || e->next_seq != 0)
+				q = e->next_seq;
+		}
 		while (last > 0) {
 			const struct tkj_index_entry *e = &idx.e[last - 1];
 			struct tkj_block_info bi;
