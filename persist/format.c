@@ -180,7 +180,11 @@ enum tkj_check tkj_block_check(const void *buf, size_t avail, uint32_t record_si
 	    bh->nrec > (UINT32_MAX - TKJ_BLOCK_HEADER) / record_size)
 		return TKJ_BAD_LENGTH;
 	used = TKJ_BLOCK_HEADER + bh->nrec * record_size;
-	if (bh->length != tkj_block_length(bh->nrec, record_size, align) || bh->length > avail)
+	/* length < used: near 4 GiB the rounding up to align wraps to 0, and a
+	 * header of length 0 had its "records" checksummed far past the buffer
+	 * (tests/fuzz/fuzz_journal.c, corpus_journal/crash_block_length_wrap). */
+	if (bh->length != tkj_block_length(bh->nrec, record_size, align) || bh->length > avail ||
+	    bh->length < used)
 		return TKJ_BAD_LENGTH;
 	memcpy(&copy, bh, sizeof(copy));
 	copy.crc = 0;

@@ -56,7 +56,10 @@ static int tkj__parse_into(const char *text, struct tkj_rule *rules, int *n, int
 			keep = 0;
 		} else {
 			v = strtod(eq + 1, &end);
-			if (end == eq + 1 || !(v > 0) || v > 36500 * 24 ||
+			/* At most 100 years in either unit: 36500 * 24 days
+			 * overflowed the int64 ns (undefined behaviour; tests/fuzz/
+			 * fuzz_journal.c, corpus_journal/crash_retain_overflow). */
+			if (end == eq + 1 || !(v > 0) || v > (*end == 'd' ? 36500 : 36500 * 24) ||
 			    (strcmp(end, "d") != 0 && strcmp(end, "h") != 0))
 				return tk_err_set(-EINVAL, "retention of %s: '%s' is not an age like "
 							   "30d, 12h or forever",
