@@ -249,16 +249,18 @@ static int32_t tkj__days_from_civil(int y, unsigned m, unsigned d)
 	return era * 146097 + (int32_t)doe - 719468;
 }
 
-static void tkj__civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d)
+static void tkj__civil_from_days(int32_t day, int *y, unsigned *m, unsigned *d)
 {
-	int era;
+	/* 64-bit: a file header's day near INT32_MAX overflowed z + 719468
+	 * (undefined behaviour; journal.c names a day after a recovered file's
+	 * header; tests/fuzz/fuzz_journal.c, corpus_journal/crash_header_day). */
+	int64_t z = (int64_t)day + 719468, era;
 	unsigned doe, yoe, doy, mp;
 
-	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
 	doe = (unsigned)(z - era * 146097);
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	*y = (int)yoe + era * 400;
+	*y = (int)(yoe + era * 400);
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	mp = (5 * doy + 2) / 153;
 	*d = doy - (153 * mp + 2) / 5 + 1;
