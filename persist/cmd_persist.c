@@ -77,6 +77,7 @@ struct tk_persist_in {
 	bool loss_pending; /* a lap not yet recorded (the stream had no room) */
 	int64_t retry_at;  /* after an error (no room for a new file): not before */
 	int last_err;
+	uint64_t start_seq; /* where it opened: a gap from there was never seen at all */
 	uint64_t loss_from, loss_to;
 };
 
@@ -102,11 +103,15 @@ static uint64_t tk__persist_read(struct tkj_journal *j, struct tk_persist_in *in
 	for (i = 0; i < nin; i++) {
 		struct tk_persist_in *p = &in[i];
 		uint32_t room, n;
+		uint64_t first;
 		void *dst;
 		int status, acc;
 
 		if (p->loss_pending) {
-			int rc = tkj_append_loss(j, p->sid, p->loss_from, p->loss_to, 1);
+			/* Gone before the journal started (it was down, or new),
+			 * or overwritten while it ran (released, lapped). */
+			int rc = tkj_append_loss(j, p->sid, p->loss_from, p->loss_to,
+						 p->loss_from == p->start_seq ? 2 : 1);
 
 			if (rc == -EAGAIN)
 				continue;
@@ -124,6 +129,7 @@ static uint64_t tk__persist_read(struct tkj_journal *j, struct tk_persist_in *in
 		dst = tkj_append_room(j, p->sid, &room);
 		if (dst == NULL)
 			continue;
+		first = p->r.next;
 		n = tk_log_read_batch(&p->r, dst, room, &status);
 		if (n > 0) {
 			acc = tkj_append_done(j, p->sid, n, now);
@@ -144,10 +150,11 @@ static uint64_t tk__persist_read(struct tkj_journal *j, struct tk_persist_in *in
 			if ((uint32_t)acc < n) {
 				/* Not taken (a new file could not be made yet): read
 				 * again next time; they are still in the ring (ours is a
-				 * gating cursor that has not passed them). */
-				p->r.next -= n - (uint32_t)acc;
+				 * gating cursor that has not passed them).  From the
+				 * batch's start: a lap after the batch moved next. */
+				p->r.next = first + (uint32_t)acc;
 				p->r.consumed -= n - (uint32_t)acc;
-				status = TK_LOG_OK;
+				status = TK_LOG_OK; /* a lap after them is found again */
 			}
 			total += (uint64_t)acc;
 		}
@@ -167,7 +174,11 @@ static void tk__persist_commit(struct tkj_journal *j, struct tk_persist_in *in, 
 	for (i = 0; i < nin; i++) {
 		uint64_t d = tkj_durable_next(j, in[i].sid);
 
-		if (d > in[i].committed) {
+		/* Never backwards: a released reader rejoined the gate at its
+		 * gap's end (shm/log.c), ahead of what the journal holds; what
+		 * lies between is copied in its buffers, or recorded lost. */
+		if (d > in[i].committed &&
+		    (in[i].r.slot == NULL || d > tk_load_acquire_64(&in[i].r.slot->cursor))) {
 			tk_log_reader_commit_at(&in[i].r, d);
 			in[i].committed = d;
 		}
@@ -303,6 +314,7 @@ int tk_cmd_persist(int argc, char **argv)
 		}
 		p->sid = sid;
 		p->committed = res.next_seq;
+		p->start_seq = res.next_seq;
 		tk_log_reader_commit_at(&p->r, res.next_seq);
 		if (res.next_seq > tk_log_write_seq(p->r.log) + 1) {
 			tk_error("%s: the journal holds up to sequence %" PRIu64 " but the log only to "
@@ -383,6 +395,20 @@ int tk_cmd_persist(int argc, char **argv)
 			 * for room on a full disk: sleep, do not spin. */
 			tk_sleep_ns(o.commit_ns > 0 && o.commit_ns < 1000000 ? o.commit_ns : 1000000);
 			continue;
+		}
+		{
+			/* A stream held back (no room for its next file) has its log
+			 * readable all the while: sleep to its retry, not on the log
+			 * (which would not wait), nor spin. */
+			int64_t soonest = 0;
+
+			for (i = 0; i < nin; i++)
+				if (in[i].retry_at > now && (soonest == 0 || in[i].retry_at < soonest))
+					soonest = in[i].retry_at;
+			if (soonest != 0) {
+				tk_sleep_ns(soonest - now < 10000000 ? soonest - now : 10000000);
+				continue;
+			}
 		}
 		tk_idle_wait(&idle, nin > 0 ? &in[0].r : NULL, 10 * 1000 * 1000);
 	}

@@ -178,65 +178,68 @@ static uint64_t tkj__first_alloc(const struct tkj_journal *j)
 static int tkj__file_open(struct tkj_journal *j, struct tkj_stream *s, struct tkj_file *f,
 			  int32_t day, uint64_t first_seq)
 {
-	char dayname[16], dirpath[560], name[200];
+	char dayname[16], dirpath[560], name[200], tmp[1100], sdir[560];
 	struct tkj_file_header *h;
-	void *page;
-	int fd, flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, rc;
+	void *page = NULL;
+	int fd, flags = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, rc;
+	const char *what;
 
 	tkj_day_name(day, dayname, sizeof(dayname));
+	snprintf(sdir, sizeof(sdir), "%s/%s", j->dir, s->stream);
 	snprintf(dirpath, sizeof(dirpath), "%s/%s/%s", j->dir, s->stream, dayname);
 	rc = tkj__mkdirs(dirpath);
 	if (rc < 0)
 		return tk_err_set(rc, "journal: cannot create %s: %s", dirpath, strerror(-rc));
 	tkj_file_name(s->log, s->generation, first_seq, name, sizeof(name));
-	if (snprintf(f->path, sizeof(f->path), "%s/%s", dirpath, name) >= (int)sizeof(f->path))
+	if (snprintf(f->path, sizeof(f->path), "%s/%s", dirpath, name) >= (int)sizeof(f->path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.new", f->path) >= (int)sizeof(tmp))
 		return tk_err_set(-ENAMETOOLONG, "journal: path too long in %s", dirpath);
+	/* Made whole under a name no reader lists (reserved, header written
+	 * and synced), then renamed into place: a kill at any moment leaves
+	 * either no file or a good one, never an empty newest file. */
 	if (j->c.direct)
 		flags |= O_DIRECT;
-	fd = open(f->path, flags, 0640);
+	fd = open(tmp, flags, 0640);
 	if (fd < 0)
-		return tk_err_set(-errno, "journal: cannot create %s: %s", f->path, strerror(errno));
-	rc = posix_fallocate(fd, 0, (off_t)tkj__first_alloc(j));
-	if (rc != 0) {
-		close(fd);
-		unlink(f->path);
-		return tk_err_set(-rc, "journal: cannot reserve %" PRIu64 " bytes for %s: %s",
-				  tkj__first_alloc(j), f->path, strerror(rc));
-	}
-	if (posix_memalign(&page, 4096, TKJ_HEADER_SIZE) != 0) {
-		close(fd);
-		unlink(f->path);
-		return tk_err_set(-ENOMEM, "journal: out of memory");
-	}
-	memset(page, 0, TKJ_HEADER_SIZE);
-	h = page;
-	tkj_file_header_make(h, s->stream, s->log, s->record_size, j->c.align, day, first_seq,
-			     s->generation, tk_wall_ns(), tkj__first_alloc(j));
-	if (pwrite(fd, page, TKJ_HEADER_SIZE, 0) != (ssize_t)TKJ_HEADER_SIZE || fdatasync(fd) < 0) {
-		rc = -errno;
-		free(page);
-		close(fd);
-		unlink(f->path);
-		return tk_err_set(rc, "journal: cannot write the header of %s: %s", f->path,
-			      strerror(-rc));
+		return tk_err_set(-errno, "journal: cannot create %s: %s", tmp, strerror(errno));
+	what = "reserve space for";
+	rc = -posix_fallocate(fd, 0, (off_t)tkj__first_alloc(j));
+	if (rc == 0 && posix_memalign(&page, 4096, TKJ_HEADER_SIZE) != 0)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		memset(page, 0, TKJ_HEADER_SIZE);
+		h = page;
+		tkj_file_header_make(h, s->stream, s->log, s->record_size, j->c.align, day, first_seq,
+				     s->generation, tk_wall_ns(), tkj__first_alloc(j));
+		what = "write the header of";
+		if (pwrite(fd, page, TKJ_HEADER_SIZE, 0) != (ssize_t)TKJ_HEADER_SIZE || fdatasync(fd) < 0)
+			rc = errno ? -errno : -EIO;
 	}
 	free(page);
-	rc = tkj__fsync_dir(dirpath);
 	if (rc == 0) {
-		/* the day directory itself, in the stream directory */
-		snprintf(dirpath, sizeof(dirpath), "%s/%s", j->dir, s->stream);
-		rc = tkj__fsync_dir(dirpath);
+		what = "rename into place";
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, f->path, RENAME_NOREPLACE) < 0)
+			rc = -errno;
 	}
 	if (rc < 0) {
 		close(fd);
+		unlink(tmp);
+		return tk_err_set(rc, "journal: cannot %s %s: %s", what, f->path, strerror(-rc));
+	}
+	rc = tkj__fsync_dir(dirpath);
+	if (rc == 0)
+		rc = tkj__fsync_dir(sdir); /* the day directory's own entry */
+	if (rc < 0) {
+		close(fd);
+		unlink(f->path);
 		return tk_err_set(rc, "journal: cannot sync the directory of %s: %s", f->path,
-			      strerror(-rc));
+				  strerror(-rc));
 	}
-	rc = tkj_index_create(f->path, s->generation, first_seq, &f->idx_fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
+	/* The index is a cache: without one (a full disk) queries read the
+	 * data, and it is made again when the file closes. */
+	f->idx_broken = tkj_index_create(f->path, s->generation, first_seq, &f->idx_fd) < 0;
+	if (f->idx_broken)
+		f->idx_fd = -1;
 	f->fd = fd;
 	f->day = day;
 	f->full = false;
@@ -248,7 +251,6 @@ static int tkj__file_open(struct tkj_journal *j, struct tkj_stream *s, struct tk
 	f->writes_inflight = 0;
 	f->fsync_inflight = false;
 	f->sync_wanted = false;
-	f->idx_broken = false;
 	memset(f->seen, 0, TKJ_SEEN_IDS / 8);
 	j->c.files++;
 	return 0;
@@ -601,12 +603,34 @@ static int tkj__next_file(struct tkj_journal *j, struct tkj_stream *s, int32_t d
 			tkj__file_close(j, f, s->record_size);
 			break;
 		}
+		/* Nothing in flight: its blocks wait for room (a full disk), and
+		 * waiting here would spin and stop every other stream: the
+		 * caller comes back. */
+		if (j->inflight == 0 && k < j->o.nbufs && s->buf[k].state != TKJ_BUF_WRITTEN &&
+		    s->buf[k].state != TKJ_BUF_DURABLE)
+			return tk_err_set(-EAGAIN, "journal %s: the file before waits for room", s->log);
 		tkj_commit_now(j);
 		rc = tkj_poll(j, 1000000);
 		if (rc < 0)
-			return -EAGAIN; /* a full disk: the caller comes back */
+			return tk_err_set(-EAGAIN, "journal %s: the file before is not durable yet",
+					  s->log);
 	}
 	return tkj__file_open(j, s, f, day, seq);
+}
+
+/* The day for a file a record without a time opens: that of the next
+ * record with one in the batch (a replay's first heartbeat comes before
+ * its 2024 trades), else today. */
+static int32_t tkj__day_ahead(const struct tkj_stream *s, const struct tkj_buf *b, uint32_t i,
+			      uint32_t end, int32_t max_day)
+{
+	for (; i < end; i++) {
+		int64_t t = tkj_record_time(tkj__rec(s, b, i));
+
+		if (t > 0 && tkj_day_of(t) <= max_day)
+			return tkj_day_of(t);
+	}
+	return max_day - 1;
 }
 
 int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns)
@@ -614,6 +638,7 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 	struct tkj_stream *s = &j->s[sid];
 	struct tkj_buf *b = &s->buf[s->cur];
 	uint32_t i = b->nrec, end = b->nrec + n, accepted = 0;
+	int32_t max_day = tkj_day_of(tk_wall_ns()) + 1; /* once a batch: the vDSO clock */
 	int rc = 0;
 
 	if (b->nrec == 0 && n > 0)
@@ -635,8 +660,15 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 			break;
 		}
 		t = tkj_record_time(r);
+		/* The day of a file follows its records' event time, forward only,
+		 * and never past tomorrow by the wall clock: one trade stamped
+		 * 2099 (valid input) must not file everything after it under
+		 * 2099.  A time of 0 (a replay's first heartbeat) names no day. */
+		if (t <= 0 || tkj_day_of(t) > max_day)
+			t = INT64_MIN;
 		if (f->fd < 0 || f->full || (t != INT64_MIN && tkj_day_of(t) > f->day)) {
-			int32_t day = t != INT64_MIN ? tkj_day_of(t) : tkj_day_of(tk_wall_ns());
+			int32_t day = t != INT64_MIN ? tkj_day_of(t)
+						     : tkj__day_ahead(s, b, i + 1, end, max_day);
 
 			if (f->fd >= 0 && day < f->day)
 				day = f->day; /* a full file rolls to a file of its own day */
@@ -928,6 +960,7 @@ static void tkj__complete(struct tkj_journal *j, struct io_uring_cqe *cqe, int *
 			/* Written again at its own offset (blocks after it may be
 			 * written already), a quarter second from now. */
 			b->state = TKJ_BUF_RETRY;
+			b->done = 0;
 			b->retry_ns = tk_mono_ns() + 250000000LL;
 			return;
 		}
@@ -948,16 +981,21 @@ static void tkj__complete(struct tkj_journal *j, struct io_uring_cqe *cqe, int *
 		f->fsync_inflight = false;
 		if (cqe->res < 0) {
 			/* After a failed fdatasync the kernel may have dropped the
-			 * dirty pages: what it covered cannot be trusted.  Stop;
-			 * the input still holds the records (not committed). */
+			 * dirty pages, and the next fdatasync would report success
+			 * (a writeback error is reported once): what it covered is
+			 * written again from our buffers, at its place, before any
+			 * later fdatasync may count it durable. */
 			tkj__error(j, -cqe->res);
 			*err = -EIO;
-			tk_error("journal: fdatasync of %s failed: %s; its records are not durable "
-				 "and stay in the log",
+			tk_error("journal: fdatasync of %s failed: %s; its blocks are written again "
+				 "(their records are not committed meanwhile)",
 				 f->path, strerror(-cqe->res));
 			for (k = 0; k < j->o.nbufs; k++)
-				if (s->buf[k].state == TKJ_BUF_SYNCING && s->buf[k].file == idx)
-					s->buf[k].state = TKJ_BUF_WRITTEN;
+				if (s->buf[k].state == TKJ_BUF_SYNCING && s->buf[k].file == idx) {
+					s->buf[k].state = TKJ_BUF_RETRY;
+					s->buf[k].done = 0;
+					s->buf[k].retry_ns = tk_mono_ns() + 250000000LL;
+				}
 			return;
 		}
 		j->c.fsyncs++;
