@@ -98,6 +98,11 @@ static inline const char *pt_names(void *ctx, uint32_t id)
 /* Whether the last pt_write wrote with O_DIRECT. */
 static uint32_t pt_last_direct;
 
+/* Set: blocks are sealed only when full (no commit timer while writing;
+ * a commit after every block written instead), so a test knows their
+ * sizes.  Otherwise the 1 ms timer seals part-full ones as it goes. */
+static bool pt_full_blocks;
+
 static inline void pt_opts(struct tkj_opts *o, const char *dir, int direct)
 {
 	tkj_opts_default(o);
@@ -107,6 +112,10 @@ static inline void pt_opts(struct tkj_opts *o, const char *dir, int direct)
 	o->file_bytes = 1u << 20;
 	o->prealloc_bytes = 65536;
 	o->direct = direct;
+	if (pt_full_blocks) {
+		o->commit_ns = 600000000000LL;
+		o->commit_bytes = 4096;
+	}
 }
 
 /* The writer gives no room now and then (every buffer written, waiting for

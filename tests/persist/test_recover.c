@@ -61,6 +61,7 @@ static char torn[1200];
 
 static void setup(void)
 {
+	pt_full_blocks = true;
 	memset(&F, 0, sizeof(F));
 	pt_tmpdir(F.dir, sizeof(F.dir), "recover");
 }
@@ -330,11 +331,16 @@ Test(torn, every_cut_of_the_last_block_ends_at_the_block_before)
 	const struct pt_block *L;
 	uint32_t *ks, k, nk;
 
-	make_journal(0, 400, 2);
+	/* 441 records in full blocks (pt_full_blocks): 63 and the two
+	 * dictionary records, then 126 a block (sealed when the next half
+	 * block would not fit 127): a full 8128-byte block last */
+	make_journal(0, 441, 2);
 	cr_assert_eq(F.direct, 0);
 	cr_assert_eq(F.align, 64);
 	L = &F.b[F.nb - 1];
-	cr_assert_eq(L->last, 400);
+	cr_assert_eq(L->last, 441);
+	cr_assert_eq(L->first, 316);
+	cr_assert_eq(L->len, 8128);
 	ks = malloc(L->len * sizeof(*ks));
 	nk = 0;
 	for (k = 0; k < L->len; k++)
