@@ -86,6 +86,8 @@ struct tkj_stream {
 	uint32_t cur;  /* the filling one */
 	uint32_t busy; /* buffers not free */
 	uint8_t fcur;  /* file slot records go to */
+	bool loss_pending; /* a loss before the stream's first file: written into it */
+	struct tkj_loss pending;
 	struct tkj_file file[2];
 };
 
@@ -680,11 +682,33 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 				i = 0;
 				r = tkj__rec(s, b, 0);
 			}
-			rc = tkj__next_file(j, s, day, seq);
+			rc = tkj__next_file(j, s, day, s->loss_pending ? s->pending.from : seq);
 			if (rc < 0)
 				break;
 			f = &s->file[s->fcur];
 			b->file = s->fcur;
+			if (s->loss_pending) {
+				/* The loss that came before any file, first in it: the
+				 * records after it chose its day. */
+				uint32_t ltype = TKJ_REC_LOSS;
+
+				if (end >= s->cap) {
+					if (!tkj__spare(j, s))
+						break;
+					b = tkj__split(j, s, i, end);
+					end -= i;
+					i = 0;
+					r = tkj__rec(s, b, 0);
+				}
+				memmove(r + s->record_size, r, (size_t)(end - i) * s->record_size);
+				memset(r, 0, s->record_size);
+				memcpy(r + 8, &ltype, 4);
+				memcpy(r + 16, &s->pending, sizeof(s->pending));
+				s->loss_pending = false;
+				end++;
+				i++;
+				r += s->record_size;
+			}
 		}
 		if (tkj__needs_name(type) && !tkj__seen(f, aux)) {
 			const char *name = s->names != NULL ? s->names(s->names_ctx, aux) : NULL;
@@ -737,6 +761,20 @@ int tkj_append_loss(struct tkj_journal *j, int sid, uint64_t from, uint64_t to, 
 	r = tkj_append_room(j, sid, &room);
 	if (r == NULL)
 		return -EAGAIN;
+	if (s->file[s->fcur].fd < 0 && s->buf[s->cur].nrec == 0) {
+		/* No file yet: which day it belongs to is for the records after
+		 * the loss to say (a journal started late on a replay of 2023
+		 * must not file it under today); it waits for them.  Two in a
+		 * row are one. */
+		if (s->loss_pending)
+			s->pending.to = to;
+		else
+			s->pending = l;
+		s->loss_pending = true;
+		s->next_seq = to;
+		j->c.lost += to - from;
+		return 0;
+	}
 	if (s->file[s->fcur].fd < 0 || s->file[s->fcur].full) {
 		int rc;
 
@@ -1140,6 +1178,26 @@ int tkj_flush(struct tkj_journal *j, int64_t timeout_ns)
 	int64_t deadline = tk_mono_ns() + timeout_ns;
 	uint32_t i;
 
+	for (i = 0; i < j->nstreams; i++) {
+		struct tkj_stream *s = &j->s[i];
+		uint32_t room;
+		uint8_t *r;
+
+		/* A loss no record followed: written into a file of today. */
+		if (!s->loss_pending || (r = tkj_append_room(j, (int)i, &room)) == NULL ||
+		    tkj__next_file(j, s, tkj_day_of(tk_wall_ns()), s->pending.from) < 0)
+			continue;
+		{
+			uint32_t type = TKJ_REC_LOSS;
+
+			s->buf[s->cur].file = s->fcur;
+			memset(r, 0, s->record_size);
+			memcpy(r + 8, &type, 4);
+			memcpy(r + 16, &s->pending, sizeof(s->pending));
+			s->buf[s->cur].nrec++;
+			s->loss_pending = false;
+		}
+	}
 	for (;;) {
 		bool busy = false;
 

@@ -184,7 +184,8 @@ static bool tkj__block_wanted(const struct tkj__qctx *c, const struct tkj_index_
 	return true;
 }
 
-static int tkj__query_file(struct tkj__qctx *c, const struct tkj_file_ref *ref, uint8_t *buf)
+static int tkj__query_file(struct tkj__qctx *c, const struct tkj_file_ref *ref, uint8_t *buf,
+			   bool newest)
 {
 	struct tkj_file_header hdr;
 	struct tkj_index idx;
@@ -260,12 +261,31 @@ tail:
 		struct tkj_block_info bi;
 		struct tkj_index_entry e;
 
-		if (tkj__pread(fd, &bh, sizeof(bh), off) < 0 || bh.magic != TKJ_BLOCK_MAGIC ||
-		    bh.length > TKJ_MAX_BLOCK || bh.length < TKJ_BLOCK_HEADER ||
-		    tkj__pread(fd, buf, bh.length, off) < 0 ||
-		    tkj_block_check(buf, bh.length, hdr.record_size, hdr.align, 0, expect_no, &bi) !=
-			    TKJ_OK)
+		enum tkj_check ck = TKJ_BAD_LENGTH;
+
+		if (tkj__pread(fd, &bh, sizeof(bh), off) < 0) {
+			ck = TKJ_END; /* the end of the file */
+		} else if (bh.magic == TKJ_BLOCK_MAGIC && bh.length <= TKJ_MAX_BLOCK &&
+			   bh.length >= TKJ_BLOCK_HEADER && tkj__pread(fd, buf, bh.length, off) == 0) {
+			ck = tkj_block_check(buf, bh.length, hdr.record_size, hdr.align, 0, expect_no,
+					     &bi);
+		} else if (bh.magic != TKJ_BLOCK_MAGIC) {
+			memcpy(buf, &bh, sizeof(bh));
+			ck = tkj_block_check(buf, sizeof(bh), hdr.record_size, hdr.align, 0, expect_no,
+					     NULL);
+		}
+		if (ck != TKJ_OK) {
+			/* Zeros end the data.  Anything else ends it too, but in a
+			 * log's newest file that may be a block in flight; in a
+			 * finished file it is damage, and said. */
+			if (ck != TKJ_END && !newest) {
+				c->st->bad_blocks++;
+				rc = tk_err_set(-EBADMSG, "journal: %s: block %" PRIu64 " at offset %" PRIu64
+						" does not check out (%s): run tickd journal verify",
+						ref->path, expect_no, off, tkj_check_name(ck));
+			}
 			break;
+		}
 		tkj_index_entry_of_block(&e, buf, hdr.record_size, off);
 		off += bi.length;
 		expect_no++;
@@ -330,14 +350,19 @@ static int tkj__query_stream(struct tkj__qctx *c, const char *stream, uint8_t *b
 			for (i = 0; i < n && c->stop == 0; i++) {
 				if (files[i].path[0] == 0 || strcmp(files[i].log, cur) != 0)
 					continue;
-				rc = tkj__query_file(c, &files[i], buf);
+				bool newest = true;
+				int k;
+
+				for (k = i + 1; k < n; k++)
+					if (strcmp(files[k].log, cur) == 0)
+						newest = false;
+				rc = tkj__query_file(c, &files[i], buf, newest);
 				files[i].path[0] = 0;
-				if (rc == -EBADMSG) {
+				/* A file that cannot be read (damaged, foreign): said, and
+				 * the others still given. */
+				if (rc < 0 && *bad == 0)
 					*bad = rc;
-					rc = 0;
-				} else if (rc < 0) {
-					break;
-				}
+				rc = 0;
 			}
 			for (i = 0; i < n; i++)
 				if (strcmp(files[i].log, cur) == 0)

@@ -119,8 +119,22 @@ static int tkj__move_aside(const char *path, int fd, struct tkj_scan *sc, uint8_
 	uint64_t off, len = sc->junk_end - sc->end;
 	int out, rc = 0;
 
-	snprintf(torn_path, torn_cap, "%s.torn-%" PRIu64, path, sc->end);
-	out = open(torn_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* A new name each time: a second crash at the same offset, or one
+	 * during the zeroing, must not overwrite what an earlier one kept. */
+	{
+		unsigned k;
+
+		out = -1;
+		for (k = 0; k < 1000 && out < 0; k++) {
+			if (k == 0)
+				snprintf(torn_path, torn_cap, "%s.torn-%" PRIu64, path, sc->end);
+			else
+				snprintf(torn_path, torn_cap, "%s.torn-%" PRIu64 ".%u", path, sc->end, k);
+			out = open(torn_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+			if (out < 0 && errno != EEXIST)
+				break;
+		}
+	}
 	if (out < 0)
 		return tk_err_set(-errno, "journal: cannot create %s to keep a torn tail: %s", torn_path,
 			      strerror(errno));
@@ -350,6 +364,48 @@ int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t windo
 	return rc < 0 ? tk_err_set(rc, "journal: %s: %s", path, strerror(-rc)) : 0;
 }
 
+int tkj_walk_blocks(int fd, const struct tkj_file_header *hdr, uint64_t size, uint64_t *end,
+		    uint64_t *next_seq, enum tkj_check *stop)
+{
+	uint8_t *buf = malloc(TKJ_MAX_BLOCK);
+	uint64_t off = TKJ_HEADER_SIZE, want = hdr->first_seq, no = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	*stop = TKJ_END;
+	for (;;) {
+		struct tkj_block_header bh;
+		struct tkj_block_info bi;
+
+		if (off + TKJ_BLOCK_HEADER > size || tkj__pread_full(fd, &bh, sizeof(bh), off) < 0)
+			break;
+		if (bh.magic != TKJ_BLOCK_MAGIC || bh.length < TKJ_BLOCK_HEADER ||
+		    bh.length > TKJ_MAX_BLOCK || off + bh.length > size) {
+			memcpy(buf, &bh, sizeof(bh));
+			*stop = tkj_block_check(buf, sizeof(bh), hdr->record_size, hdr->align, want, no,
+						NULL);
+			if (*stop == TKJ_OK)
+				*stop = TKJ_BAD_LENGTH;
+			break;
+		}
+		if (tkj__pread_full(fd, buf, bh.length, off) < 0) {
+			*stop = TKJ_BAD_LENGTH;
+			break;
+		}
+		*stop = tkj_block_check(buf, bh.length, hdr->record_size, hdr->align, want, no, &bi);
+		if (*stop != TKJ_OK)
+			break;
+		want = bi.next_seq;
+		no++;
+		off += bi.length;
+		*stop = TKJ_END;
+	}
+	free(buf);
+	*end = off;
+	*next_seq = want;
+	return 0;
+}
+
 /* ----------------------------------------------------------- listing */
 
 static int tkj__ref_cmp(const void *a, const void *b)
@@ -390,8 +446,14 @@ int tkj_list_files(const char *dir, const char *stream, const char *log, int32_t
 		if (snprintf(ddir, sizeof(ddir), "%s/%s", sdir, de->d_name) >= (int)sizeof(ddir))
 			continue;
 		dd = opendir(ddir);
-		if (dd == NULL)
-			continue;
+		if (dd == NULL) {
+			/* A day that cannot be read is not a day without data. */
+			int rc = -errno;
+
+			closedir(d);
+			free(v);
+			return rc;
+		}
 		while ((fe = readdir(dd)) != NULL) {
 			struct tkj_file_ref r;
 
@@ -445,13 +507,20 @@ int tkj_recover_stream(const char *dir, const char *stream, const char *log, uin
 	n = tkj_list_files(dir, stream, log, INT32_MIN, INT32_MAX, &files);
 	if (n < 0)
 		return tk_err_set(n, "journal: cannot list %s/%s: %s", dir, stream, strerror(-n));
-	/* The newest file of this log: of the latest generation, the highest
-	 * first sequence (whatever its day). */
+	/* The newest file of this log and segment (the highest first sequence,
+	 * whatever its day): a segment used again after another goes on with
+	 * its own files.  With none of this segment, the newest of any other
+	 * is finished off (its tail repaired, trimmed). */
 	for (i = 0; i < n; i++)
-		if (newest == NULL || files[i].generation > newest->generation ||
-		    (files[i].generation == newest->generation &&
-		     files[i].first_seq > newest->first_seq))
+		if (files[i].generation == generation &&
+		    (newest == NULL || files[i].first_seq > newest->first_seq))
 			newest = &files[i];
+	if (newest == NULL)
+		for (i = 0; i < n; i++)
+			if (newest == NULL || files[i].generation > newest->generation ||
+			    (files[i].generation == newest->generation &&
+			     files[i].first_seq > newest->first_seq))
+				newest = &files[i];
 	if (newest == NULL) {
 		free(files);
 		return 0;

@@ -47,6 +47,16 @@ struct tkj_scan {
 int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t window, bool repair,
 		  struct tkj_scan *out, char *torn_path, size_t torn_cap);
 
+/*
+ * Read every block of an open data file from its first, trusting no index:
+ * where the data ends (*end, the offset after the last good block), why
+ * (*stop), and the sequence after it.  What `tickd journal verify` checks
+ * a file against (a scan trusts the index up to its last block).  0 or
+ * -errno.
+ */
+int tkj_walk_blocks(int fd, const struct tkj_file_header *hdr, uint64_t size, uint64_t *end,
+		    uint64_t *next_seq, enum tkj_check *stop);
+
 struct tkj_recovered {
 	bool found;         /* the newest file is of this generation: append to it */
 	uint64_t next_seq;

@@ -101,8 +101,34 @@ static int64_t tkj__mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 }
 
-/* Remove a day directory's files, then the directory. */
-static int tkj__remove_day(const char *path, struct tkj_retain_result *res)
+/* A file the journal makes: data, index, a torn tail kept aside, a file
+ * being made. */
+static bool tkj__journal_file(const char *name)
+{
+	char log[TKJ_NAME_MAX];
+	uint64_t g, q;
+	size_t n = strlen(name);
+
+	if (strstr(name, ".tkj.torn-") != NULL)
+		return true;
+	if (n > 4 && strcmp(name + n - 4, ".idx") == 0) {
+		char base[256];
+
+		snprintf(base, sizeof(base), "%.*s", (int)(n - 4), name);
+		return tkj_file_name_parse(base, log, sizeof(log), &g, &q) == 0;
+	}
+	if (n > 4 && strcmp(name + n - 4, ".new") == 0) {
+		char base[256];
+
+		snprintf(base, sizeof(base), "%.*s", (int)(n - 4), name);
+		return tkj_file_name_parse(base, log, sizeof(log), &g, &q) == 0;
+	}
+	return tkj_file_name_parse(name, log, sizeof(log), &g, &q) == 0;
+}
+
+/* Remove a day directory's journal files, then the directory if that
+ * leaves it empty (dry_run: count them only). */
+static int tkj__remove_day(const char *path, bool dry_run, struct tkj_retain_result *res)
 {
 	struct dirent *de;
 	DIR *d = opendir(path);
@@ -114,19 +140,20 @@ static int tkj__remove_day(const char *path, struct tkj_retain_result *res)
 		char p[1400];
 		struct stat st;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
+		if (!tkj__journal_file(de->d_name))
+			continue; /* not ours (lost+found, a note): left, and the day with it */
 		if (snprintf(p, sizeof(p), "%s/%s", path, de->d_name) >= (int)sizeof(p))
 			continue;
-		if (lstat(p, &st) == 0 && unlink(p) == 0) {
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (dry_run || unlink(p) == 0)) {
 			res->files_deleted++;
 			res->bytes_deleted += (uint64_t)st.st_blocks * 512;
-		} else {
+		} else if (!dry_run) {
 			rc = -errno;
 		}
 	}
 	closedir(d);
-	if (rc == 0 && rmdir(path) < 0)
+	/* ENOTEMPTY: something not ours is left in it; the data is gone. */
+	if (!dry_run && rc == 0 && rmdir(path) < 0 && errno != ENOTEMPTY)
 		rc = -errno;
 	return rc;
 }
@@ -189,14 +216,16 @@ int tkj_retain_run(const char *dir, const struct tkj_rule *rules, int n, int64_t
 			}
 			tkj_day_name(day, name, sizeof(name));
 			snprintf(daydir, sizeof(daydir), "%s/%s/%s", dir, stream, name);
-			if (!dry_run) {
-				rc = tkj__remove_day(daydir, &one);
-				if (rc < 0) {
-					free(active);
-					free(f);
-					return tk_err_set(rc, "retention: cannot remove %s: %s", daydir,
-							  strerror(-rc));
-				}
+			rc = tkj__remove_day(daydir, dry_run, &one);
+			if (rc < 0) {
+				/* Said, and the rest goes on: one bad day must not keep
+				 * every other one (and the disk fills). */
+				snprintf(line, sizeof(line), "cannot remove %s: %s", daydir,
+					 strerror(-rc));
+				if (say != NULL)
+					say(ctx, line);
+				res->errors++;
+				continue;
 			}
 			res->days_deleted++;
 			res->files_deleted += one.files_deleted;

@@ -45,6 +45,7 @@ struct tkj_retain_result {
 	uint32_t files_deleted;
 	uint64_t bytes_deleted;
 	uint32_t days_kept;
+	uint32_t errors;  /* days that could not be removed (said through say) */
 };
 
 /* Apply the rules to dir as of now_ns (wall clock; a test passes another).
