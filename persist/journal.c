@@ -105,7 +105,8 @@ struct tkj_journal {
 	struct tkj_stream s[TKJ_MAX_STREAMS];
 };
 
-#define TKJ_SEEN_IDS 65536u /* symbol ids beyond this always get a dictionary record */
+#define TKJ_SEEN_IDS 65536u
+#define TKJ_NS_PER_DAY (86400LL * 1000000000LL) /* symbol ids beyond this always get a dictionary record */
 
 void tkj_opts_default(struct tkj_opts *o)
 {
@@ -641,6 +642,7 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 	struct tkj_buf *b = &s->buf[s->cur];
 	uint32_t i = b->nrec, end = b->nrec + n, accepted = 0;
 	int32_t max_day = tkj_day_of(tk_wall_ns()) + 1; /* once a batch: the vDSO clock */
+	int64_t max_day_end = ((int64_t)max_day + 1) * TKJ_NS_PER_DAY;
 	int rc = 0;
 
 	if (b->nrec == 0 && n > 0)
@@ -666,9 +668,10 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 		 * and never past tomorrow by the wall clock: one trade stamped
 		 * 2099 (valid input) must not file everything after it under
 		 * 2099.  A time of 0 (a replay's first heartbeat) names no day. */
-		if (t <= 0 || tkj_day_of(t) > max_day)
+		if (t <= 0 || t >= max_day_end)
 			t = INT64_MIN;
-		if (f->fd < 0 || f->full || (t != INT64_MIN && tkj_day_of(t) > f->day)) {
+		if (f->fd < 0 || f->full ||
+		    (t != INT64_MIN && t >= ((int64_t)f->day + 1) * TKJ_NS_PER_DAY)) {
 			int32_t day = t != INT64_MIN ? tkj_day_of(t)
 						     : tkj__day_ahead(s, b, i + 1, end, max_day);
 
@@ -870,7 +873,10 @@ static void tkj__place(struct tkj_journal *j, int sid, uint32_t k)
 	f->since_sync += b->len;
 	if (f->off + j->o.block_bytes > j->o.file_bytes)
 		f->full = true;
-	if (f->since_sync >= j->o.commit_bytes) {
+	/* A commit already waiting keeps its goal: moving it on to every
+	 * block written since would make its fdatasync wait for a queue that
+	 * never drains (bench/persist). */
+	if (f->since_sync >= j->o.commit_bytes && !f->sync_wanted) {
 		f->sync_wanted = true;
 		f->sync_goal = f->block_no;
 	}
@@ -1080,7 +1086,7 @@ int tkj_poll(struct tkj_journal *j, int64_t wait_ns)
 			tkj__seal(j, s);
 		if (due)
 			for (k = 0; k < 2; k++)
-				if (s->file[k].fd >= 0) {
+				if (s->file[k].fd >= 0 && !s->file[k].sync_wanted) {
 					s->file[k].sync_wanted = true;
 					s->file[k].sync_goal = s->file[k].block_no;
 				}
