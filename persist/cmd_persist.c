@@ -364,6 +364,10 @@ int tk_cmd_persist(int argc, char **argv)
 		}
 		got = tk__persist_read(j, in, nin, now);
 		rc = tkj_poll(j, 0);
+		if (tkj_failed(j)) {
+			status = 1; /* restarted by tickd run: recovery reads the disk */
+			break;
+		}
 		tk__persist_commit(j, in, nin);
 		for (i = 0; i < nin; i++)
 			pending |= tkj_pending(j, in[i].sid);

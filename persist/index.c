@@ -114,8 +114,9 @@ int tkj_index_append(int fd, const struct tkj_index_entry *e, const void *block,
 
 	if (fd < 0)
 		return 0;
-	/* Symbols first: a reader that finds the block entry has its names. */
-	for (i = 0; i < bh->nrec; i++, r += record_size) {
+	/* Symbols first: a reader that finds the block entry has its names.
+	 * (block NULL: the writer knows it holds none.) */
+	for (i = 0; block != NULL && i < bh->nrec; i++, r += record_size) {
 		uint64_t seq;
 		uint32_t type, aux;
 

@@ -55,7 +55,8 @@ int tkj_index_create(const char *data_path, uint64_t generation, uint64_t first_
 void tkj_index_entry_of_block(struct tkj_index_entry *e, const void *block, uint32_t record_size,
 			      uint64_t offset);
 
-/* Append e and the symbol entries of the block's dictionary records.
+/* Append e and the symbol entries of the block's dictionary records
+ * (block NULL: a block without any).
  * Errors are not fatal (the index is rebuilt): returns 0 or -errno. */
 int tkj_index_append(int fd, const struct tkj_index_entry *e, const void *block,
 		     uint32_t record_size);

@@ -124,6 +124,10 @@ void tkj_commit_now(struct tkj_journal *j);
 /* The first sequence of stream sid not yet durable: commit the input up to it. */
 uint64_t tkj_durable_next(const struct tkj_journal *j, int sid);
 
+/* -EIO once an fdatasync failed (nothing more is committed: the role must
+ * stop and start again, recovery reads what is really on disk), else 0. */
+int tkj_failed(const struct tkj_journal *j);
+
 /* I/O requests in flight (writes, fdatasyncs). */
 uint32_t tkj_inflight(const struct tkj_journal *j);
 

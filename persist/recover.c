@@ -532,6 +532,10 @@ int tkj_recover_stream(const char *dir, const char *stream, const char *log, uin
 		free(files);
 		return rc;
 	}
+	/* Read what is on the disk, not pages a failed writeback left in the
+	 * cache looking written (the journal stops after a failed fdatasync
+	 * and comes back here). */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	sc = malloc(sizeof(*sc));
 	if (sc == NULL) {
 		close(fd);
