@@ -15,18 +15,29 @@
  *      re-seal the file header's CRC, bit 3 the CRCs of the blocks (walked
  *      by their lengths), bit 4 those of the index header and entries (so
  *      that mutations reach what lies behind the checksums), bit 5 scan
- *      for the record size of a tick log, 64 (else 0: any), bit 6 the day directory
- *      2024-01-02 whatever the header says, bit 7 queries with heartbeats.
- *      Then: tkj_scan_file without repair, queries (every record; one
- *      symbol in a time range; "gaps"; a limit), tkj_scan_file with repair,
- *      a scan again and the queries again.
+ *      for the record size of a tick log, 64 (else 0: any), bit 6 the day
+ *      directory 2024-01-02 whatever the header says, bit 7 queries with
+ *      heartbeats.  Then: tkj_scan_file without repair and tkj_walk_blocks
+ *      (against a walk of the fuzzer's own); queries (every
+ *      record; one symbol in a time range; "gaps"; a limit; a callback
+ *      that stops); tkj_scan_file with repair; a scan again; the queries
+ *      again; tkj_recover_stream for this segment and for another (which
+ *      trims the file).  Checked: the end is 4096 and whole blocks (the
+ *      index's part tiles the file, its last block checks out, what
+ *      follows is what a reader that trusts nothing finds), end <= size,
+ *      next_seq >= the header's first_seq; the repair wrote only the torn
+ *      tail's copy beside the file and zeros over it, and a scan after it
+ *      finds no junk, the same end and next_seq, the index whole; every
+ *      record a query gives is one of a block that passes tkj_block_check,
+ *      in the range, of the symbol, of the kinds asked.
  *   1  tkj_block_check on a raw buffer: [1][params][options][block bytes]
  *      (record size 64/128/256 and alignment 64/512/4096 from params;
  *      options: bit 0 expect the first record's sequence, bit 1 the
  *      header's block number, bit 2 re-seal the CRC).
  *   2  tkj_file_header_check on 256 bytes: [2][options][header] (option
  *      bit 0: re-seal the CRC).
- *   3  tkj_parse_time and tkj_day_parse on a string: [3][text].
+ *   3  tkj_parse_time, tkj_day_parse and tkj_file_name_parse on a string:
+ *      [3][text]; what they accept is written back and parses the same.
  *   4  tkj_retain_parse: [4][max rules][text].
  *
  *   build-fuzzj/fuzz/fuzz_journal -max_len=65536 -dict=tests/fuzz/journal.dict \
@@ -37,7 +48,8 @@
  * exit; directories a killed run left behind (their pid gone) are removed
  * at the next start.  fsync and fdatasync are no-ops here: the repair path
  * syncs what it writes, and durability is not what is fuzzed (they cost
- * milliseconds an input on a disk).
+ * milliseconds an input on a disk).  The 64 MiB block buffers of scans
+ * and queries come from one kept allocation (fuzz_journal_alloc.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -701,8 +713,21 @@ static void fuzz_file(const uint8_t *p, size_t n)
 			ix != NULL ? "given" : "none");
 	CHECK((rc1 == 0) == (hdr_ok && (rs_arg == 0 || rs_arg == h.record_size)));
 	index_parse(ix, xn, &h, &ie);
-	if (rc1 == 0)
+	if (rc1 == 0) {
+		struct walk w;
+		uint64_t end, next;
+		enum tkj_check stop;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
 		check_scan(&s1, f, fn, &ie);
+		/* What tickd journal verify checks a file against: every block,
+		 * no index trusted. */
+		CHECK(fd >= 0);
+		CHECK(tkj_walk_blocks(fd, &s1.hdr, s1.size, &end, &next, &stop) == 0);
+		close(fd);
+		walk_from(f, fn, &s1.hdr, TKJ_HEADER_SIZE, s1.hdr.first_seq, 0, &w);
+		CHECK(end == w.end && next == w.next_seq && stop == w.stop);
+	}
 	run_queries(f, fn, &h, flags & 128);
 
 	/* Repair: the index brought up to date, a torn tail moved aside. */

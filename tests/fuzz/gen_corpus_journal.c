@@ -198,6 +198,15 @@ int main(int argc, char **argv)
 		/* Preallocated zeros after the data. */
 		snprintf(name, sizeof(name), "file_a%u_prealloc", align);
 		emit_file(name, 2 | 128, &j, j.len + 4096, j.ilen);
+		if (a == 0) {
+			/* Block 0 lost to zeros under an index that still lists it:
+			 * a scan trusts the index, verify (tkj_walk_blocks) does not. */
+			static struct jf z;
+
+			z = j;
+			memset(z.data + TKJ_HEADER_SIZE, 0, tkj_block_length(16, 64, 64));
+			emit_file("file_idx_over_zeroed_block0", 3, &z, z.len, z.ilen);
+		}
 		if (a == 1) {
 			/* The index behind the data: its last two entries lost. */
 			emit_file("file_idx_behind", 3, &j, j.len, j.ilen - 3 * 128);

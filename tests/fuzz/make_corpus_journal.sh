@@ -1,8 +1,12 @@
 #!/bin/sh
 # Regenerates tests/fuzz/corpus_journal, fuzz_journal's seeds: a short
-# deterministic `tickd run` writes a journal, gen_corpus_journal.c cuts its
+# seeded `tickd run` writes a journal, gen_corpus_journal.c cuts its
 # records into small files with the journal's own writer functions and adds
-# blocks, headers, times and rules.  Everything temporary is removed.
+# blocks, headers, times and rules.  Everything temporary is removed.  The
+# crash_* inputs (ones that crashed the target before their fixes, kept as
+# regressions) stay as they are.
+# Not byte for byte the same each time: the segment's generation and the
+# feed's receive times are wall clock.
 #   tests/fuzz/make_corpus_journal.sh [BUILD_DIR]   (default build; needs BUILD_DIR/tickd)
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
