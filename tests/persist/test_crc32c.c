@@ -148,3 +148,31 @@ Test(crc32c, chaining_equals_the_crc_of_the_concatenation)
 			     whole, "mixed, cut at %zu", cut);
 	}
 }
+
+/* Buffers long enough for the three-stream path (3 x 8 KiB chunks and
+ * more): every length around the chunk boundaries, unaligned starts, a
+ * nonzero initial CRC, against the bit-at-a-time definition. */
+Test(crc32c, the_three_stream_path_agrees_with_the_definition)
+{
+	static const size_t lens[] = { 24575, 24576, 24577, 24583, 49151, 49152, 49160,
+				       262080, 262144, 300001 };
+	uint8_t *buf = malloc(300001 + 16);
+	uint32_t seed = 0x12345678u;
+	size_t i, k, start;
+
+	cr_assert_not_null(buf);
+	for (i = 0; i < 300001 + 16; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		buf[i] = (uint8_t)(seed >> 24);
+	}
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+		for (start = 0; start < 3; start++) {
+			const uint8_t *p = buf + start * 5;
+			uint32_t want = ref_crc32c(0xdeadbeefu, p, lens[k]);
+
+			cr_assert_eq(tk_crc32c(0xdeadbeefu, p, lens[k]), want, "len %zu start %zu",
+				     lens[k], start * 5);
+			cr_assert_eq(tk_crc32c_sw(0xdeadbeefu, p, lens[k]), want, "sw len %zu", lens[k]);
+		}
+	free(buf);
+}
