@@ -42,6 +42,7 @@ bench: build
 	$(BUILD)/bench/ring
 	$(BUILD)/bench/engine
 	$(BUILD)/bench/feed
+	$(BUILD)/bench/persist
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
