@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
+#include "persist/files.h"
 #include "persist/format.h"
 #include "persist/index.h"
 #include "persist/recover.h"
@@ -141,39 +142,6 @@ static uint64_t tkj__ud(int sid, int op, uint32_t idx)
 }
 
 /* ----------------------------------------------------------- files */
-
-static int tkj__mkdirs(const char *path)
-{
-	char tmp[600];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != 0)
-			continue;
-		tmp[i] = 0;
-		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		tmp[i] = path[i];
-	}
-	return 0;
-}
-
-/* fsync a directory so a file created in it survives a crash. */
-static int tkj__fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static void tkj__error(struct tkj_journal *j, int err)
 {
 	j->c.last_errno = err;
@@ -203,7 +171,7 @@ static int tkj__file_open(struct tkj_journal *j, struct tkj_stream *s, struct tk
 	tkj_day_name(day, dayname, sizeof(dayname));
 	snprintf(sdir, sizeof(sdir), "%s/%s", j->dir, s->stream);
 	snprintf(dirpath, sizeof(dirpath), "%s/%s/%s", j->dir, s->stream, dayname);
-	rc = tkj__mkdirs(dirpath);
+	rc = tkj_mkdirs(dirpath);
 	if (rc < 0)
 		return tk_err_set(rc, "journal: cannot create %s: %s", dirpath, strerror(-rc));
 	tkj_file_name(s->log, s->generation, first_seq, name, sizeof(name));
@@ -242,9 +210,9 @@ static int tkj__file_open(struct tkj_journal *j, struct tkj_stream *s, struct tk
 		unlink(tmp);
 		return tk_err_set(rc, "journal: cannot %s %s: %s", what, f->path, strerror(-rc));
 	}
-	rc = tkj__fsync_dir(dirpath);
+	rc = tkj_fsync_dir(dirpath);
 	if (rc == 0)
-		rc = tkj__fsync_dir(sdir); /* the day directory's own entry */
+		rc = tkj_fsync_dir(sdir); /* the day directory's own entry */
 	if (rc < 0) {
 		close(fd);
 		unlink(f->path);
@@ -371,7 +339,7 @@ int tkj_open(struct tkj_journal **out, const struct tkj_opts *o)
 	j->o = *o;
 	j->lock_fd = -1;
 	snprintf(j->dir, sizeof(j->dir), "%s", o->dir);
-	rc = tkj__mkdirs(j->dir);
+	rc = tkj_mkdirs(j->dir);
 	if (rc < 0) {
 		free(j);
 		return tk_err_set(rc, "journal: cannot create the data directory %s: %s", o->dir,
@@ -676,6 +644,36 @@ static int32_t tkj__day_ahead(const struct tkj_stream *s, const struct tkj_buf *
 	return max_day - 1;
 }
 
+/*
+ * A record of the journal's own (seq 0: a name, a loss) before record *i
+ * of the current block, which holds records up to *end: the records from
+ * *i on move one slot up (into the next buffer first when this one is
+ * full).  Returns the new slot, its type and aux set, the rest zero, with
+ * *i on the record it came before; NULL when no buffer is spare for the
+ * move (the caller stops there and is called again).
+ */
+static uint8_t *tkj__insert(struct tkj_journal *j, struct tkj_stream *s, struct tkj_buf **b,
+			    uint32_t *i, uint32_t *end, uint32_t type, uint32_t aux)
+{
+	uint8_t *r;
+
+	if (*end >= s->cap) {
+		if (!tkj__spare(j, s))
+			return NULL;
+		*b = tkj__split(j, s, *i, *end);
+		*end -= *i;
+		*i = 0;
+	}
+	r = tkj__rec(s, *b, *i);
+	memmove(r + s->record_size, r, (size_t)(*end - *i) * s->record_size);
+	memset(r, 0, s->record_size);
+	memcpy(r + 8, &type, 4);
+	memcpy(r + 12, &aux, 4);
+	(*end)++;
+	(*i)++;
+	return r;
+}
+
 int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns)
 {
 	struct tkj_stream *s = &j->s[sid];
@@ -733,48 +731,25 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 			if (s->loss_pending) {
 				/* The loss that came before any file, first in it: the
 				 * records after it chose its day. */
-				uint32_t ltype = TKJ_REC_LOSS;
+				uint8_t *l = tkj__insert(j, s, &b, &i, &end, TKJ_REC_LOSS, 0);
 
-				if (end >= s->cap) {
-					if (!tkj__spare(j, s))
-						break;
-					b = tkj__split(j, s, i, end);
-					end -= i;
-					i = 0;
-					r = tkj__rec(s, b, 0);
-				}
-				memmove(r + s->record_size, r, (size_t)(end - i) * s->record_size);
-				memset(r, 0, s->record_size);
-				memcpy(r + 8, &ltype, 4);
-				memcpy(r + 16, &s->pending, sizeof(s->pending));
+				if (l == NULL)
+					break;
+				memcpy(l + 16, &s->pending, sizeof(s->pending));
 				s->loss_pending = false;
-				end++;
-				i++;
-				r += s->record_size;
+				r = tkj__rec(s, b, i);
 			}
 		}
 		if (tkj__needs_name(type) && !tkj__seen(f, aux)) {
 			const char *name = s->names != NULL ? s->names(s->names_ctx, aux) : NULL;
 
 			if (name != NULL) {
-				uint32_t symtype = TKJ_REC_SYMBOL;
+				uint8_t *d = tkj__insert(j, s, &b, &i, &end, TKJ_REC_SYMBOL, aux);
 
-				if (end >= s->cap) {
-					if (!tkj__spare(j, s))
-						break;
-					b = tkj__split(j, s, i, end);
-					end -= i;
-					i = 0;
-					r = tkj__rec(s, b, 0);
-				}
-				memmove(r + s->record_size, r, (size_t)(end - i) * s->record_size);
-				memset(r, 0, s->record_size);
-				memcpy(r + 8, &symtype, 4);
-				memcpy(r + 12, &aux, 4);
-				snprintf((char *)r + 16, TKJ_NAME_MAX, "%s", name);
+				if (d == NULL)
+					break;
+				snprintf((char *)d + 16, TKJ_NAME_MAX, "%s", name);
 				b->keep = true; /* its names go to the index */
-				end++;
-				i++;
 			}
 			if (aux < TKJ_SEEN_IDS)
 				f->seen[aux >> 6] |= 1ull << (aux & 63);

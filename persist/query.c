@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "persist/files.h"
 #include "persist/format.h"
 #include "persist/index.h"
 #include "persist/recover.h"
@@ -155,22 +156,6 @@ static void tkj__dict_of_block(struct tkj_dict *d, const uint8_t *block, uint32_
 	}
 }
 
-static int tkj__pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ENODATA;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static bool tkj__block_wanted(const struct tkj__qctx *c, const struct tkj_index_entry *e,
 			      bool want_id, uint32_t id)
 {
@@ -201,7 +186,7 @@ static int tkj__query_file(struct tkj__qctx *c, const struct tkj_file_ref *ref, 
 	fd = open(ref->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return tk_err_set(-errno, "journal: cannot open %s: %s", ref->path, strerror(errno));
-	if (tkj__pread(fd, &hdr, sizeof(hdr), 0) < 0 ||
+	if (tkj_pread_full(fd, &hdr, sizeof(hdr), 0) < 0 ||
 	    tkj_file_header_check(&hdr, why, sizeof(why)) < 0) {
 		close(fd);
 		return tk_err_set(-EPROTO, "journal: %s: %s", ref->path,
@@ -240,7 +225,7 @@ static int tkj__query_file(struct tkj__qctx *c, const struct tkj_file_ref *ref, 
 				c->st->blocks_skipped++;
 				continue;
 			}
-			if (e->length > TKJ_MAX_BLOCK || tkj__pread(fd, buf, e->length, e->offset) < 0 ||
+			if (e->length > TKJ_MAX_BLOCK || tkj_pread_full(fd, buf, e->length, e->offset) < 0 ||
 			    (ck = tkj_block_check(buf, e->length, hdr.record_size, hdr.align, 0,
 						  e->block_no, NULL)) != TKJ_OK) {
 				c->st->bad_blocks++;
@@ -263,10 +248,10 @@ tail:
 
 		enum tkj_check ck = TKJ_BAD_LENGTH;
 
-		if (tkj__pread(fd, &bh, sizeof(bh), off) < 0) {
+		if (tkj_pread_full(fd, &bh, sizeof(bh), off) < 0) {
 			ck = TKJ_END; /* the end of the file */
 		} else if (bh.magic == TKJ_BLOCK_MAGIC && bh.length <= TKJ_MAX_BLOCK &&
-			   bh.length >= TKJ_BLOCK_HEADER && tkj__pread(fd, buf, bh.length, off) == 0) {
+			   bh.length >= TKJ_BLOCK_HEADER && tkj_pread_full(fd, buf, bh.length, off) == 0) {
 			ck = tkj_block_check(buf, bh.length, hdr.record_size, hdr.align, 0, expect_no,
 					     &bi);
 		} else if (bh.magic != TKJ_BLOCK_MAGIC) {

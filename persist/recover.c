@@ -13,45 +13,10 @@
 
 #include "common/err.h"
 #include "common/msg.h"
+#include "persist/files.h"
 #include "persist/index.h"
 
 #define TKJ_MAX_BLOCK (64u << 20)
-
-static int tkj__pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (int)(done == len ? 0 : -ENODATA);
-}
-
-static int tkj__pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
 
 static void tkj__mark_symbols(struct tkj_scan *sc, const uint8_t *block, uint32_t nrec,
 			      uint32_t rs)
@@ -98,7 +63,7 @@ static int tkj__find_junk(int fd, struct tkj_scan *sc, uint64_t window, uint8_t 
 	sc->junk_end = sc->end;
 	while (off < stop) {
 		size_t n = stop - off < cap ? (size_t)(stop - off) : cap, i;
-		int rc = tkj__pread_full(fd, buf, n, off);
+		int rc = tkj_pread_full(fd, buf, n, off);
 
 		if (rc < 0 && rc != -ENODATA)
 			return rc;
@@ -141,9 +106,9 @@ static int tkj__move_aside(const char *path, int fd, struct tkj_scan *sc, uint8_
 	for (off = sc->end; off < sc->junk_end && rc == 0; off += cap) {
 		size_t n = sc->junk_end - off < cap ? (size_t)(sc->junk_end - off) : cap;
 
-		rc = tkj__pread_full(fd, buf, n, off);
+		rc = tkj_pread_full(fd, buf, n, off);
 		if (rc == 0)
-			rc = tkj__pwrite_full(out, buf, n, off - sc->end);
+			rc = tkj_pwrite_full(out, buf, n, off - sc->end);
 	}
 	if (rc == 0 && fsync(out) < 0)
 		rc = -errno;
@@ -156,7 +121,7 @@ static int tkj__move_aside(const char *path, int fd, struct tkj_scan *sc, uint8_
 	for (off = sc->end; off < sc->junk_end && rc == 0; off += cap) {
 		size_t n = sc->junk_end - off < cap ? (size_t)(sc->junk_end - off) : cap;
 
-		rc = tkj__pwrite_full(fd, buf, n, off);
+		rc = tkj_pwrite_full(fd, buf, n, off);
 	}
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
@@ -186,7 +151,7 @@ int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t windo
 	if (fstat(fd, &st) < 0)
 		return tk_err_set(-errno, "journal: %s: %s", path, strerror(errno));
 	sc->size = (uint64_t)st.st_size;
-	rc = tkj__pread_full(fd, &sc->hdr, sizeof(sc->hdr), 0);
+	rc = tkj_pread_full(fd, &sc->hdr, sizeof(sc->hdr), 0);
 	if (rc < 0)
 		return tk_err_set(rc == -ENODATA ? -EPROTO : rc, "journal: %s: %s", path,
 			      rc == -ENODATA ? "shorter than a journal file header" : strerror(-rc));
@@ -233,7 +198,7 @@ int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t windo
 			struct tkj_block_info bi;
 
 			if (e->kind == TKJ_IDX_BLOCK && e->length <= TKJ_MAX_BLOCK &&
-			    tkj__pread_full(fd, buf, e->length, e->offset) == 0 &&
+			    tkj_pread_full(fd, buf, e->length, e->offset) == 0 &&
 			    tkj_block_check(buf, e->length, sc->hdr.record_size, sc->hdr.align, 0,
 					    e->block_no, &bi) == TKJ_OK &&
 			    bi.next_seq == e->next_seq && bi.first_seq == e->first_seq)
@@ -252,7 +217,7 @@ int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t windo
 			expect_no = e->block_no + 1;
 			if (e->first_seq != 0 && (e->flags & TKJ_IDX_F_GAP) && e->length <= TKJ_MAX_BLOCK &&
 			    e->length >= TKJ_BLOCK_HEADER + (uint64_t)e->nrec * sc->hdr.record_size &&
-			    tkj__pread_full(fd, buf, e->length, e->offset) == 0)
+			    tkj_pread_full(fd, buf, e->length, e->offset) == 0)
 				/* a loss inside it: count (such blocks are rare) */
 				sc->records += tkj__source_records(buf, e->nrec, sc->hdr.record_size);
 			else if (e->first_seq != 0)
@@ -312,14 +277,14 @@ int tkj_scan_file(const char *path, int fd, uint32_t record_size, uint64_t windo
 			sc->stop = TKJ_END;
 			break;
 		}
-		rc = tkj__pread_full(fd, &bh, sizeof(bh), off);
+		rc = tkj_pread_full(fd, &bh, sizeof(bh), off);
 		if (rc < 0) {
 			sc->stop = TKJ_END;
 			break;
 		}
 		if (bh.magic == TKJ_BLOCK_MAGIC && bh.length >= TKJ_BLOCK_HEADER &&
 		    bh.length <= TKJ_MAX_BLOCK && off + bh.length <= sc->size) {
-			rc = tkj__pread_full(fd, buf, bh.length, off);
+			rc = tkj_pread_full(fd, buf, bh.length, off);
 			c = rc < 0 ? TKJ_BAD_LENGTH
 				   : tkj_block_check(buf, bh.length, sc->hdr.record_size,
 						     sc->hdr.align, expect_seq, expect_no, &bi);
@@ -377,7 +342,7 @@ int tkj_walk_blocks(int fd, const struct tkj_file_header *hdr, uint64_t size, ui
 		struct tkj_block_header bh;
 		struct tkj_block_info bi;
 
-		if (off + TKJ_BLOCK_HEADER > size || tkj__pread_full(fd, &bh, sizeof(bh), off) < 0)
+		if (off + TKJ_BLOCK_HEADER > size || tkj_pread_full(fd, &bh, sizeof(bh), off) < 0)
 			break;
 		if (bh.magic != TKJ_BLOCK_MAGIC || bh.length < TKJ_BLOCK_HEADER ||
 		    bh.length > TKJ_MAX_BLOCK || off + bh.length > size) {
@@ -388,7 +353,7 @@ int tkj_walk_blocks(int fd, const struct tkj_file_header *hdr, uint64_t size, ui
 				*stop = TKJ_BAD_LENGTH;
 			break;
 		}
-		if (tkj__pread_full(fd, buf, bh.length, off) < 0) {
+		if (tkj_pread_full(fd, buf, bh.length, off) < 0) {
 			*stop = TKJ_BAD_LENGTH;
 			break;
 		}

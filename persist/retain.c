@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "persist/files.h"
 #include "persist/format.h"
 #include "persist/index.h"
 #include "persist/query.h"
@@ -247,25 +248,6 @@ int tkj_retain_run(const char *dir, const struct tkj_rule *rules, int n, int64_t
 
 /* ----------------------------------------------------------- snapshot */
 
-static int tkj__mkdirs(const char *path)
-{
-	char tmp[1100];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != 0)
-			continue;
-		tmp[i] = 0;
-		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		tmp[i] = path[i];
-	}
-	return 0;
-}
-
 /* Copy the first len bytes of src to dst (created), synced. */
 static int tkj__copy(const char *src, const char *dst, uint64_t len, uint64_t *copied)
 {
@@ -303,25 +285,13 @@ static int tkj__copy(const char *src, const char *dst, uint64_t len, uint64_t *c
 	return rc;
 }
 
-static int tkj__fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 int tkj_snapshot(const char *dir, const char *out, struct tkj_snapshot_result *res)
 {
 	char list[2048], *save = NULL, *stream;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	rc = tkj__mkdirs(out);
+	rc = tkj_mkdirs(out);
 	if (rc < 0)
 		return tk_err_set(rc, "snapshot: cannot create %s: %s", out, strerror(-rc));
 	rc = tkj_query_streams(dir, list, sizeof(list));
@@ -349,7 +319,7 @@ int tkj_snapshot(const char *dir, const char *out, struct tkj_snapshot_result *r
 				free(f);
 				return tk_err_set(-ENAMETOOLONG, "snapshot: path too long in %s", out);
 			}
-			rc = tkj__mkdirs(ddir);
+			rc = tkj_mkdirs(ddir);
 			if (rc < 0) {
 				free(f);
 				return tk_err_set(rc, "snapshot: cannot create %s: %s", ddir, strerror(-rc));
@@ -413,7 +383,7 @@ int tkj_snapshot(const char *dir, const char *out, struct tkj_snapshot_result *r
 					close(cfd);
 				free(sc);
 			}
-			tkj__fsync_dir(ddir);
+			tkj_fsync_dir(ddir);
 		}
 		free(f);
 	}
