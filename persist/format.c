@@ -111,45 +111,84 @@ int tkj_file_header_check(const struct tkj_file_header *h, char *why, size_t cap
 	return 0;
 }
 
-uint32_t tkj_block_seal(void *buf, uint32_t nrec, uint32_t record_size, uint32_t align,
-			uint64_t block_no)
+void tkj_block_meta_init(struct tkj_block_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->min_ts = INT64_MAX;
+	m->max_ts = INT64_MIN;
+}
+
+void tkj_block_meta_add(struct tkj_block_meta *m, const void *slot, int64_t t)
+{
+	const struct tkj_slot *s = slot;
+
+	if (s->seq != 0) {
+		if (m->first_seq == 0)
+			m->first_seq = s->seq;
+		m->last_seq = s->seq;
+		m->next_seq = s->seq + 1;
+	}
+	if (t != INT64_MIN) {
+		m->min_ts = t < m->min_ts ? t : m->min_ts;
+		m->max_ts = t > m->max_ts ? t : m->max_ts;
+	}
+	switch (s->type) {
+	case TK_REC_TICK:
+	case TK_REC_BAR:
+	case TK_REC_SIGNAL:
+		m->symbits[(s->aux & 255) >> 6] |= 1ull << (s->aux & 63);
+		break;
+	case TK_REC_GAP:
+		m->gap = true;
+		break;
+	case TKJ_REC_LOSS:
+		if (s->seq == 0) {
+			struct tkj_loss l;
+
+			memcpy(&l, s->data, sizeof(l));
+			m->next_seq = l.to;
+			m->gap = true;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+uint32_t tkj_block_seal_meta(void *buf, uint32_t nrec, uint32_t record_size, uint32_t align,
+			     uint64_t block_no, const struct tkj_block_meta *m)
 {
 	struct tkj_block_header *bh = buf;
-	uint8_t *rec = (uint8_t *)buf + TKJ_BLOCK_HEADER;
 	uint32_t used = TKJ_BLOCK_HEADER + nrec * record_size;
 	uint32_t len = tkj_block_length(nrec, record_size, align);
-	uint64_t first = 0, last = 0;
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
-	uint32_t i;
 
-	for (i = 0; i < nrec; i++, rec += record_size) {
-		const struct tkj_slot *s = (const void *)rec;
-		int64_t t = tkj_record_time(s);
-
-		if (s->seq != 0) {
-			if (first == 0)
-				first = s->seq;
-			last = s->seq;
-		}
-		if (t != INT64_MIN) {
-			lo = t < lo ? t : lo;
-			hi = t > hi ? t : hi;
-		}
-	}
 	bh->magic = TKJ_BLOCK_MAGIC;
 	bh->length = len;
 	bh->nrec = nrec;
 	bh->flags = 0;
-	bh->first_seq = first;
-	bh->last_seq = last;
-	bh->min_ts = lo;
-	bh->max_ts = hi;
+	bh->first_seq = m->first_seq;
+	bh->last_seq = m->last_seq;
+	bh->min_ts = m->min_ts;
+	bh->max_ts = m->max_ts;
 	bh->block_no = block_no;
 	bh->record_size = record_size;
 	bh->crc = 0;
 	memset((uint8_t *)buf + used, 0, len - used);
 	bh->crc = tk_crc32c(0, buf, used);
 	return len;
+}
+
+uint32_t tkj_block_seal(void *buf, uint32_t nrec, uint32_t record_size, uint32_t align,
+			uint64_t block_no)
+{
+	const uint8_t *rec = (const uint8_t *)buf + TKJ_BLOCK_HEADER;
+	struct tkj_block_meta m;
+	uint32_t i;
+
+	tkj_block_meta_init(&m);
+	for (i = 0; i < nrec; i++, rec += record_size)
+		tkj_block_meta_add(&m, rec, tkj_record_time(rec));
+	return tkj_block_seal_meta(buf, nrec, record_size, align, block_no, &m);
 }
 
 static bool tkj__zero(const void *p, size_t n)

@@ -107,6 +107,30 @@ int tkj_file_header_check(const struct tkj_file_header *h, char *why, size_t cap
 uint32_t tkj_block_seal(void *buf, uint32_t nrec, uint32_t record_size, uint32_t align,
 			uint64_t block_no);
 
+/*
+ * What a block's records say about it: its header's sequences and times,
+ * its index entry's symbols and gaps.  The writer gathers it record by
+ * record as they are appended (one pass over each record, not one for the
+ * header and another for the index); tkj_block_seal gathers it from the
+ * records.  Either way the same rule: tkj_block_meta_add.
+ */
+struct tkj_block_meta {
+	uint64_t first_seq, last_seq; /* 0: no source record */
+	uint64_t next_seq;  /* the source sequence after its records (0: none) */
+	int64_t min_ts, max_ts; /* INT64_MAX, INT64_MIN: no event time */
+	uint64_t symbits[4]; /* bit (id & 255) of every symbol id of a tick, bar, signal */
+	bool gap;           /* it holds a feed gap or a loss record */
+};
+
+void tkj_block_meta_init(struct tkj_block_meta *m);
+
+/* Account the record at slot, of event time t (tkj_record_time(slot)). */
+void tkj_block_meta_add(struct tkj_block_meta *m, const void *slot, int64_t t);
+
+/* tkj_block_seal with the meta of its nrec records gathered already. */
+uint32_t tkj_block_seal_meta(void *buf, uint32_t nrec, uint32_t record_size, uint32_t align,
+			     uint64_t block_no, const struct tkj_block_meta *m);
+
 /* Length a block of nrec records takes. */
 static inline uint32_t tkj_block_length(uint32_t nrec, uint32_t record_size, uint32_t align)
 {

@@ -61,46 +61,36 @@ int tkj_index_create(const char *data_path, uint64_t generation, uint64_t first_
 	return 0;
 }
 
+void tkj_index_entry_of_meta(struct tkj_index_entry *e, const struct tkj_block_meta *m,
+			     uint32_t length, uint32_t nrec, uint64_t block_no, uint64_t offset)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = TKJ_IDX_BLOCK;
+	e->length = length;
+	e->offset = offset;
+	e->first_seq = m->first_seq;
+	e->last_seq = m->last_seq;
+	e->next_seq = m->next_seq;
+	e->min_ts = m->min_ts;
+	e->max_ts = m->max_ts;
+	e->block_no = block_no;
+	e->nrec = nrec;
+	e->flags = m->gap ? TKJ_IDX_F_GAP : 0;
+	memcpy(e->u.symbits, m->symbits, sizeof(e->u.symbits));
+}
+
 void tkj_index_entry_of_block(struct tkj_index_entry *e, const void *block, uint32_t record_size,
 			      uint64_t offset)
 {
 	const struct tkj_block_header *bh = block;
 	const uint8_t *r = (const uint8_t *)block + TKJ_BLOCK_HEADER;
-	uint64_t next = 0;
+	struct tkj_block_meta m;
 	uint32_t i;
 
-	memset(e, 0, sizeof(*e));
-	e->kind = TKJ_IDX_BLOCK;
-	e->length = bh->length;
-	e->offset = offset;
-	e->first_seq = bh->first_seq;
-	e->last_seq = bh->last_seq;
-	e->min_ts = bh->min_ts;
-	e->max_ts = bh->max_ts;
-	e->block_no = bh->block_no;
-	e->nrec = bh->nrec;
-	for (i = 0; i < bh->nrec; i++, r += record_size) {
-		uint64_t seq;
-		uint32_t type, aux;
-
-		memcpy(&seq, r, 8);
-		memcpy(&type, r + 8, 4);
-		memcpy(&aux, r + 12, 4);
-		if (seq != 0)
-			next = seq + 1;
-		if (type == TK_REC_TICK || type == TK_REC_BAR || type == TK_REC_SIGNAL)
-			e->u.symbits[(aux & 255) >> 6] |= 1ull << (aux & 63);
-		if (type == TK_REC_GAP)
-			e->flags |= TKJ_IDX_F_GAP;
-		if (seq == 0 && type == TKJ_REC_LOSS) {
-			struct tkj_loss l;
-
-			memcpy(&l, r + 16, sizeof(l));
-			next = l.to;
-			e->flags |= TKJ_IDX_F_GAP;
-		}
-	}
-	e->next_seq = next;
+	tkj_block_meta_init(&m);
+	for (i = 0; i < bh->nrec; i++, r += record_size)
+		tkj_block_meta_add(&m, r, tkj_record_time(r));
+	tkj_index_entry_of_meta(e, &m, bh->length, bh->nrec, bh->block_no, offset);
 }
 
 int tkj_index_append(int fd, const struct tkj_index_entry *e, const void *block,

@@ -52,6 +52,9 @@ void tkj_index_path(const char *data_path, char *out, size_t cap);
 int tkj_index_create(const char *data_path, uint64_t generation, uint64_t first_seq, int *fd);
 
 /* The block entry of a sealed block (offset filled by the caller). */
+struct tkj_block_meta;
+void tkj_index_entry_of_meta(struct tkj_index_entry *e, const struct tkj_block_meta *m,
+			     uint32_t length, uint32_t nrec, uint64_t block_no, uint64_t offset);
 void tkj_index_entry_of_block(struct tkj_index_entry *e, const void *block, uint32_t record_size,
 			      uint64_t offset);
 

@@ -50,6 +50,7 @@ struct tkj_buf {
 	uint8_t pad;
 	int32_t mi;     /* its memory in the stream's pool, -1 none */
 	uint64_t block_no;
+	struct tkj_block_meta meta; /* of its records so far (FILLING) */
 	struct tkj_index_entry entry;
 };
 
@@ -540,6 +541,7 @@ void *tkj_append_room(struct tkj_journal *j, int sid, uint32_t *room)
 		tkj__mem_take(s, b);
 		b->state = TKJ_BUF_FILLING;
 		b->nrec = 0;
+		tkj_block_meta_init(&b->meta);
 		b->ready_ns = 0;
 		b->file = s->fcur;
 		s->busy++;
@@ -575,6 +577,7 @@ static struct tkj_buf *tkj__split(struct tkj_journal *j, struct tkj_stream *s, u
 	tkj__mem_take(s, nb);
 	nb->state = TKJ_BUF_FILLING;
 	nb->nrec = 0;
+	tkj_block_meta_init(&nb->meta);
 	nb->ready_ns = b->ready_ns;
 	nb->file = s->fcur;
 	s->busy++;
@@ -644,6 +647,18 @@ static int32_t tkj__day_ahead(const struct tkj_stream *s, const struct tkj_buf *
 	return max_day - 1;
 }
 
+/* A loss record in slot r of b, the block's next record. */
+static void tkj__put_loss(const struct tkj_stream *s, struct tkj_buf *b, uint8_t *r,
+			  const struct tkj_loss *l)
+{
+	uint32_t type = TKJ_REC_LOSS;
+
+	memset(r, 0, s->record_size);
+	memcpy(r + 8, &type, 4);
+	memcpy(r + 16, l, sizeof(*l));
+	tkj_block_meta_add(&b->meta, r, INT64_MIN);
+}
+
 /*
  * A record of the journal's own (seq 0: a name, a loss) before record *i
  * of the current block, which holds records up to *end: the records from
@@ -690,7 +705,7 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 		struct tkj_file *f = &s->file[s->fcur];
 		uint64_t seq;
 		uint32_t type, aux;
-		int64_t t;
+		int64_t t, rt;
 
 		memcpy(&seq, r, 8);
 		memcpy(&type, r + 8, 4);
@@ -701,7 +716,8 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 				    s->log, seq, s->next_seq);
 			break;
 		}
-		t = tkj_record_time(r);
+		rt = tkj_record_time(r);
+		t = rt;
 		/* The day of a file follows its records' event time, forward only,
 		 * and never past tomorrow by the wall clock: one trade stamped
 		 * 2099 (valid input) must not file everything after it under
@@ -735,7 +751,7 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 
 				if (l == NULL)
 					break;
-				memcpy(l + 16, &s->pending, sizeof(s->pending));
+				tkj__put_loss(s, b, l, &s->pending);
 				s->loss_pending = false;
 				r = tkj__rec(s, b, i);
 			}
@@ -749,11 +765,13 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 				if (d == NULL)
 					break;
 				snprintf((char *)d + 16, TKJ_NAME_MAX, "%s", name);
+				tkj_block_meta_add(&b->meta, d, INT64_MIN);
 				b->keep = true; /* its names go to the index */
 			}
 			if (aux < TKJ_SEEN_IDS)
 				f->seen[aux >> 6] |= 1ull << (aux & 63);
 		}
+		tkj_block_meta_add(&b->meta, tkj__rec(s, b, i), rt);
 		s->next_seq++;
 		i++;
 		accepted++;
@@ -770,7 +788,7 @@ int tkj_append_loss(struct tkj_journal *j, int sid, uint64_t from, uint64_t to, 
 {
 	struct tkj_stream *s = &j->s[sid];
 	struct tkj_loss l = { .from = from, .to = to, .at_ns = tk_wall_ns(), .reason = reason };
-	uint32_t room, type = TKJ_REC_LOSS;
+	uint32_t room;
 	uint8_t *r;
 
 	if (from != s->next_seq || to <= from)
@@ -804,9 +822,7 @@ int tkj_append_loss(struct tkj_journal *j, int sid, uint64_t from, uint64_t to, 
 			return rc;
 		s->buf[s->cur].file = s->fcur;
 	}
-	memset(r, 0, s->record_size);
-	memcpy(r + 8, &type, 4);
-	memcpy(r + 16, &l, sizeof(l));
+	tkj__put_loss(s, &s->buf[s->cur], r, &l);
 	s->buf[s->cur].nrec++;
 	s->next_seq = to;
 	j->c.lost += to - from;
@@ -918,8 +934,9 @@ static void tkj__seal(struct tkj_journal *j, struct tkj_stream *s)
 	struct tkj_file *f = &s->file[b->file];
 
 	b->block_no = f->block_no++;
-	b->len = tkj_block_seal(b->mem, b->nrec, s->record_size, j->c.align, b->block_no);
-	tkj_index_entry_of_block(&b->entry, b->mem, s->record_size, 0);
+	b->len = tkj_block_seal_meta(b->mem, b->nrec, s->record_size, j->c.align, b->block_no,
+				     &b->meta);
+	tkj_index_entry_of_meta(&b->entry, &b->meta, b->len, b->nrec, b->block_no, 0);
 	b->next_seq = s->next_seq;
 	b->state = TKJ_BUF_SEALED;
 	/* Blocks go to the file in their order: behind one still waiting for
@@ -1220,16 +1237,10 @@ int tkj_flush(struct tkj_journal *j, int64_t timeout_ns)
 		if (!s->loss_pending || (r = tkj_append_room(j, (int)i, &room)) == NULL ||
 		    tkj__next_file(j, s, tkj_day_of(tk_wall_ns()), s->pending.from) < 0)
 			continue;
-		{
-			uint32_t type = TKJ_REC_LOSS;
-
-			s->buf[s->cur].file = s->fcur;
-			memset(r, 0, s->record_size);
-			memcpy(r + 8, &type, 4);
-			memcpy(r + 16, &s->pending, sizeof(s->pending));
-			s->buf[s->cur].nrec++;
-			s->loss_pending = false;
-		}
+		s->buf[s->cur].file = s->fcur;
+		tkj__put_loss(s, &s->buf[s->cur], r, &s->pending);
+		s->buf[s->cur].nrec++;
+		s->loss_pending = false;
 	}
 	for (;;) {
 		bool busy = false;

@@ -267,3 +267,60 @@ Test(index, load_gives_the_valid_prefix)
 	cr_assert_eq(tkj_index_load(data, PT_GEN, 1, &idx, &valid), -EPROTO);
 	free(file);
 }
+
+/* The writer gathers a block's meta record by record as it appends them
+ * (tkj_block_meta_add, then tkj_block_seal_meta and tkj_index_entry_of_meta):
+ * the block and its entry must be those that sealing the finished block
+ * gives, byte for byte. */
+Test(index, meta_gathered_while_appending_equals_sealing_the_block)
+{
+	static _Alignas(64) uint8_t whole[8192];
+	struct tkj_block_meta m;
+	struct tkj_index_entry a, b;
+	struct tkj_loss l = { .from = 5, .to = 9, .reason = 2 };
+	int64_t t0 = PT_DAY0_NS;
+	uint32_t n = 0, len_a, len_b;
+
+	memset(blk, 0xee, sizeof(blk)); /* padding must be zeroed either way */
+	tkj_block_meta_init(&m);
+	put_symbol(n, 300, "MSFT");
+	tkj_block_meta_add(&m, rec(n), tkj_record_time(rec(n)));
+	n++;
+	put(n, 3, TK_REC_TICK, 300, t0 + 7);
+	tkj_block_meta_add(&m, rec(n), tkj_record_time(rec(n)));
+	n++;
+	put(n, 4, TK_REC_GAP, 0, t0 - 3);
+	tkj_block_meta_add(&m, rec(n), tkj_record_time(rec(n)));
+	n++;
+	{
+		struct pt_slot *s = (void *)rec(n);
+
+		memset(s, 0, 64);
+		s->type = TKJ_REC_LOSS;
+		memcpy(s->data, &l, sizeof(l));
+		tkj_block_meta_add(&m, rec(n), tkj_record_time(rec(n)));
+		n++;
+	}
+	put(n, 9, TK_REC_SIGNAL, 65, t0 + 2);
+	tkj_block_meta_add(&m, rec(n), tkj_record_time(rec(n)));
+	n++;
+	cr_assert_eq(m.first_seq, 3);
+	cr_assert_eq(m.last_seq, 9);
+	cr_assert_eq(m.next_seq, 10);
+	cr_assert_eq(m.min_ts, t0 - 3);
+	cr_assert_eq(m.max_ts, t0 + 7);
+	cr_assert(m.gap);
+	cr_assert_eq(m.symbits[0], 1ull << 44, "300 & 255 = 44");
+	cr_assert_eq(m.symbits[1], 1ull << 1, "65 = word 1, bit 1");
+
+	memcpy(whole, blk, sizeof(whole));
+	len_a = tkj_block_seal_meta(blk, n, 64, 4096, 2, &m);
+	tkj_index_entry_of_meta(&a, &m, len_a, n, 2, 8192);
+	len_b = tkj_block_seal(whole, n, 64, 4096, 2);
+	tkj_index_entry_of_block(&b, whole, 64, 8192);
+	cr_assert_eq(len_a, 4096);
+	cr_assert_eq(len_a, len_b);
+	cr_assert_eq(memcmp(blk, whole, len_a), 0, "the same block bytes");
+	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0, "the same index entry");
+	cr_assert_eq(tkj_block_check(blk, len_a, 64, 4096, 3, 2, NULL), TKJ_OK);
+}
