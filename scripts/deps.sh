@@ -14,6 +14,7 @@ pkgs=(
   strace procps util-linux   # the system tests count syscalls, find processes, unshare /proc
   postgresql python3-pandas  # the journal test loads exported CSV into a real PostgreSQL server and pandas
   fio                        # bench/persist: fio's sequential O_DIRECT write beside the journal's
+  kcat                       # the Kafka tests: an independent producer and consumer (issue 10)
 )
 
 missing=()
