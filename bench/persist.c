@@ -26,13 +26,21 @@
  *      started on it; the time until its cursor (the reader "persist" on
  *      ticks.0, which moves only over durable records) reaches the end.
  *
+ *  (6) raw B (QDn) and the journal side by side, --pairs N times (6) for
+ *      --pair-seconds (2) each, in the order raw-journal, journal-raw, ...:
+ *      the disk's speed moves by a third and more within a run, so each
+ *      journal phase is compared with the baseline of the same moment; the
+ *      median of the pairs' ratios is ratio_journal_to_raw_sync_paired.
+ *      (--pairs-only: this alone, for experiments.)
+ *
  * Everything it makes (the work directory, the segment) is removed at exit,
  * also on failure or a signal.  No figure fails the run.
  *
  * usage: persist [--dir DIR] [--seconds S] [--gib G] [--tickd PATH]
  *                [--block-kb KB] [--buffers N] [--raw-depth N] [--commit-ms MS]
- *                [--role-slots N] [--no-raw] [--no-fio] [--no-dsync] [--no-role]
- *                [--prewrite] [--quick]
+ *                [--role-slots N] [--pairs N] [--pair-seconds S] [--pairs-only]
+ *                [--prealloc-mb MB] [--file-mb MB] [--no-raw] [--no-fio]
+ *                [--no-dsync] [--no-role] [--prewrite] [--quick]
  *
  * --prewrite (an experiment, not the baseline): the raw files are written
  * once before they are measured, so the fdatasync has no unwritten extent
@@ -76,6 +84,7 @@
 
 #define MB 1e6 /* MB/s are decimal, as fio's bw_bytes */
 #define NSYM 100
+#define MAX_PAIRS 16
 
 /* ---------------------------------------------------------- settings */
 
@@ -88,7 +97,10 @@ static struct {
 	uint32_t raw_depth; /* io_uring baselines' writes in flight (default: nbufs) */
 	int64_t commit_ns;
 	uint32_t role_slots;
-	bool raw, fio, dsync, role;
+	uint32_t pairs;        /* (6) interleaved raw B / journal pairs */
+	uint64_t prealloc, file_bytes; /* the journal's (0: its defaults) */
+	double pair_seconds;   /* a phase of a pair */
+	bool raw, fio, dsync, role, pairs_only;
 	bool prewrite; /* raw files written once first: no unwritten extents (experiment) */
 	char tickd[PATH_MAX];
 } cfg;
@@ -541,6 +553,10 @@ static void journal_run(const char *dir, bool dsync, struct jres *r)
 	o.nbufs = cfg.nbufs;
 	o.commit_ns = cfg.commit_ns;
 	o.dsync = dsync;
+	if (cfg.prealloc)
+		o.prealloc_bytes = cfg.prealloc;
+	if (cfg.file_bytes)
+		o.file_bytes = cfg.file_bytes;
 	if (tkj_open(&j, &o) < 0) {
 		fprintf(stderr, "persist: %s\n", tk_err_msg());
 		return;
@@ -795,18 +811,30 @@ static void syncrow(const char *label, double mb_s, const struct tk_hist *h, uin
 	       us(h, 99), (double)syncs / secs);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: persist [--dir DIR] [--seconds S] [--gib G] [--tickd PATH] [--block-kb KB]\n"
 		"               [--buffers N] [--raw-depth N] [--commit-ms MS] [--role-slots N]\n"
+		"               [--pairs N] [--pair-seconds S] [--pairs-only] [--prealloc-mb MB]\n"
+		"               [--file-mb MB]\n"
 		"               [--no-raw] [--no-fio] [--no-dsync] [--no-role] [--prewrite] [--quick]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct raw a1, an, b1, bs, bb, bs2;
+	struct raw a1, an, b1, bs, bb, bs2, pr[MAX_PAIRS];
+	struct jres pj[MAX_PAIRS];
+	double pratio[MAX_PAIRS], psorted[MAX_PAIRS], pmedian = 0;
+	uint32_t npairs = 0, p;
 	struct fio fa = { 0 }, fb = { 0 };
 	struct jres jf, jd;
 	struct role ro = { 0 };
@@ -818,10 +846,12 @@ int main(int argc, char **argv)
 	int i;
 
 	cfg.seconds = 3;
-	cfg.block = 256 * 1024;
+	cfg.block = 512 * 1024;
 	cfg.nbufs = 8;
 	cfg.commit_ns = 1000000;
 	cfg.role_slots = 1u << 24;
+	cfg.pairs = 6;
+	cfg.pair_seconds = 2;
 	cfg.raw = cfg.fio = cfg.dsync = cfg.role = true;
 	snprintf(cfg.base, sizeof(cfg.base), ".");
 	snprintf(cfg.tickd, sizeof(cfg.tickd), "%s", TK_TICKD_BIN);
@@ -864,6 +894,20 @@ int main(int argc, char **argv)
 			   (atoi(v) & (atoi(v) - 1)) == 0) {
 			cfg.role_slots = (uint32_t)atoi(v);
 			i++;
+		} else if (strcmp(a, "--pairs") == 0 && v && atoi(v) >= 0 && atoi(v) <= MAX_PAIRS) {
+			cfg.pairs = (uint32_t)atoi(v);
+			i++;
+		} else if (strcmp(a, "--pair-seconds") == 0 && v && atof(v) > 0) {
+			cfg.pair_seconds = atof(v);
+			i++;
+		} else if (strcmp(a, "--prealloc-mb") == 0 && v && atoi(v) >= 1) {
+			cfg.prealloc = (uint64_t)atoi(v) << 20;
+			i++;
+		} else if (strcmp(a, "--file-mb") == 0 && v && atoi(v) >= 1) {
+			cfg.file_bytes = (uint64_t)atoi(v) << 20;
+			i++;
+		} else if (strcmp(a, "--pairs-only") == 0) {
+			cfg.pairs_only = true; /* experiments: (6) alone */
 		} else if (strcmp(a, "--no-fio") == 0) {
 			cfg.fio = false;
 		} else if (strcmp(a, "--no-raw") == 0) {
@@ -877,6 +921,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--quick") == 0) {
 			cfg.seconds = 1;
 			gib = 0.5;
+			cfg.pairs = 2;
+			cfg.pair_seconds = 1;
 			cfg.role_slots = 1u << 22;
 		} else {
 			usage();
@@ -918,12 +964,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "persist: no tickd at %s (--tickd PATH): (5) skipped\n", cfg.tickd);
 		cfg.role = false;
 	}
-	fio_ok = cfg.fio && cfg.raw && have_fio();
+	fio_ok = cfg.fio && cfg.raw && !cfg.pairs_only && have_fio();
 
 	snprintf(path, sizeof(path), "%s/raw.data", workdir);
 	memset(&a1, 0, sizeof(a1));
 	an = b1 = bs = bb = bs2 = a1;
-	if (cfg.raw) {
+	memset(&jf, 0, sizeof(jf));
+	if (cfg.pairs_only)
+		cfg.fio = cfg.dsync = cfg.role = false;
+	if (cfg.raw && !cfg.pairs_only) {
 		raw_qd1(path, 0, &a1);
 		raw_uring(path, cfg.raw_depth, 0, SYNC_NONE, &an);
 		raw_qd1(path, cfg.commit_ns, &b1);
@@ -940,15 +989,41 @@ int main(int argc, char **argv)
 		run_fio(sync_every, &fb);
 	}
 	snprintf(jdir, sizeof(jdir), "%s/journal-fdatasync", workdir);
-	journal_run(jdir, false, &jf);
+	if (!cfg.pairs_only)
+		journal_run(jdir, false, &jf);
 	snprintf(jdir, sizeof(jdir), "%s/journal-dsync", workdir);
 	memset(&jd, 0, sizeof(jd));
 	if (cfg.dsync)
 		journal_run(jdir, true, &jd);
 	if (cfg.role)
 		role_run(&ro);
-	if (cfg.raw)
+	if (cfg.raw && !cfg.pairs_only)
 		raw_uring(path, cfg.raw_depth, cfg.commit_ns, SYNC_STRICT, &bs2); /* the bracket after */
+	npairs = cfg.raw ? cfg.pairs : 0;
+	if (npairs > 0) {
+		/* (6) The disk's speed moves by a third within a run: phases side by
+		 * side, in the order ABBA (raw first, then journal first), compare
+		 * the journal with the baseline of the same moment. */
+		double saved = cfg.seconds;
+
+		cfg.seconds = cfg.pair_seconds;
+		for (p = 0; p < npairs; p++) {
+			snprintf(jdir, sizeof(jdir), "%s/journal-pair-%u", workdir, p);
+			if (p % 2 == 0) {
+				raw_uring(path, cfg.raw_depth, cfg.commit_ns, SYNC_STRICT, &pr[p]);
+				journal_run(jdir, false, &pj[p]);
+			} else {
+				journal_run(jdir, false, &pj[p]);
+				raw_uring(path, cfg.raw_depth, cfg.commit_ns, SYNC_STRICT, &pr[p]);
+			}
+			pratio[p] = pr[p].ok && pj[p].ok && pr[p].mb_s > 0 ? pj[p].mb_s / pr[p].mb_s : 0;
+			psorted[p] = pratio[p];
+		}
+		cfg.seconds = saved;
+		qsort(psorted, npairs, sizeof(psorted[0]), cmp_double);
+		pmedian = npairs % 2 ? psorted[npairs / 2]
+				     : (psorted[npairs / 2 - 1] + psorted[npairs / 2]) / 2;
+	}
 
 	/* The baselines: the better of each kind (the disk at its best). */
 	raw_mb = a1.mb_s > an.mb_s ? a1.mb_s : an.mb_s;
@@ -1018,6 +1093,20 @@ int main(int argc, char **argv)
 		printf("tickd persist / raw B: %.2fx   tickd persist / raw A: %.2fx   tickd persist / "
 		       "journal library: %.2fx\n",
 		       ro.mb_s / raw_sync_mb, ro.mb_s / raw_mb, ro.records_s / jf.records_s);
+	if (npairs > 0) {
+		printf("\n(6) interleaved: raw B (io_uring QD%u, writes pause for the fdatasync) and the "
+		       "journal side by side,\n    %.1f s each, in the order raw-journal, "
+		       "journal-raw, ...\n",
+		       cfg.raw_depth, cfg.pair_seconds);
+		printf("%-10s %9s %9s %9s %12s %12s\n", "pair", "raw B", "journal", "ratio",
+		       "raw syncs/s", "jnl syncs/s");
+		for (p = 0; p < npairs; p++)
+			printf("%-10u %9.0f %9.0f %8.2fx %12.0f %12.0f\n", p + 1, pr[p].mb_s,
+			       pj[p].mb_s, pratio[p], (double)pr[p].syncs / pr[p].secs,
+			       (double)pj[p].fsyncs / pj[p].secs);
+		printf("median of the pairs' ratios: %.2fx (lowest %.2fx, highest %.2fx)\n", pmedian,
+		       psorted[0], psorted[npairs - 1]);
+	}
 	printf("\n");
 
 	printf("{");
@@ -1056,6 +1145,11 @@ int main(int argc, char **argv)
 	jnum("ratio_journal_to_raw", jf.mb_s / raw_mb, jf.ok && raw_mb > 0, "%.3f", &first);
 	jnum("ratio_persist_role_to_raw_sync", ro.mb_s / raw_sync_mb, ro.ok && raw_sync_mb > 0,
 	     "%.3f", &first);
+	jnum("ratio_journal_to_raw_sync_paired", pmedian, npairs > 0, "%.3f", &first);
+	jnum("ratio_paired_lowest", psorted[0], npairs > 0, "%.3f", &first);
+	jnum("ratio_paired_highest", psorted[npairs > 0 ? npairs - 1 : 0], npairs > 0, "%.3f",
+	     &first);
+	jnum("pairs", npairs, true, "%.0f", &first);
 	jnum("ratio_dsync_to_fdatasync", jd.mb_s / jf.mb_s, jd.ok && jf.ok, "%.3f", &first);
 	printf("}\n");
 	return 0;

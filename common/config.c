@@ -118,7 +118,7 @@ const struct tk_setting tk_settings[] = {
 	  "group commit: at most one fdatasync per file this often" },
 	{ "persist", "commit-kb", { NULL }, TK_CMD_PERSIST, 0, "4096",
 	  "... or as soon as this much was written" },
-	{ "persist", "block-kb", { NULL }, TK_CMD_PERSIST, 0, "256", "the largest block, KiB" },
+	{ "persist", "block-kb", { NULL }, TK_CMD_PERSIST, 0, "512", "the largest block, KiB" },
 	{ "persist", "buffers", { NULL }, TK_CMD_PERSIST, 0, "8",
 	  "block buffers per stream (the write window)" },
 	{ "persist", "file-mb", { NULL }, TK_CMD_PERSIST, 0, "1024",

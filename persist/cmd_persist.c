@@ -56,7 +56,7 @@ static void usage(FILE *out)
 		"  --commit-ms MS        group commit: at most one fdatasync per file this often\n"
 		"                        (default 1; 0: as soon as a write completes)\n"
 		"  --commit-kb KB        ... or as soon as this much was written (default 4096)\n"
-		"  --block-kb KB         the largest block (default 256, whole 4 KiB)\n"
+		"  --block-kb KB         the largest block (default 512, whole 4 KiB)\n"
 		"  --buffers N           block buffers per stream, the write window (default 8)\n"
 		"  --file-mb MB          a day's file is closed and another opened past this\n"
 		"                        (default 1024)\n"

@@ -116,7 +116,7 @@ struct tkj_journal {
 
 #define TKJ_SEEN_IDS 65536u
 /* Block slots per block memory: a block waiting for its fdatasync keeps a
- * slot (what to index and commit), not its 256 KiB: the memory goes back
+ * slot (what to index and commit), not its block memory: that goes back
  * when its write completes, so the writes keep the disk busy while a
  * commit is in flight (bench/persist: buffers held to the commit stalled
  * the journal 60 % of the time). */
@@ -127,7 +127,7 @@ void tkj_opts_default(struct tkj_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->dir = "tickd-data";
-	o->block_bytes = 256 * 1024;
+	o->block_bytes = 512 * 1024;
 	o->nbufs = 8;
 	o->commit_ns = 1000000;
 	o->commit_bytes = 4u << 20;
