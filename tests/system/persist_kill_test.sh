@@ -62,10 +62,11 @@ head -1 "$W/want.ticks.0" | grep -q '"seq":1}' || fail "the tick log does not st
   fail "tickd journal verify: $(head -5 "$W/verify.out")"
 torn=$(grep -c "torn tail of" "$W/run.log" || true)
 # Startup does not grow with the journal: each restart read at most the
-# writer's window (8 blocks) past the index, however much was on disk.
+# writer's window past the index, however much was on disk: its block slots,
+# 4 per buffer (8): a block written but not yet durable is not indexed yet.
 most=$(grep -o "recovery read [0-9]* blocks" "$W/run.log" | awk '{ if ($3 > m) m = $3 } END { print m + 0 }')
 [ "$(grep -c "recovery read" "$W/run.log")" -ge "$KILLS" ] || fail "the restarts did not say what recovery read"
-[ "$most" -le 8 ] || fail "a restart read $most blocks past the index"
+[ "$most" -le 32 ] || fail "a restart read $most blocks past the index (the window is 32)"
 echo "$kills journal kills in $(( $(date +%s) - t0 )) s; $(grep -c '"price"' "$W/got.ticks.0") ticks," \
      "$(cat "$W"/got.bars.* | grep -c '"window_start"') bars, $(grep -c '"type"' "$W/got.signals") signals" \
      "in the journal equal the logs; $torn torn tails kept aside and zeroed; recovery read at most $most blocks past the index; verify: $(tail -1 "$W/verify.out")"
