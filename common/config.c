@@ -14,17 +14,18 @@
 
 #define TK__ALL_SEG (TK_CMD_RUN | TK_CMD_FEED | TK_CMD_SUBSCRIBE | TK_CMD_UNSUBSCRIBE | \
 		     TK_CMD_ENGINE | TK_CMD_INIT | TK_CMD_INFO | TK_CMD_CLEAN | TK_CMD_TAIL | \
-		     TK_CMD_STATS | TK_CMD_TOP | TK_CMD_PERSIST)
+		     TK_CMD_STATS | TK_CMD_TOP | TK_CMD_PERSIST | TK_CMD_KAFKA)
 #define TK__FEED_RUN (TK_CMD_FEED | TK_CMD_RUN)
 #define TK__TOKEN_ENV { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY", "FINNHUB_TOKEN", NULL }
 
 static const char *const tk__cmd_names[TK_CMD_COUNT] = {
 	"run", "feed", "subscribe", "unsubscribe", "mock-finnhub", "engine",
-	"init", "info", "clean", "tail", "stats", "top", "persist", "export", "journal",
+	"init", "info", "clean", "tail", "stats", "top", "persist", "export", "journal", "kafka",
 };
 
 const char *const tk_config_sections[] = {
-	"global", "run", "feed", "engine", "persist", "export", "journal", "init", "mock-finnhub",
+	"global", "run", "feed", "engine", "persist", "export", "journal", "kafka", "init",
+	"mock-finnhub",
 	"tail", "stats", "top", "subscribe", NULL,
 };
 
@@ -135,6 +136,33 @@ const struct tk_setting tk_settings[] = {
 	  "retention per stream (bars: every bars.*), whole days by their last write" },
 	{ "run", "no-persist", { NULL }, TK_CMD_RUN, TK_SET_BOOL, "false",
 	  "do not start tickd persist (no journal)" },
+
+	/* [kafka]: tickd kafka, the publisher */
+	{ "kafka", "kafka", { "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BROKER", NULL },
+	  TK_CMD_KAFKA | TK_CMD_RUN, 0, "(none: tickd run starts no publisher)",
+	  "Kafka bootstrap servers, host:port,...; tickd run starts tickd kafka when set" },
+	{ "kafka", "topic-trades", { "KAFKA_TOPIC", NULL }, TK_CMD_KAFKA, 0, "market.trades.raw",
+	  "raw trades (and the feeds' heartbeats, on every partition)" },
+	{ "kafka", "topic-bars-prefix", { NULL }, TK_CMD_KAFKA, 0, "market.bars.",
+	  "bars.<tf> go to this prefix and <tf>" },
+	{ "kafka", "topic-signals", { NULL }, TK_CMD_KAFKA, 0, "market.signals", "signals" },
+	{ "kafka", "topic-gaps", { NULL }, TK_CMD_KAFKA, 0, "market.gaps", "the feeds' gap events" },
+	{ "kafka", "trades-format", { NULL }, TK_CMD_KAFKA, 0, "tickd",
+	  "tickd (the data contract's JSON) or finnhub (Finnhub's trade messages)" },
+	{ "kafka", "source-id", { NULL }, TK_CMD_KAFKA, 0, "(the host name)",
+	  "names this publisher's records: header tickd.src = <id>/<log>" },
+	{ "kafka", "compression", { NULL }, TK_CMD_KAFKA, 0, "lz4", "none, gzip, snappy, lz4, zstd" },
+	{ "kafka", "linger-ms", { NULL }, TK_CMD_KAFKA, 0, "5", "batching delay, ms" },
+	{ "kafka", "window", { NULL }, TK_CMD_KAFKA, 0, "65536", "records in flight per log" },
+	{ "kafka", "property", { NULL }, TK_CMD_KAFKA, 0, "(none)",
+	  "librdkafka settings NAME=VALUE, ';' between them" },
+	{ "kafka", "readback-max", { NULL }, TK_CMD_KAFKA, 0, "1000000",
+	  "messages read back per partition at most, at a start" },
+	{ "kafka", "policy", { NULL }, TK_CMD_KAFKA, 0, "hold",
+	  "hold: a stalled publisher holds the feed; release: released after release-after" },
+	{ "kafka", "release-after", { NULL }, TK_CMD_KAFKA, 0, "5",
+	  "seconds of stall a release policy tolerates" },
+	{ "kafka", "idle", { NULL }, TK_CMD_KAFKA, 0, "backoff", "backoff, spin or block" },
 
 	/* [export]: tickd export */
 	{ "export", "date", { NULL }, TK_CMD_EXPORT, 0, "(all)", "one UTC day, YYYY-MM-DD" },

@@ -50,7 +50,8 @@ enum {
 	TK_CMD_PERSIST = 1u << 12,
 	TK_CMD_EXPORT = 1u << 13,
 	TK_CMD_JOURNAL = 1u << 14,
-	TK_CMD_COUNT = 15,
+	TK_CMD_KAFKA = 1u << 15,
+	TK_CMD_COUNT = 16,
 };
 
 enum {

@@ -75,6 +75,8 @@ static void usage(FILE *out)
 		"  --shm-path PATH      segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n"
 		"  --data-dir DIR       the journal (tickd persist; env TICKD_DATA_DIR, ./tickd-data)\n"
 		"  --no-persist         no journal: do not start tickd persist\n"
+		"  --kafka SERVERS      also start tickd kafka, the publisher (env\n"
+		"                       KAFKA_BOOTSTRAP_SERVERS, KAFKA_BROKER; [kafka] kafka)\n"
 		"  --config FILE        the configuration file (also $TICKD_CONFIG), read by every\n"
 		"                       child too: [engine] watermark reaches the workers\n"
 		"Settings of the engine (TIMEFRAMES, WATERMARK_SECONDS, SIGNAL_PCT_CHANGE) come from\n"
@@ -163,13 +165,14 @@ int tk_cmd_run(int argc, char **argv)
 		{ "record", required_argument, 0, 'R' }, { "dedupe-window", required_argument, 0, 'D' },
 		{ "silence", required_argument, 0, 'Q' }, { "feeds", required_argument, 0, 'F' },
 		{ "data-dir", required_argument, 0, 'J' }, { "no-persist", no_argument, 0, 'N' },
+		{ "kafka", required_argument, 0, 'K' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
 	const char *symbol_list = NULL, *url = NULL, *record = NULL, *dedupe = NULL, *silence = NULL;
 	const char *path = tk_segment_default_path(), *source = NULL, *seed = NULL, *rate = NULL;
 	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
-	const char *idle = NULL, *slots = NULL, *data_dir = "tickd-data";
+	const char *idle = NULL, *slots = NULL, *data_dir = "tickd-data", *kafka = NULL;
 	bool persist = true;
 	const char *sources[TK_FEEDS_MAX];
 	uint32_t nsources = 0, nfeeds = 1;
@@ -223,6 +226,7 @@ int tk_cmd_run(int argc, char **argv)
 		case 'Q': silence = optarg; break;
 		case 'J': data_dir = optarg; break;
 		case 'N': persist = false; break;
+		case 'K': kafka = optarg[0] != '\0' ? optarg : NULL; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -312,11 +316,11 @@ int tk_cmd_run(int argc, char **argv)
 		}
 	}
 
-	/* The journal and the engine workers first, then the feed once they are
-	 * registered.  kids[] in the order of the start; a stop goes backwards
-	 * (the feed, the workers, then the journal, which drains what they
-	 * wrote). */
-	pers = persist ? 1 : 0;
+	/* The gating readers (the journal, the publisher) and the engine workers
+	 * first, then the feed once they are registered.  kids[] in the order of
+	 * the start; a stop goes backwards (the feed, the workers, then the
+	 * readers, which drain what they wrote). */
+	pers = (persist ? 1 : 0) + (kafka != NULL ? 1 : 0);
 	eng = kids + pers;
 	if (persist) {
 		struct tk_child *k = &kids[0];
@@ -328,6 +332,18 @@ int tk_cmd_run(int argc, char **argv)
 		tk__arg(k, path);
 		tk__arg(k, "--data-dir");
 		tk__arg(k, data_dir);
+		k->backoff_ns = 100 * 1000 * 1000LL;
+	}
+	if (kafka != NULL) {
+		struct tk_child *k = &kids[persist ? 1 : 0];
+
+		snprintf(k->name, sizeof(k->name), "kafka");
+		tk__arg(k, "tickd");
+		tk__arg(k, "kafka");
+		tk__arg(k, "--shm-path");
+		tk__arg(k, path);
+		tk__arg(k, "--kafka");
+		tk__arg(k, kafka);
 		k->backoff_ns = 100 * 1000 * 1000LL;
 	}
 	for (i = 0; i < shards; i++) {
@@ -413,14 +429,15 @@ int tk_cmd_run(int argc, char **argv)
 		tk__spawn(&kids[i], self);
 	if (tk__wait_registered(path, pers + shards, kids) < 0 && !tk__run_stop)
 		tk_warn("the engine workers%s did not register within 10 s; starting the feed "
-			"anyway", persist ? " and the journal" : "");
+			"anyway", pers > 0 ? " and the readers" : "");
 	for (i = pers + shards; i < nkids; i++)
 		tk__spawn(&kids[i], self);
-	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s), %s%s%s.\n"
+	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s), %s%s%s%s%s.\n"
 	       "  look: tickd top | tickd tail bars.1m | tickd tail signals | tickd stats --json\n"
 	       "        tickd export bars.1m --date YYYY-MM-DD (the journal)\n",
 	       path, source, seed ? " seed " : "", seed ? seed : "", shards,
 	       persist ? "journal in " : "no journal", persist ? data_dir : "",
+	       kafka != NULL ? ", publishing to Kafka at " : "", kafka != NULL ? kafka : "",
 	       exit_at_end ? "; exits when the feed's end is drained" : "; Ctrl-C stops");
 	fflush(stdout);
 
@@ -496,8 +513,8 @@ int tk_cmd_run(int argc, char **argv)
 			live += k->pid != 0;
 			done += k->done;
 		}
-		/* The journal is not a finite role: it is stopped below, after
-		 * the others, and drains what they wrote. */
+		/* The readers are not finite roles: they are stopped below, after
+		 * the others, and drain what they wrote. */
 		if (exit_at_end && done == nkids - pers)
 			break;
 		if (duration_ns > 0 && now - t0 >= duration_ns)
@@ -508,9 +525,9 @@ int tk_cmd_run(int argc, char **argv)
 	/* Stop: the feed first, then the workers, so they drain what it wrote. */
 	for (i = nkids; i-- > 0;) {
 		struct tk_child *k = &kids[i];
-		/* The journal drains what the others wrote: give it longer (a
+		/* The readers drain what the others wrote: give them longer (a
 		 * kill would lose nothing, only make the next start re-read). */
-		int64_t deadline = tk_mono_ns() + (persist && i == 0 ? 30 : 5) * 1000000000LL;
+		int64_t deadline = tk_mono_ns() + (i < pers ? 30 : 5) * 1000000000LL;
 		int status;
 
 		if (k->pid == 0)

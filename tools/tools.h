@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "engine/cmd.h"
 #include "feed/cmd.h"
+#include "kafka/cmd.h"
 #include "persist/cmd.h"
 #include "shm/log.h"
 #include "shm/segment.h"
