@@ -100,18 +100,119 @@ void tk_json_str(struct tk_buf *b, const char *s, size_t n)
 	tk_buf_put(b, "\"", 1);
 }
 
+/*
+ * The common case fast: a price or a size with at most nine decimals and
+ * |v| in [1e-6, 1e6).  There the shortest round-trip text below is the
+ * plain decimal m / 10^k with the smallest k that reads back to v, and the
+ * test is exact arithmetic: m and 10^k are exact doubles, so m / 10^k is
+ * the double nearest that decimal, which is what strtod would give; the
+ * double spacing there (< 1.2e-10) is finer than 10^-9, so no other decimal
+ * of k places reads back to v, and printf would have chosen the same one.
+ * tests/common/test_json.c checks it against the slow path.  -1: not such
+ * a value.
+ */
+static int tk__fmt_decimal(char *out, size_t cap, double v)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+	double a = fabs(v);
+	int k;
+
+	if (!(a >= 1e-6 && a < 1e6) || cap < 32)
+		return -1;
+	for (k = 0; k <= 9; k++) {
+		/* a * 10^k < 1e15: the cast is exact and rounds half up; the test
+		 * below decides, not the rounding. */
+		double m = (double)(unsigned long long)(a * p10[k] + 0.5);
+
+		if (m / p10[k] == a) {
+			unsigned long long im = (unsigned long long)m;
+			unsigned long long ip = im / (unsigned long long)p10[k];
+			unsigned long long fp = im % (unsigned long long)p10[k];
+			int n;
+
+			if (k == 0)
+				n = snprintf(out, cap, "%s%llu", v < 0 ? "-" : "", ip);
+			else
+				n = snprintf(out, cap, "%s%llu.%0*llu", v < 0 ? "-" : "", ip, k, fp);
+			return n;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Any other v with 1e-6 <= |v| < 1e14: at most three conversions, not up to
+ * 38.  A double has 15.95 significant digits, so if the 15-digit rounding
+ * of v reads back, the shortest text is those digits without their
+ * trailing zeros (a shorter one that read back would be those digits, by
+ * the 15-digit round trip); else 16, else 17 digits.  In that range the
+ * text below is those digits as a plain decimal, which is what %g gives
+ * without an exponent and what the %f fallback gives with one (beyond 1e14
+ * %f would print the digits of the binary value's exact integer part, which
+ * the slow path below keeps).  -1: out of range.
+ */
+static int tk__fmt_digits(char *out, size_t cap, double v)
+{
+	char e[40], dig[24];
+	const char *p;
+	int prec, nd = 0, exp, i, n = 0;
+
+	if (!(fabs(v) >= 1e-6 && fabs(v) < 1e14) || cap < 32) /* at most 26 bytes */
+		return -1;
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	if (prec > 17)
+		return -1;
+	/* "-d.dddde+XX": the digits, then the exponent of the first. */
+	for (p = e + (e[0] == '-'); *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			dig[nd++] = *p;
+	exp = atoi(p + 1);
+	while (nd > 1 && dig[nd - 1] == '0')
+		nd--;
+	if (v < 0)
+		out[n++] = '-';
+	if (exp < 0) {
+		out[n++] = '0';
+		out[n++] = '.';
+		for (i = 0; i < -exp - 1; i++)
+			out[n++] = '0';
+		for (i = 0; i < nd; i++)
+			out[n++] = dig[i];
+	} else {
+		for (i = 0; i <= exp; i++)
+			out[n++] = i < nd ? dig[i] : '0';
+		if (nd > exp + 1) {
+			out[n++] = '.';
+			for (i = exp + 1; i < nd; i++)
+				out[n++] = dig[i];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
 int tk_fmt_double(char *out, size_t cap, double v)
 {
-	int prec;
+	int prec, n = tk__fmt_decimal(out, cap, v);
+
+	if (n < 0)
+		n = tk__fmt_digits(out, cap, v);
+	if (n >= 0)
+		return n;
 
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(out, cap, "%.*g", prec, v);
 		if (strtod(out, NULL) == v)
 			break;
 	}
-	/* Prices and sizes read better as 100 than 1e+02. */
+	/* Prices and sizes read better as 100 than 1e+02.  Up to 24 places:
+	 * 17 digits after 1e-6 need 23 (20 cut 9.78e-06 short: no round trip). */
 	if (strchr(out, 'e') != NULL && fabs(v) >= 1e-6 && fabs(v) < 1e21) {
-		for (prec = 0; prec <= 20; prec++) {
+		for (prec = 0; prec <= 24; prec++) {
 			snprintf(out, cap, "%.*f", prec, v);
 			if (strtod(out, NULL) == v)
 				break;

@@ -1,5 +1,9 @@
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/json.h"
 
@@ -53,4 +57,76 @@ Test(json, overflow_is_flagged_and_never_writes_past_the_buffer)
 	cr_assert(b.overflow);
 	cr_assert_str_eq(mem, "01234");
 	cr_assert_eq(mem[6], 'Z');
+}
+
+/* The definition tk_fmt_double keeps (the fewest %g digits that read back,
+ * as plain decimals where %g would use an exponent), written out slowly. */
+static void reference(char *out, size_t cap, double v)
+{
+	int prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(out, cap, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	if (strchr(out, 'e') != NULL && fabs(v) >= 1e-6 && fabs(v) < 1e21)
+		for (prec = 0; prec <= 24; prec++) {
+			snprintf(out, cap, "%.*f", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
+}
+
+/* Its fast path (prices and sizes of up to nine decimals) against the
+ * definition, byte for byte: decimals of every length, halves, the range's
+ * edges, negatives, and arbitrary doubles (which mostly take the slow path). */
+Test(json, fast_decimals_equal_the_definition)
+{
+	static const double edges[] = { 1e-6, 9.99999e-7, 0.000001000000001, 999999.999999999,
+					1e6, 999999.5, 0.5, 1.5, 2.5, 0.125, 123456.789012345,
+					0.1 + 0.2, 1.0 / 3, 100, 1e5, 65536.0009765625, 3e-5 };
+	uint64_t x = 88172645463325252ull;
+	char a[64], b[64];
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		double v = edges[i];
+		int s;
+
+		for (s = 0; s < 2; s++, v = -v) {
+			tk_fmt_double(a, sizeof(a), v);
+			reference(b, sizeof(b), v);
+			cr_assert_str_eq(a, b, "%.17g", v);
+		}
+	}
+	for (i = 0; i < 400000; i++) {
+		double v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k = (int)(x % 10);
+		if (i % 4 == 2) {
+			/* a full-precision double in [1e-6, 1e21) */
+			v = (double)(x >> 11) / 9007199254740992.0 * pow(10, (double)(x % 27) - 6);
+		} else if (i % 4 == 3) {
+			uint64_t bits = x;
+
+			memcpy(&v, &bits, sizeof(v));
+			if (!isfinite(v))
+				continue;
+		} else {
+			uint64_t m = i % 5 == 0 ? x % 1000 : (x >> 20) % 1000000000000ull;
+
+			v = (double)m / pow(10, k);
+		}
+		if (i % 7 == 0)
+			v = -v;
+		tk_fmt_double(a, sizeof(a), v);
+		reference(b, sizeof(b), v);
+		cr_assert_str_eq(a, b, "%.17g", v);
+		cr_assert_eq(strtod(a, NULL), v, "%s does not read back as %.17g", a, v);
+	}
 }
