@@ -55,7 +55,10 @@ static rd_kafka_t *tkk__consumer(const struct tkk_rb_opts *o)
 	    tkk__conf(conf, "enable.auto.commit", "false") < 0 ||
 	    tkk__conf(conf, "enable.auto.offset.store", "false") < 0 ||
 	    tkk__conf(conf, "enable.partition.eof", "true") < 0 ||
-	    tkk__conf(conf, "auto.offset.reset", "earliest") < 0) {
+	    tkk__conf(conf, "auto.offset.reset", "earliest") < 0 ||
+	    /* Every partition must answer its end soon: a fetch may not wait
+	     * half a second for data that nobody is writing. */
+	    tkk__conf(conf, "fetch.wait.max.ms", "10") < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

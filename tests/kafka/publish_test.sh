@@ -66,11 +66,24 @@ speed=(--speed max)
 "$T" run --fresh --shm-path "$P" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
   --symbols 50 --start 1704205800 "${speed[@]}" --exit-at-end --slots 2097152 >"$D/run.log" 2>&1 &
 RUN=$!
+# Each kill lands while the publisher is publishing: after its cursor on
+# ticks.0 moved since it (re)started, at a random moment up to 0.4 s later.
+cursor() {
+  "$T" stats --shm-path "$P" 2>/dev/null | awk '$1 == "log" {l = $2}
+    $1 == "reader" && $2 == "kafka" && l == "ticks.0" {for (i = 3; i < NF; i++) if ($i == "cursor") {print $(i + 1); exit}}'
+}
 kills=0
 while [ $kills -lt "$KILLS" ] && kill -0 $RUN 2>/dev/null; do
-  sleep "0.$(( RANDOM % 6 + 3 ))"
   pid=$(pgrep -f "tickd kafka --shm-path $P" | head -1 || true)
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+  [ -n "$pid" ] || { sleep 0.05; continue; }
+  c0=$(cursor)
+  for _ in $(seq 200); do
+    c=$(cursor)
+    [ -n "$c" ] && [ -n "$c0" ] && [ "$c" -gt "$c0" ] && break
+    sleep 0.05
+  done
+  sleep "0.$(( RANDOM % 4 ))$(( RANDOM % 10 ))"
+  kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 done
 wait $RUN || fail "tickd run failed"
 RUN=
