@@ -246,6 +246,10 @@ static rd_kafka_t *tkk__producer(struct tkk_role *k)
 	    tkk__set(c, "enable.idempotence", "true") < 0 ||
 	    /* The log is the buffer: a message never expires here (0: never). */
 	    tkk__set(c, "message.timeout.ms", "0") < 0 ||
+	    /* A permanent error to a partition would leave a hole that later
+	     * messages to it fill past: fatal instead (a new session reads back;
+	     * the skip rule needs each partition without holes). */
+	    tkk__set(c, "enable.gapless.guarantee", "true") < 0 ||
 	    tkk__set(c, "compression.codec", k->compression) < 0 ||
 	    tkk__set(c, "linger.ms", linger) < 0)
 		goto bad;
@@ -262,6 +266,7 @@ static rd_kafka_t *tkk__producer(struct tkk_role *k)
 		name[n] = '\0';
 		if (tkk__set(c, name, eq + 1) < 0)
 			goto bad;
+		/* (tkk__add_properties refused the settings exactly once rests on.) */
 	}
 	rd_kafka_conf_set_dr_msg_cb(c, tkk__dr);
 	rd_kafka_conf_set_error_cb(c, tkk__error);
@@ -284,7 +289,10 @@ static int tkk__partitions(struct tkk_role *k)
 
 	for (t = 0; t < k->ntopics; t++) {
 		struct tkk_topic *tp = &k->topic[t];
+		int32_t before = tp->partitions;
 
+		if (tp->srcmask == 0)
+			continue; /* nobody here writes it: not asked about, not auto-created */
 		tp->rkt = rd_kafka_topic_new(k->rk, tp->name, NULL);
 		if (tp->rkt == NULL)
 			return tk_err_set(-EINVAL, "kafka: topic %s: %s", tp->name,
@@ -318,6 +326,16 @@ static int tkk__partitions(struct tkk_role *k)
 		if (tp->partitions > TKK_MAX_PARTITIONS)
 			return tk_err_set(-EINVAL, "kafka: topic %s has %d partitions, more than %d",
 					  tp->name, tp->partitions, TKK_MAX_PARTITIONS);
+		/* More partitions would move keys (a symbol's trades split across
+		 * two partitions, records skipped or sent twice): not followed. */
+		if (before != 0 && tp->partitions != before) {
+			int32_t now = tp->partitions;
+
+			tp->partitions = before;
+			return tk_err_set(-EINVAL, "kafka: topic %s went from %d to %d partitions: "
+					  "restart tickd kafka to follow (keys move)",
+					  tp->name, before, now);
+		}
 	}
 	return 0;
 }
@@ -328,6 +346,11 @@ static int64_t tkk__clock_before(struct tkk_in *p, uint64_t seq)
 {
 	struct tk_log_reader r = p->r;
 	uint64_t from = tk_log_oldest(p->r.log);
+
+	/* An anonymous follower's copy: a lap while it reads below the cursor
+	 * must not touch the registered slot (its counters, its cursor). */
+	r.slot = NULL;
+	r.gating = false;
 	int64_t clock = INT64_MIN;
 	uint8_t slot[TKK_SLOT_MAX];
 
@@ -412,7 +435,15 @@ static void tkk__session_end(struct tkk_role *k, int flush_ms)
 
 	if (k->rk == NULL)
 		return;
+	/* What is queued but not sent goes (it is read again); what is in
+	 * flight gets its real answer, for up to flush_ms: a request the
+	 * brokers are still committing must not land after the next read-back. */
+	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
 	rd_kafka_flush(k->rk, flush_ms); /* what gets through counts */
+	if (rd_kafka_outq_len(k->rk) > 0)
+		tk_warn("kafka: %d requests still in flight after %.1f s: given up (a record among "
+			"them that the brokers commit later may arrive twice)",
+			rd_kafka_outq_len(k->rk), flush_ms / 1e3);
 	k->gen++; /* reports after this are of a dead session */
 	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	rd_kafka_poll(k->rk, 0);
@@ -437,7 +468,8 @@ static bool tkk__send(struct tkk_role *k, struct tkk_in *p, uint32_t ti, int32_t
 		      size_t vlen, int64_t clock)
 {
 	struct tkk_topic *tp = &k->topic[ti];
-	uint64_t op = (uint64_t)(p - k->in) << 56 | (uint64_t)k->gen << TKK_SEQ_BITS | s->seq;
+	uint64_t op = (uint64_t)(p - k->in) << 56 | (uint64_t)k->gen << TKK_SEQ_BITS |
+		      (s->seq & ((1ull << TKK_SEQ_BITS) - 1));
 	int64_t ts = tkk_timestamp_ms(s->type, s->data, p->r.slot_size - 16);
 	char seq[24], clk[24], tsn[24];
 	rd_kafka_resp_err_t err;
@@ -499,7 +531,7 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 	const struct tk_slot *s = (const void *)p->slot;
 	size_t dlen = p->r.slot_size - 16;
 	struct tkk_route rt = tkk_route_of(p->kind, s->type);
-	char val[2048], keyb[48];
+	char val[4096], keyb[48];
 	const char *key, *name;
 	struct tk_buf b;
 	uint32_t ti, sent = 0;
@@ -534,6 +566,13 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 	tk_buf_init(&b, val, sizeof(val));
 	tkk_value(&b, rt.topic == TKK_TRADES ? k->format : TKK_FMT_TICKD, s->seq, s->type, s->aux,
 		  s->data, dlen, name);
+	if (b.overflow) {
+		/* Never published cut: the session ends, the record waits. */
+		snprintf(k->broken_why, sizeof(k->broken_why), "%s: record %" PRIu64 " renders "
+			 "longer than %zu bytes", p->r.log->name, s->seq, sizeof(val));
+		k->broken = true;
+		return false;
+	}
 	nparts = k->topic[ti].partitions;
 	for (part = (int32_t)p->held_part; part < nparts; part++) {
 		int32_t dest = rt.all_partitions ? part
@@ -644,9 +683,19 @@ static bool tkk__inflight(const struct tkk_role *k)
 	return false;
 }
 
+/* What exactly once rests on: not to be changed by --property. */
+static const char *const tkk__fixed[] = {
+	"enable.idempotence", "message.timeout.ms", "delivery.timeout.ms", "acks",
+	"request.required.acks", "enable.gapless.guarantee", "retries", "message.send.max.retries",
+	"queuing.strategy", "max.in.flight", "max.in.flight.requests.per.connection",
+	"bootstrap.servers", "metadata.broker.list", "group.id", "enable.auto.commit",
+	"enable.partition.eof", "auto.offset.reset", NULL
+};
+
 static void tkk__add_properties(struct tkk_role *k, char *list)
 {
 	char *save = NULL, *tok;
+	int i;
 
 	for (tok = strtok_r(list, ";", &save); tok != NULL; tok = strtok_r(NULL, ";", &save)) {
 		while (*tok == ' ')
@@ -657,6 +706,10 @@ static void tkk__add_properties(struct tkk_role *k, char *list)
 			tk_opt_fail("--property", "more than %d properties", TKK_MAX_CONF);
 		if (strchr(tok, '=') == NULL || tok[0] == '=')
 			tk_opt_fail("--property", "'%s' is not NAME=VALUE", tok);
+		for (i = 0; tkk__fixed[i] != NULL; i++)
+			if (strncmp(tok, tkk__fixed[i], strlen(tkk__fixed[i])) == 0 &&
+			    tok[strlen(tkk__fixed[i])] == '=')
+				tk_opt_fail("--property", "%s is fixed: exactly once rests on it", tkk__fixed[i]);
 		k->conf[k->nconf++] = tok;
 	}
 }
@@ -785,7 +838,8 @@ int tk_cmd_kafka(int argc, char **argv)
 				p->topic = tkk__topic(&k, tn);
 			}
 			k.topic[p->topic].srcmask |= 1ull << k.nin;
-			if (tkk_src_name(p->srcname, sizeof(p->srcname), k.source_id, spec->name) < 0)
+			if (tkk_src_name(p->srcname, sizeof(p->srcname), k.source_id, spec->name,
+					 (uint64_t)seg.hdr->created_ns) < 0)
 				tk_opt_fail("--source-id", "too long");
 			k.srcs[k.nin] = p->srcname;
 			p->src = k.nin;
@@ -852,7 +906,7 @@ int tk_cmd_kafka(int argc, char **argv)
 			tk_warn("kafka: %s: the producer is made again; the brokers are read back, so "
 				"nothing is sent twice",
 				k.broken_why);
-			tkk__session_end(&k, 2000);
+			tkk__session_end(&k, 10000);
 			retry_at = tk_mono_ns() + backoff_ns;
 			backoff_ns = backoff_ns * 2 > 30000000000LL ? 30000000000LL : backoff_ns * 2;
 			continue;

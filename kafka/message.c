@@ -222,9 +222,9 @@ int32_t tkk_partition_of(const void *key, size_t len, int32_t partitions)
 	return (int32_t)(((uint32_t)tkk_murmur2(key, len) & 0x7fffffffu) % (uint32_t)partitions);
 }
 
-int tkk_src_name(char *out, size_t cap, const char *source, const char *log)
+int tkk_src_name(char *out, size_t cap, const char *source, const char *log, uint64_t generation)
 {
-	int n = snprintf(out, cap, "%s/%s", source, log);
+	int n = snprintf(out, cap, "%s/%s@%llx", source, log, (unsigned long long)generation);
 
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }

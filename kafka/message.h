@@ -12,7 +12,8 @@
  *   bars.<tf>[.i]        -> <bars prefix><tf>, key = symbol
  *   signals[.i]          -> signals topic, key = symbol
  *
- * Headers, on every message: tickd.src ("<source>/<log>": whose sequence),
+ * Headers, on every message: tickd.src ("<source>/<log>@<generation>": whose
+ * sequence),
  * tickd.seq (the record's sequence in that log, decimal), and on the trades
  * topic tickd.clock (the log's stream clock before the record: the largest
  * event time of the records before it, ns) and tickd.ts (a trade's event
@@ -68,8 +69,11 @@ int64_t tkk_timestamp_ms(uint32_t type, const void *data, size_t len);
 int32_t tkk_murmur2(const void *key, size_t len);
 int32_t tkk_partition_of(const void *key, size_t len, int32_t partitions);
 
-/* "<source>/<log>" into out; -ENAMETOOLONG if it does not fit. */
-int tkk_src_name(char *out, size_t cap, const char *source, const char *log);
+/* "<source>/<log>@<generation, hex>" into out (the generation: the
+ * segment's creation time, so that a new segment's sequences, which start
+ * at 1 again, are never taken for an old one's); -ENAMETOOLONG if it does
+ * not fit. */
+int tkk_src_name(char *out, size_t cap, const char *source, const char *log, uint64_t generation);
 
 /* A decimal header value (tickd.seq, tickd.clock) -> its number; -EINVAL on
  * anything but digits (a leading '-' for signed), or an overflow. */

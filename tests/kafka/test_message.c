@@ -155,9 +155,9 @@ Test(message, src_names)
 {
 	char out[16];
 
-	cr_assert_eq(tkk_src_name(out, sizeof(out), "host", "ticks.0"), 0);
-	cr_assert_str_eq(out, "host/ticks.0");
-	cr_assert_eq(tkk_src_name(out, sizeof(out), "a-long-host", "ticks.0"), -ENAMETOOLONG);
+	cr_assert_eq(tkk_src_name(out, sizeof(out), "host", "ticks.0", 0xab), 0);
+	cr_assert_str_eq(out, "host/ticks.0@ab");
+	cr_assert_eq(tkk_src_name(out, sizeof(out), "a-long-host", "ticks.0", 1), -ENAMETOOLONG);
 }
 
 Test(window, cursor_moves_over_complete_records_only)
