@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -45,9 +46,13 @@ static void setup(void)
 
 static void teardown(void)
 {
+	char ck[sizeof(path) + 16];
+
 	tk_worker_close(&w);
 	tk_segment_detach(&seg);
 	unlink(path);
+	snprintf(ck, sizeof(ck), "%s.engine.0", path); /* the worker's checkpoint */
+	unlink(ck);
 }
 
 TestSuite(worker, .init = setup, .fini = teardown);
