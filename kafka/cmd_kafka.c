@@ -49,8 +49,16 @@
 #define TKK_DRAIN_NS (20 * 1000000000LL)
 #define TKK_SEQ_BITS 48
 
-static volatile sig_atomic_t tkk__stop;
+static volatile sig_atomic_t tkk__stop, tkk__fatal;
 static volatile int64_t tkk__stop_ns;
+
+/* SIGUSR1: a fatal producer error, made by librdkafka itself
+ * (rd_kafka_test_fatal_error): how the tests show that one is survived. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	tkk__fatal = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -96,7 +104,9 @@ static void usage(FILE *out)
 		"                         release: after --release-after seconds it goes on\n"
 		"  --release-after S      (default 5)\n"
 		"  --idle KIND            backoff (default), spin or block\n"
-		"  --shm-path PATH        segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n");
+		"  --shm-path PATH        segment file (default $TICKD_SHM_PATH or /dev/shm/tickd)\n"
+		"SIGUSR1 makes librdkafka raise a fatal error (rd_kafka_test_fatal_error): the\n"
+		"session restarts and reads back, as after a real one.\n");
 }
 
 struct tkk_topic {
@@ -871,6 +881,7 @@ int tk_cmd_kafka(int argc, char **argv)
 			k.topic[i].partitions = 0;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_usr1);
 	tk_idle_init(&idle, idle_kind);
 	for (;;) {
 		int64_t now = tk_mono_ns();
@@ -898,6 +909,12 @@ int tk_cmd_kafka(int argc, char **argv)
 				backoff_ns = backoff_ns * 2 > 30000000000LL ? 30000000000LL : backoff_ns * 2;
 				continue;
 			}
+		}
+		if (tkk__fatal) {
+			tkk__fatal = 0;
+			tk_warn("kafka: SIGUSR1: a fatal producer error on purpose");
+			rd_kafka_test_fatal_error(k.rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+						  "SIGUSR1");
 		}
 		got = tkk__pump(&k);
 		rd_kafka_poll(k.rk, 0);

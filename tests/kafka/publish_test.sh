@@ -8,12 +8,16 @@
 # the publisher is kill -9'ed that many times at random moments while the
 # feed writes: still exactly once (what the brokers hold is read back at
 # every start).
-# usage: publish_test.sh BUILD_DIR TRADES KILLS RATE
+# With MODE faults instead: all brokers down for 30 s under load, then up,
+# then three fatal producer errors (SIGUSR1: rd_kafka_test_fatal_error):
+# still exactly once, and the feed never held (the ring holds the run).
+# usage: publish_test.sh BUILD_DIR TRADES KILLS RATE [MODE]
 set -euo pipefail
 B=$1
 TRADES=${2:-1000000}
 KILLS=${3:-0}
 RATE=${4:-max}
+MODE=${5:-}
 if [ "${TICKD_TEST_SCALE:-}" = small ]; then # the sanitizer builds: a tenth
   TRADES=$((TRADES / 10))
   [ "$RATE" != max ] && RATE=$((RATE / 10))
@@ -88,9 +92,32 @@ while [ $kills -lt "$KILLS" ] && kill -0 $RUN 2>/dev/null; do
   sleep "0.$(( RANDOM % 4 ))$(( RANDOM % 10 ))"
   kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 done
+if [ "$MODE" = faults ]; then
+  ctl() { "$M" --control "$D/ctl" --send "$1" >/dev/null || fail "broker: $1"; }
+  sleep 3
+  ctl down
+  sleep 30
+  ctl up
+  # kcat gives up when every broker is gone: read again from the start.
+  for k in "${KCATS[@]}"; do kill "$k" 2>/dev/null || true; done
+  KCATS=()
+  consume
+  for _ in 1 2 3; do
+    sleep 3
+    pkill -USR1 -f "tickd kafka --shm-path $P" || fail "no publisher to signal"
+  done
+fi
 wait $RUN || fail "tickd run failed"
 RUN=
 [ $kills -eq "$KILLS" ] || fail "the run ended after $kills of $KILLS kills (make it longer)"
+if [ "$MODE" = faults ]; then
+  [ "$(grep -c 'fatal producer error on purpose' "$D/run.log")" -eq 3 ] || fail "not 3 fatal errors"
+  [ "$(grep -c 'the producer is made again' "$D/run.log")" -ge 3 ] || fail "the fatal errors did not restart the session"
+  # The ring holds the whole run: the feed never waited for the publisher.
+  waits=$("$T" stats --shm-path "$P" --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(l["writer"]["waits"] for l in d["logs"] if l["name"] == "ticks.0"))')
+  [ "$waits" -eq 0 ] || fail "the feed waited $waits times for a reader"
+  echo "faults: 30 s without brokers, 3 fatal errors; the feed never waited"
+fi
 grep -q "kafka: .* messages delivered" "$D/run.log" || fail "the publisher did not finish cleanly"
 
 # What the logs hold, as tail prints it (seq included).
