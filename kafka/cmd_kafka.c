@@ -133,6 +133,7 @@ struct tkk_in {
 	int64_t held_clock;
 	uint8_t slot[TKK_SLOT_MAX];
 	uint64_t lapped;
+	bool maybe_sent; /* something past the cursor may be on the brokers: read back */
 };
 
 struct tkk_role {
@@ -389,6 +390,7 @@ static int tkk__session_start(struct tkk_role *k)
 	struct tkk_rb_topic rbt[TKK_MAX_TOPICS];
 	struct tkk_rb_stats st;
 	uint32_t t, i;
+	uint64_t need = 0;
 	int64_t t0 = tk_mono_ns();
 	int rc;
 
@@ -406,10 +408,17 @@ static int tkk__session_start(struct tkk_role *k)
 	k->maxseq = calloc((size_t)k->ntopics * TKK_MAX_PARTITIONS * k->nin, sizeof(uint64_t));
 	if (k->maxseq == NULL)
 		return tk_err_set(-ENOMEM, "kafka: out of memory");
+	/* Only a log that an earlier process (its cursor existed) or an earlier
+	 * session may have sent records of past its cursor: a new segment's logs
+	 * hold nothing of theirs on the brokers, and their sources would be
+	 * looked for down every partition. */
+	for (i = 0; i < k->nin; i++)
+		if (k->in[i].maybe_sent)
+			need |= 1ull << i;
 	for (t = 0; t < k->ntopics; t++) {
 		rbt[t].name = k->topic[t].name;
 		rbt[t].partitions = k->topic[t].partitions;
-		rbt[t].srcmask = k->topic[t].srcmask;
+		rbt[t].srcmask = k->topic[t].srcmask & need;
 	}
 	rc = tkk__conf_common(k, pairs, &ro.nconf, mem, sizeof(mem));
 	if (rc < 0)
@@ -420,9 +429,13 @@ static int tkk__session_start(struct tkk_role *k)
 	ro.chunk = 1024;
 	ro.max_messages = k->readback_max;
 	ro.give_up = tkk__give_up;
-	rc = tkk_readback(&ro, rbt, k->ntopics, TKK_MAX_PARTITIONS, k->srcs, k->nin, k->maxseq, &st);
-	if (rc < 0)
-		return rc;
+	memset(&st, 0, sizeof(st));
+	if (need != 0) {
+		rc = tkk_readback(&ro, rbt, k->ntopics, TKK_MAX_PARTITIONS, k->srcs, k->nin,
+				  k->maxseq, &st);
+		if (rc < 0)
+			return rc;
+	}
 	for (i = 0; i < k->nin; i++) {
 		struct tkk_in *p = &k->in[i];
 
@@ -522,6 +535,7 @@ static bool tkk__send(struct tkk_role *k, struct tkk_in *p, uint32_t ti, int32_t
 		return false;
 	}
 	k->produced++;
+	p->maybe_sent = true;
 	return true;
 }
 
@@ -863,6 +877,7 @@ int tk_cmd_kafka(int argc, char **argv)
 				goto out;
 			}
 			p->committed = p->r.next;
+			p->maybe_sent = p->r.resumed;
 			if (tkk_window_init(&p->win, k.window, p->r.next) < 0) {
 				tk_error("kafka: out of memory");
 				status = 1;

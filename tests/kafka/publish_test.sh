@@ -59,9 +59,9 @@ for _ in $(seq 100); do [ -s "$D/ready" ] && break; sleep 0.1; done
 BS=$(cat "$D/ready")
 
 # The 2.0.2 mock keeps about 5 MiB a partition: consume as the run goes.
-consume() {
+consume() { # [end]: only what comes from now on
   for t in ${TOPICS//,/ }; do
-    kcat -C -b "$BS" -q -t "$t" -o beginning -f '%p %T %k|%h|%s\n' >"$D/got.$t" 2>"$D/kcat.$t.err" &
+    kcat -C -b "$BS" -q -t "$t" -o "${1:-beginning}" -f '%p %T %k|%h|%s\n' >"$D/got.$t" 2>"$D/kcat.$t.err" &
     KCATS+=($!)
   done
 }
@@ -241,7 +241,8 @@ PYEOF
 # A new segment (a reboot, --fresh) starts its sequences at 1 again: the same
 # broker's records of the old one must not be taken for its own.
 if [ "$KILLS" -eq 0 ]; then
-  consume
+  consume end
+  sleep 3 # assigned at the end before anything new is sent
   "$T" run --fresh --shm-path "$P" --no-persist --kafka "$BS" --source synth --count 20000 \
     --symbols 50 --start 1704205800 --speed max --exit-at-end >"$D/run.log" 2>&1 ||
     fail "the second tickd run failed"
@@ -249,7 +250,12 @@ if [ "$KILLS" -eq 0 ]; then
   for l in bars.1s bars.1m bars.5m bars.1h signals; do
     "$T" tail $l --shm-path "$P" --from-start --no-follow >"$D/want.$l"
   done
-  sleep 3
+  want_trades=$(( $(grep -c '"price"' "$D/want.ticks") + $(grep -c '"heartbeat"' "$D/want.ticks") * PARTS ))
+  for _ in $(seq 120); do
+    [ "$(wc -l <"$D/got.market.trades.raw")" -ge "$want_trades" ] && break
+    sleep 0.5
+  done
+  sleep 2
   for k in "${KCATS[@]}"; do kill "$k" 2>/dev/null || true; done
   KCATS=()
   /usr/bin/python3 "$D/check.py" "$D" "$PARTS" 0 || fail "a new segment's records were taken for the old one's"
