@@ -485,42 +485,46 @@ static void tkk__session_end(struct tkk_role *k, int flush_ms)
 	}
 }
 
+/* A record's messages: made once, sent once per partition (a heartbeat's
+ * copies share everything but the partition). */
+struct tkk_msg {
+	const char *key, *val;
+	size_t klen, vlen;
+	int64_t ts_ms;
+	uint64_t seq;
+	bool clock;            /* the trades topic: tickd.clock and tickd.ts too */
+	char seqs[24], clks[24], tss[24];
+};
+
 /* Produce one message; false on a full queue (try again later). */
 static bool tkk__send(struct tkk_role *k, struct tkk_in *p, uint32_t ti, int32_t part,
-		      const struct tk_slot *s, const char *key, size_t klen, const char *val,
-		      size_t vlen, int64_t clock)
+		      const struct tkk_msg *m)
 {
 	struct tkk_topic *tp = &k->topic[ti];
 	uint64_t op = (uint64_t)(p - k->in) << 56 | (uint64_t)k->gen << TKK_SEQ_BITS |
-		      (s->seq & ((1ull << TKK_SEQ_BITS) - 1));
-	int64_t ts = tkk_timestamp_ms(s->type, s->data, p->r.slot_size - 16);
-	char seq[24], clk[24], tsn[24];
+		      (m->seq & ((1ull << TKK_SEQ_BITS) - 1));
 	rd_kafka_resp_err_t err;
 
-	snprintf(seq, sizeof(seq), "%" PRIu64, s->seq);
-	if (p->kind == TKK_TRADES && ti == p->topic) {
-		int64_t e = tkk_event_ns(s->type, s->data, p->r.slot_size - 16);
-
-		snprintf(clk, sizeof(clk), "%" PRId64, clock == INT64_MIN ? 0 : clock);
-		snprintf(tsn, sizeof(tsn), "%" PRId64, e == INT64_MIN ? 0 : e);
+	if (m->clock)
 		err = rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(tp->rkt), RD_KAFKA_V_PARTITION(part),
-					RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+					RD_KAFKA_V_KEY(m->key, m->klen),
+					RD_KAFKA_V_VALUE((void *)m->val, m->vlen),
 					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-					RD_KAFKA_V_TIMESTAMP(ts),
+					RD_KAFKA_V_TIMESTAMP(m->ts_ms),
 					RD_KAFKA_V_HEADER("tickd.src", p->srcname, -1),
-					RD_KAFKA_V_HEADER("tickd.seq", seq, -1),
-					RD_KAFKA_V_HEADER("tickd.clock", clk, -1),
-					RD_KAFKA_V_HEADER("tickd.ts", tsn, -1),
+					RD_KAFKA_V_HEADER("tickd.seq", m->seqs, -1),
+					RD_KAFKA_V_HEADER("tickd.clock", m->clks, -1),
+					RD_KAFKA_V_HEADER("tickd.ts", m->tss, -1),
 					RD_KAFKA_V_OPAQUE((void *)(uintptr_t)op), RD_KAFKA_V_END);
-	} else {
+	else
 		err = rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(tp->rkt), RD_KAFKA_V_PARTITION(part),
-					RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+					RD_KAFKA_V_KEY(m->key, m->klen),
+					RD_KAFKA_V_VALUE((void *)m->val, m->vlen),
 					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-					RD_KAFKA_V_TIMESTAMP(ts),
+					RD_KAFKA_V_TIMESTAMP(m->ts_ms),
 					RD_KAFKA_V_HEADER("tickd.src", p->srcname, -1),
-					RD_KAFKA_V_HEADER("tickd.seq", seq, -1),
+					RD_KAFKA_V_HEADER("tickd.seq", m->seqs, -1),
 					RD_KAFKA_V_OPAQUE((void *)(uintptr_t)op), RD_KAFKA_V_END);
-	}
 	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 		k->queue_full++;
 		return false;
@@ -555,10 +559,13 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 	const struct tk_slot *s = (const void *)p->slot;
 	size_t dlen = p->r.slot_size - 16;
 	struct tkk_route rt = tkk_route_of(p->kind, s->type);
+	bool symbolic = s->type == TK_REC_TICK || s->type == TK_REC_BAR || s->type == TK_REC_SIGNAL;
+	int64_t e = tkk_event_ns(s->type, s->data, dlen);
 	char val[4096], keyb[48];
-	const char *key, *name;
+	const char *name;
+	struct tkk_msg m;
 	struct tk_buf b;
-	uint32_t ti, sent = 0;
+	uint32_t ti;
 	int32_t part, nparts;
 
 	if (!p->held) {
@@ -575,17 +582,14 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 	ti = rt.topic == TKK_GAPS ? p->gaps : p->topic;
 	/* Trades, bars and signals are keyed by their symbol; a heartbeat or a
 	 * gap names no symbol: its log's name. */
-	name = s->type == TK_REC_TICK || s->type == TK_REC_BAR || s->type == TK_REC_SIGNAL
-		       ? tk_symtab_name(k->symbols, (int32_t)s->aux)
-		       : NULL;
-	if (name == NULL && s->type != TK_REC_TICK && s->type != TK_REC_BAR &&
-	    s->type != TK_REC_SIGNAL) {
-		key = p->r.log->name;
+	name = symbolic ? tk_symtab_name(k->symbols, (int32_t)s->aux) : NULL;
+	if (!symbolic) {
+		m.key = p->r.log->name;
 	} else if (name != NULL) {
-		key = name;
+		m.key = name;
 	} else {
 		snprintf(keyb, sizeof(keyb), "#%u", s->aux);
-		key = keyb;
+		m.key = keyb;
 	}
 	tk_buf_init(&b, val, sizeof(val));
 	tkk_value(&b, rt.topic == TKK_TRADES ? k->format : TKK_FMT_TICKD, s->seq, s->type, s->aux,
@@ -597,22 +601,31 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 		k->broken = true;
 		return false;
 	}
+	m.klen = strlen(m.key);
+	m.val = b.p;
+	m.vlen = b.len;
+	m.ts_ms = tkk_timestamp_ms(e);
+	m.seq = s->seq;
+	m.clock = p->kind == TKK_TRADES && ti == p->topic;
+	snprintf(m.seqs, sizeof(m.seqs), "%" PRIu64, s->seq);
+	if (m.clock) {
+		snprintf(m.clks, sizeof(m.clks), "%" PRId64,
+			 p->held_clock == INT64_MIN ? 0 : p->held_clock);
+		snprintf(m.tss, sizeof(m.tss), "%" PRId64, e == INT64_MIN ? 0 : e);
+	}
 	nparts = k->topic[ti].partitions;
 	for (part = (int32_t)p->held_part; part < nparts; part++) {
-		int32_t dest = rt.all_partitions ? part
-						 : tkk_partition_of(key, strlen(key), nparts);
+		int32_t dest = rt.all_partitions ? part : tkk_partition_of(m.key, m.klen, nparts);
 
 		if (!tkk__have(k, ti, dest, p->src, s->seq)) {
 			/* Counted before it is produced: its report may come in the
 			 * next poll, never before this returns. */
 			p->win.left[s->seq & (p->win.cap - 1)]++;
-			if (!tkk__send(k, p, ti, dest, s, key, strlen(key), b.p, b.len,
-				       p->held_clock)) {
+			if (!tkk__send(k, p, ti, dest, &m)) {
 				p->win.left[s->seq & (p->win.cap - 1)]--;
 				p->held_part = (uint32_t)part;
 				return false;
 			}
-			sent++;
 		} else {
 			k->skipped++;
 		}
@@ -620,13 +633,8 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 			break;
 	}
 done:
-	{
-		int64_t e = tkk_event_ns(s->type, s->data, dlen);
-
-		if (e != INT64_MIN && e > p->clock)
-			p->clock = e;
-	}
-	(void)sent;
+	if (e != INT64_MIN && e > p->clock)
+		p->clock = e;
 	p->win.left[s->seq & (p->win.cap - 1)]--; /* the record's own count */
 	p->held = false;
 	return true;

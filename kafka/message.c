@@ -176,12 +176,10 @@ int64_t tkk_event_ns(uint32_t type, const void *data, size_t len)
 	}
 }
 
-int64_t tkk_timestamp_ms(uint32_t type, const void *data, size_t len)
+int64_t tkk_timestamp_ms(int64_t event_ns)
 {
-	int64_t t = tkk_event_ns(type, data, len);
-
 	/* Kafka's CreateTime: ms since the epoch, >= 0. */
-	return t == INT64_MIN || t <= 0 ? 0 : t / 1000000;
+	return event_ns == INT64_MIN || event_ns <= 0 ? 0 : event_ns / 1000000;
 }
 
 int32_t tkk_murmur2(const void *key, size_t len)

@@ -59,9 +59,9 @@ void tkk_value(struct tk_buf *b, enum tkk_format fmt, uint64_t seq, uint32_t typ
 /* The record's event time, ns (INT64_MIN: none): what tickd.clock follows. */
 int64_t tkk_event_ns(uint32_t type, const void *data, size_t len);
 
-/* Kafka's timestamp of a record: its event time in ms, 0 (none: the
- * producer's clock) when it has none. */
-int64_t tkk_timestamp_ms(uint32_t type, const void *data, size_t len);
+/* Kafka's timestamp of a record of event time event_ns (tkk_event_ns): in
+ * ms, 0 (none: the producer's clock) when it has none. */
+int64_t tkk_timestamp_ms(int64_t event_ns);
 
 /* Java's murmur2 of the key (org.apache.kafka.common.utils.Utils.murmur2),
  * and the partition the Java producer's default partitioner gives it:
