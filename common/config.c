@@ -96,6 +96,19 @@ const struct tk_setting tk_settings[] = {
 	{ "feed", "dedupe-window", { NULL }, TK__FEED_RUN, 0, "0",
 	  "drop a message byte-identical to one received within this many ms" },
 
+	{ "feed", "topic", { "KAFKA_TOPIC", NULL }, TK__FEED_RUN, 0, "market.trades.raw",
+	  "--source kafka: the raw trades topic" },
+	{ "feed", "group", { "KAFKA_GROUP_ID", NULL }, TK__FEED_RUN, 0, "tickd",
+	  "--source kafka: the consumer group" },
+	{ "feed", "partitions", { NULL }, TK__FEED_RUN, 0, "(the group's share)",
+	  "--source kafka: all, or a list like 0,2,5-7, instead of the group's share" },
+	{ "feed", "follow", { NULL }, TK__FEED_RUN, 0, "(the first tickd source seen)",
+	  "--source kafka: the tickd source to follow, <source-id>/<log>" },
+	{ "feed", "property", { NULL }, TK_CMD_FEED, 0, "(none)",
+	  "--source kafka: librdkafka consumer settings NAME=VALUE, ';' between them" },
+	{ "feed", "exit-at-end", { NULL }, TK_CMD_FEED, TK_SET_BOOL, "false",
+	  "--source kafka: exit once the stream's end-of-stream heartbeat is written" },
+
 	/* [engine] */
 	{ "engine", "shard", { NULL }, TK_CMD_ENGINE, 0, "0", "this worker's shard" },
 	{ "engine", "cpu", { NULL }, TK_CMD_ENGINE, 0, "(not pinned)", "pin the worker to this cpu" },
@@ -139,8 +152,9 @@ const struct tk_setting tk_settings[] = {
 
 	/* [kafka]: tickd kafka, the publisher */
 	{ "kafka", "kafka", { "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BROKER", NULL },
-	  TK_CMD_KAFKA | TK_CMD_RUN, 0, "(none: tickd run starts no publisher)",
-	  "Kafka bootstrap servers, host:port,...; tickd run starts tickd kafka when set" },
+	  TK_CMD_KAFKA | TK_CMD_RUN | TK_CMD_FEED, 0, "(none: tickd run starts no publisher)",
+	  "Kafka bootstrap servers, host:port,...; tickd run starts tickd kafka when set "
+	  "(not with --source kafka), tickd feed --source kafka reads them" },
 	{ "kafka", "topic-trades", { "KAFKA_TOPIC", NULL }, TK_CMD_KAFKA, 0, "market.trades.raw",
 	  "raw trades (and the feeds' heartbeats, on every partition)" },
 	{ "kafka", "topic-bars-prefix", { NULL }, TK_CMD_KAFKA, 0, "market.bars.",

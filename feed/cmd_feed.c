@@ -18,6 +18,7 @@
 #include "feed/recording.h"
 #include "feed/resume.h"
 #include "feed/synth.h"
+#include "kafka/source.h"
 #include "shm/feeds.h"
 #include "shm/idle.h"
 #include "shm/log.h"
@@ -37,7 +38,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tickd feed --source synth|replay:FILE|finnhub [options]\n"
+		"usage: tickd feed --source synth|replay:FILE|finnhub|kafka [options]\n"
 		"Write trades and heartbeats into a tick log of the segment.\n\n"
 		"  --source synth      the synthetic market\n"
 		"  --source replay:FILE  a recording (--record) or a file of raw Finnhub messages,\n"
@@ -47,6 +48,16 @@ static void usage(FILE *out)
 		"                      FINNHUB_API_KEY, FINNHUB_TOKEN), [feed] token in the\n"
 		"                      configuration file, or --token-file; URL from\n"
 		"                      --url or $FINNHUB_WS_URL (default wss://ws.finnhub.io)\n"
+		"  --source kafka      the raw trades topic another tickd publishes (or Finnhub\n"
+		"                      messages of another producer); servers from --kafka or\n"
+		"                      $KAFKA_BOOTSTRAP_SERVERS (also KAFKA_BROKER)\n"
+		"  --topic T           the topic (default market.trades.raw; env KAFKA_TOPIC)\n"
+		"  --group G           consumer group (default tickd; env KAFKA_GROUP_ID)\n"
+		"  --partitions all|LIST  these partitions (like 0,2,5-7) instead of the group's share\n"
+		"  --follow SRC        the tickd source to follow, <source-id>/<log> (default: the\n"
+		"                      first one seen)\n"
+		"  --property N=V      a librdkafka consumer setting (';' between several)\n"
+		"  --exit-at-end       exit after the stream's end-of-stream heartbeat\n"
 		"  --symbol-list LIST  symbols to subscribe, like AAPL,MSFT,BINANCE:BTCUSDT (env\n"
 		"                      SYMBOLS, also SYMBOL_LIST, PRICE_SYMBOLS)\n"
 		"  --ca-file PEM       trust these CAs for wss:// instead of the system's (env\n"
@@ -86,6 +97,8 @@ struct tk_feed_opts {
 	const char *symbol_list;
 	const char *ca_file;
 	int64_t silence_ns;
+	struct tkk_source_cfg kafka;
+	char *kafka_props;
 };
 
 /* ------------------------------------------------------------ synthetic */
@@ -474,6 +487,35 @@ static int tk__run_finnhub(struct tk_segment *seg, const struct tk_feed_opts *o,
 	return rc;
 }
 
+/* ------------------------------------------------------------ kafka */
+
+static int tk__run_kafka(struct tk_segment *seg, struct tk_feed_opts *o, struct tk_feed_stats *stats)
+{
+	static const char *props[64];
+	char *save = NULL, *tok;
+
+	if (o->kafka.servers == NULL || *o->kafka.servers == '\0')
+		tk_opt_fail("--source kafka", "no servers: give --kafka HOST:PORT or set "
+			    "KAFKA_BOOTSTRAP_SERVERS");
+	if (o->kafka_props != NULL)
+		for (tok = strtok_r(o->kafka_props, ";", &save); tok != NULL;
+		     tok = strtok_r(NULL, ";", &save)) {
+			while (*tok == ' ')
+				tok++;
+			if (*tok == '\0')
+				continue;
+			if (strchr(tok, '=') == NULL || tok[0] == '=')
+				tk_opt_fail("--property", "'%s' is not NAME=VALUE", tok);
+			if (o->kafka.nprops == sizeof(props) / sizeof(props[0]))
+				tk_opt_fail("--property", "more than %zu properties",
+					    sizeof(props) / sizeof(props[0]));
+			props[o->kafka.nprops++] = tok;
+		}
+	o->kafka.props = props;
+	o->kafka.feed = o->feed;
+	return tkk_source_run(seg, o->logname, &o->kafka, stats, &tk__feed_stop);
+}
+
 /* ------------------------------------------------------------ command */
 
 int tk_cmd_feed(int argc, char **argv)
@@ -489,11 +531,16 @@ int tk_cmd_feed(int argc, char **argv)
 		{ "token-file", required_argument, 0, 'K' }, { "symbol-list", required_argument, 0, 'Y' },
 		{ "silence", required_argument, 0, 'Q' }, { "ca-file", required_argument, 0, 'A' },
 		{ "token", required_argument, 0, 'T' }, /* only from the file or the environment */
+		{ "kafka", required_argument, 0, 'k' }, { "topic", required_argument, 0, 'o' },
+		{ "group", required_argument, 0, 'g' }, { "partitions", required_argument, 0, 'P' },
+		{ "follow", required_argument, 0, 'F' }, { "property", required_argument, 0, 'X' },
+		{ "exit-at-end", no_argument, 0, 'E' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	struct tk_feed_opts o = { .path = tk_segment_default_path(), .logname = "ticks.0",
-				  .speed = 1.0, .hb_ns = 100 * 1000 * 1000LL };
+				  .speed = 1.0, .hb_ns = 100 * 1000 * 1000LL,
+				  .kafka = { .topic = "market.trades.raw", .group = "tickd" } };
 	struct tk_feed_stats *stats;
 	struct tk_segment seg;
 	int64_t resumed_from = 0;
@@ -531,6 +578,21 @@ int tk_cmd_feed(int argc, char **argv)
 		case 'Y': o.symbol_list = optarg; break;
 		case 'A': o.ca_file = optarg; break;
 		case 'Q': o.silence_ns = (int64_t)(tk_opt_double("--silence", optarg, 0.1, 86400) * 1e9); break;
+		case 'k': o.kafka.servers = optarg; break;
+		case 'o':
+			if (*optarg == '\0')
+				tk_opt_fail("--topic", "empty");
+			o.kafka.topic = optarg;
+			break;
+		case 'g':
+			if (*optarg == '\0')
+				tk_opt_fail("--group", "empty");
+			o.kafka.group = optarg;
+			break;
+		case 'P': o.kafka.partitions = optarg; break;
+		case 'F': o.kafka.follow = optarg; break;
+		case 'X': o.kafka_props = optarg; break;
+		case 'E': o.kafka.exit_at_end = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -541,11 +603,13 @@ int tk_cmd_feed(int argc, char **argv)
 		kind = "synth";
 	else if (strcmp(o.source, "finnhub") == 0)
 		kind = "finnhub";
+	else if (strcmp(o.source, "kafka") == 0)
+		kind = "kafka";
 	else if (strncmp(o.source, "replay:", 7) == 0 && o.source[7] != '\0')
 		kind = "replay";
 	else
 		tk_opt_fail("--source", "'%s' is not a source this build has (synth, replay:FILE, "
-			    "finnhub)", o.source);
+			    "finnhub, kafka)", o.source);
 	tk_msg_set_role("feed");
 	if (tk_segment_attach(&seg, o.path, TK_ATTACH_WRITER) < 0) {
 		tk_error("%s", tk_err_msg());
@@ -568,6 +632,8 @@ int tk_cmd_feed(int argc, char **argv)
 		rc = tk__run_synth(&seg, &o, stats);
 	else if (strcmp(kind, "finnhub") == 0)
 		rc = tk__run_finnhub(&seg, &o, stats, resumed_from);
+	else if (strcmp(kind, "kafka") == 0)
+		rc = tk__run_kafka(&seg, &o, stats);
 	else
 		rc = tk__run_replay(&seg, &o, stats, o.source + 7);
 	if (stats != NULL)

@@ -72,6 +72,9 @@ enum tk_fh_reason {
 	TK_FH_BAD_SIZE,
 	TK_FH_BAD_TIME,
 	TK_FH_BAD_CONDITIONS,
+	/* Set by the Kafka source (kafka/source.h), not by a parser: */
+	TK_FH_BAD_HEADER,   /* a tickd.* header missing or malformed */
+	TK_FH_OTHER_SOURCE, /* a message of another tickd source than the one followed */
 	TK_FH_NREASONS
 };
 
@@ -107,6 +110,32 @@ void tk_fh_parser_free(struct tk_fh_parser *p);
 /* Parse one message.  Returns msg->kind. */
 enum tk_fh_kind tk_fh_parse(struct tk_fh_parser *p, const char *buf, size_t len,
 			    tk_fh_trade_fn fn, void *ctx, struct tk_fh_msg *msg);
+
+/*
+ * A record of the data contract, as `tickd kafka` publishes it (the line
+ * `tickd tail` prints): a trade {"symbol","price","size","ts"[,"conditions"],
+ * "seq"} or a heartbeat {"type":"heartbeat","ts","feed"[,"end":true],"seq"}.
+ * The message is validated as tk_fh_parse validates one (strict JSON, valid
+ * UTF-8, max_bytes), then a trade by the same rules as a Finnhub trade
+ * (symbol, price, size, ts in ms, conditions as integers or digit strings).
+ * Unknown fields are ignored; another "type" is TK_CONTRACT_OTHER.
+ */
+enum tk_contract_kind {
+	TK_CONTRACT_TRADE = 0,
+	TK_CONTRACT_HEARTBEAT,
+	TK_CONTRACT_OTHER,   /* valid, of a type not used (type in text) */
+	TK_CONTRACT_INVALID, /* reason and text say why */
+};
+struct tk_contract {
+	enum tk_contract_kind kind;
+	enum tk_fh_reason reason;
+	struct tk_fh_trade trade; /* TK_CONTRACT_TRADE; symbol valid until the next parse */
+	int64_t ts_ms;            /* a heartbeat's ts */
+	int end;                  /* a heartbeat with "end":true */
+	char text[160];
+};
+enum tk_contract_kind tk_fh_parse_contract(struct tk_fh_parser *p, const char *buf, size_t len,
+					   struct tk_contract *out);
 
 /*
  * A client's request, as the mock server reads it:

@@ -35,6 +35,7 @@ const char *tk_fh_reason_name(enum tk_fh_reason r)
 		"ok",          "too_large",  "not_json",  "bad_utf8",  "bad_number",
 		"not_object",  "no_type",    "bad_data",  "bad_trade", "bad_symbol",
 		"bad_price",   "bad_size",   "bad_time",  "bad_conditions",
+		"bad_header",  "other_source",
 	};
 
 	return (unsigned)r < TK_FH_NREASONS ? names[r] : "unknown";

@@ -918,3 +918,131 @@ int tk_fh_parse_request(struct tk_fh_parser *p, const char *buf, size_t len, cha
 	sym[s_len] = '\0';
 	return type_len == 9 ? 1 : 2;
 }
+
+/* ---------------------------------------------------------- data contract */
+
+/* The contract's names of a trade's fields -> the Finnhub letters of
+ * tk__trade_field, so that one reader and one rule check both forms. */
+static char tk__contract_letter(const char *key, size_t n)
+{
+	if (n == 6 && memcmp(key, "symbol", 6) == 0)
+		return 's';
+	if (n == 5 && memcmp(key, "price", 5) == 0)
+		return 'p';
+	if (n == 4 && memcmp(key, "size", 4) == 0)
+		return 'v';
+	if (n == 2 && memcmp(key, "ts", 2) == 0)
+		return 't';
+	if (n == 10 && memcmp(key, "conditions", 10) == 0)
+		return 'c';
+	return '\0';
+}
+
+enum tk_contract_kind tk_fh_parse_contract(struct tk_fh_parser *p, const char *buf, size_t len,
+					   struct tk_contract *out)
+{
+	const struct tk_fh_limits *lim;
+	struct tk_fh_trade *trades;
+	struct tk_fh_fields f;
+	struct tk_scan s;
+	const char *type = NULL;
+	size_t type_len = 0, max;
+	int type_state = 0, end_state = 0, c, rc = 0;
+
+	tk__fh_scratch(p, &lim, &trades, &max, &s.str);
+	memset(out, 0, sizeof(*out));
+	out->kind = TK_CONTRACT_INVALID;
+	if (len > lim->max_bytes) {
+		out->reason = TK_FH_TOO_LARGE;
+		snprintf(out->text, sizeof(out->text), "message of %zu bytes (at most %zu)", len,
+			 lim->max_bytes);
+		return TK_CONTRACT_INVALID;
+	}
+	s.start = s.p = (const uint8_t *)buf;
+	s.end = s.start + len;
+	s.err = TK_FH_OK;
+	s.why[0] = '\0';
+	memset(&f, 0, sizeof(f));
+	tk__ws(&s);
+	if (tk__peek(&s) < 0) {
+		rc = tk__err(&s, TK_FH_NOT_JSON, "an empty message");
+	} else if (tk__peek(&s) != '{') {
+		rc = tk__value(&s, 1);
+		tk__ws(&s);
+		if (rc == 0 && s.p != s.end)
+			rc = tk__unexpected(&s, "the end of the message");
+		if (rc == 0) {
+			out->reason = TK_FH_NOT_OBJECT;
+			snprintf(out->text, sizeof(out->text), "the message is not a JSON object");
+			return TK_CONTRACT_INVALID;
+		}
+	} else if (!tk__open(&s, '}')) {
+		do {
+			const char *key = NULL;
+			size_t klen = 0;
+
+			if (tk__key(&s, &key, &klen) < 0) {
+				rc = -1;
+				break;
+			}
+			if (klen == 4 && memcmp(key, "type", 4) == 0 && type_state == 0) {
+				rc = tk__top_string(&s, &type, &type_len, &type_state);
+			} else if (klen == 3 && memcmp(key, "end", 3) == 0 && end_state == 0) {
+				c = tk__peek(&s);
+				end_state = c == 't' ? 1 : c == 'f' ? 3 : 2;
+				rc = tk__value(&s, 2);
+			} else {
+				char k = tk__contract_letter(key, klen);
+
+				/* A letter key of the Finnhub form is not a contract field. */
+				rc = k != '\0' ? tk__trade_field(&s, 2, k, &f) : tk__value(&s, 2);
+			}
+			if (rc < 0)
+				break;
+		} while ((c = tk__after(&s, '}')) == 0);
+		if (rc == 0 && c < 0)
+			rc = -1;
+	}
+	if (rc == 0) {
+		tk__ws(&s);
+		if (s.p != s.end)
+			rc = tk__unexpected(&s, "the end of the message");
+	}
+	if (rc < 0) {
+		out->reason = s.err;
+		snprintf(out->text, sizeof(out->text), "%s", s.why);
+		return TK_CONTRACT_INVALID;
+	}
+	if (type_state == 2) {
+		out->reason = TK_FH_NO_TYPE;
+		snprintf(out->text, sizeof(out->text), "\"type\" is not a string");
+		return TK_CONTRACT_INVALID;
+	}
+	if (type_state == 1 && type_len == 9 && memcmp(type, "heartbeat", 9) == 0) {
+		if (f.st_t != 1) {
+			out->reason = TK_FH_BAD_TIME;
+			snprintf(out->text, sizeof(out->text), "a heartbeat without an integer \"ts\"");
+			return TK_CONTRACT_INVALID;
+		}
+		if (end_state == 2) {
+			out->reason = TK_FH_BAD_DATA;
+			snprintf(out->text, sizeof(out->text), "a heartbeat whose \"end\" is not a boolean");
+			return TK_CONTRACT_INVALID;
+		}
+		out->ts_ms = f.ms;
+		out->end = end_state == 1;
+		out->kind = TK_CONTRACT_HEARTBEAT;
+		return TK_CONTRACT_HEARTBEAT;
+	}
+	if (type_state == 1 && !(type_len == 5 && memcmp(type, "trade", 5) == 0)) {
+		out->kind = TK_CONTRACT_OTHER;
+		snprintf(out->text, sizeof(out->text), "%.*s", (int)(type_len < 64 ? type_len : 64),
+			 type);
+		return TK_CONTRACT_OTHER;
+	}
+	out->reason = tk__fh_check(lim, &f, &out->trade, out->text, sizeof(out->text));
+	if (out->reason != TK_FH_OK)
+		return TK_CONTRACT_INVALID;
+	out->kind = TK_CONTRACT_TRADE;
+	return TK_CONTRACT_TRADE;
+}

@@ -57,7 +57,7 @@ static void usage(FILE *out)
 		"Create the segment (or resume on it), start the engine workers and the feed,\n"
 		"and supervise them until Ctrl-C.\n\n"
 		"  --fresh              start a new segment (the old data is lost)\n"
-		"  --source synth|replay:FILE|finnhub  the feed's source (default: finnhub when\n"
+		"  --source synth|replay:FILE|finnhub|kafka  the feed's source (default: finnhub when\n"
 		"                       a token is set, FINNHUB_API_TOKEN or [feed] token; else synth);\n"
 		"                       again for more feeds: feed i writes ticks.i as --feed-id i\n"
 		"  --feeds N            N feeds (the last --source repeated; synthetic ones get the\n"
@@ -76,7 +76,10 @@ static void usage(FILE *out)
 		"  --data-dir DIR       the journal (tickd persist; env TICKD_DATA_DIR, ./tickd-data)\n"
 		"  --no-persist         no journal: do not start tickd persist\n"
 		"  --kafka SERVERS      also start tickd kafka, the publisher (env\n"
-		"                       KAFKA_BOOTSTRAP_SERVERS, KAFKA_BROKER; [kafka] kafka)\n"
+		"                       KAFKA_BOOTSTRAP_SERVERS, KAFKA_BROKER; [kafka] kafka); with\n"
+		"                       --source kafka the feed reads them and no publisher starts\n"
+		"  --topic T --group G --partitions all|LIST --follow SRC\n"
+		"                       handed to a --source kafka feed (see tickd feed --help)\n"
 		"  --config FILE        the configuration file (also $TICKD_CONFIG), read by every\n"
 		"                       child too: [engine] watermark reaches the workers\n"
 		"Settings of the engine (TIMEFRAMES, WATERMARK_SECONDS, SIGNAL_PCT_CHANGE) come from\n"
@@ -166,6 +169,8 @@ int tk_cmd_run(int argc, char **argv)
 		{ "silence", required_argument, 0, 'Q' }, { "feeds", required_argument, 0, 'F' },
 		{ "data-dir", required_argument, 0, 'J' }, { "no-persist", no_argument, 0, 'N' },
 		{ "kafka", required_argument, 0, 'K' },
+		{ "topic", required_argument, 0, 'T' },  { "group", required_argument, 0, 'G' },
+		{ "partitions", required_argument, 0, 'P' }, { "follow", required_argument, 0, 'W' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
@@ -173,6 +178,8 @@ int tk_cmd_run(int argc, char **argv)
 	const char *path = tk_segment_default_path(), *source = NULL, *seed = NULL, *rate = NULL;
 	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
 	const char *idle = NULL, *slots = NULL, *data_dir = "tickd-data", *kafka = NULL;
+	const char *topic = NULL, *group = NULL, *partitions = NULL, *follow = NULL;
+	bool kafka_source = false;
 	bool persist = true;
 	const char *sources[TK_FEEDS_MAX];
 	uint32_t nsources = 0, nfeeds = 1;
@@ -227,6 +234,10 @@ int tk_cmd_run(int argc, char **argv)
 		case 'J': data_dir = optarg; break;
 		case 'N': persist = false; break;
 		case 'K': kafka = optarg[0] != '\0' ? optarg : NULL; break;
+		case 'T': topic = optarg; break;
+		case 'G': group = optarg; break;
+		case 'P': partitions = optarg; break;
+		case 'W': follow = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -247,9 +258,17 @@ int tk_cmd_run(int argc, char **argv)
 		const char *src = sources[i];
 
 		if (strcmp(src, "synth") != 0 && strcmp(src, "finnhub") != 0 &&
-		    !(strncmp(src, "replay:", 7) == 0 && src[7] != '\0'))
+		    strcmp(src, "kafka") != 0 && !(strncmp(src, "replay:", 7) == 0 && src[7] != '\0'))
 			tk_opt_fail("--source", "'%s' is not a source this build has (synth, "
-				    "replay:FILE, finnhub)", src);
+				    "replay:FILE, finnhub, kafka)", src);
+		if (strcmp(src, "kafka") == 0) {
+			/* The servers are the feed's: a publisher here would send the
+			 * trades back to the topic they came from. */
+			if (kafka == NULL)
+				tk_opt_fail("--source kafka", "no servers: give --kafka HOST:PORT or "
+					    "set KAFKA_BOOTSTRAP_SERVERS");
+			kafka_source = true;
+		}
 		if (exit_at_end && count == NULL && strcmp(src, "synth") == 0)
 			tk_opt_fail("--exit-at-end", "needs a finite source: give --count, or a replay");
 	}
@@ -320,7 +339,7 @@ int tk_cmd_run(int argc, char **argv)
 	 * first, then the feed once they are registered.  kids[] in the order of
 	 * the start; a stop goes backwards (the feed, the workers, then the
 	 * readers, which drain what they wrote). */
-	pers = (persist ? 1 : 0) + (kafka != NULL ? 1 : 0);
+	pers = (persist ? 1 : 0) + (kafka != NULL && !kafka_source ? 1 : 0);
 	eng = kids + pers;
 	if (persist) {
 		struct tk_child *k = &kids[0];
@@ -334,7 +353,7 @@ int tk_cmd_run(int argc, char **argv)
 		tk__arg(k, data_dir);
 		k->backoff_ns = 100 * 1000 * 1000LL;
 	}
-	if (kafka != NULL) {
+	if (kafka != NULL && !kafka_source) {
 		struct tk_child *k = &kids[persist ? 1 : 0];
 
 		snprintf(k->name, sizeof(k->name), "kafka");
@@ -389,6 +408,9 @@ int tk_cmd_run(int argc, char **argv)
 					   { "--start", start }, { "--symbol-list", symbol_list },
 					   { "--url", url }, { "--record", record },
 					   { "--dedupe-window", dedupe }, { "--silence", silence } };
+		const char *kpairs[][2] = { { "--kafka", kafka }, { "--topic", topic },
+					    { "--group", group }, { "--partitions", partitions },
+					    { "--follow", follow } };
 		unsigned j;
 
 		snprintf(f->name, sizeof(f->name), nfeeds > 1 ? "feed.%u" : "feed", i);
@@ -412,10 +434,19 @@ int tk_cmd_run(int argc, char **argv)
 			tk__arg(f, i == 0 && seed != NULL ? seed : buf);
 		}
 		for (j = 0; j < sizeof(pairs) / sizeof(pairs[0]); j++)
-			if (pairs[j][1] != NULL) {
+			if (pairs[j][1] != NULL && strcmp(sources[i], "kafka") != 0) {
 				tk__arg(f, pairs[j][0]);
 				tk__arg(f, pairs[j][1]);
 			}
+		if (strcmp(sources[i], "kafka") == 0) {
+			for (j = 0; j < sizeof(kpairs) / sizeof(kpairs[0]); j++)
+				if (kpairs[j][1] != NULL) {
+					tk__arg(f, kpairs[j][0]);
+					tk__arg(f, kpairs[j][1]);
+				}
+			if (exit_at_end)
+				tk__arg(f, "--exit-at-end");
+		}
 		tk__arg(f, "--speed");
 		tk__arg(f, speed != NULL ? speed : count != NULL ? "max" : "1");
 		f->backoff_ns = 100 * 1000 * 1000LL;
@@ -437,7 +468,8 @@ int tk_cmd_run(int argc, char **argv)
 	       "        tickd export bars.1m --date YYYY-MM-DD (the journal)\n",
 	       path, source, seed ? " seed " : "", seed ? seed : "", shards,
 	       persist ? "journal in " : "no journal", persist ? data_dir : "",
-	       kafka != NULL ? ", publishing to Kafka at " : "", kafka != NULL ? kafka : "",
+	       kafka != NULL ? kafka_source ? ", reading Kafka at " : ", publishing to Kafka at " : "",
+	       kafka != NULL ? kafka : "",
 	       exit_at_end ? "; exits when the feed's end is drained" : "; Ctrl-C stops");
 	fflush(stdout);
 
