@@ -44,7 +44,8 @@
 #include "shm/segment.h"
 
 /* A tick's src: where in Kafka it came from. */
-#define TKK_POS_MAX_PARTITIONS 256
+/* 255: partition 255 could make the all-ones position, TKK_POS_NONE. */
+#define TKK_POS_MAX_PARTITIONS 255
 #define TKK_POS_OFFSET_BITS 46
 #define TKK_POS_INDEX_BITS 10
 #define TKK_POS_NONE UINT64_MAX /* a heartbeat the consumer made (no message) */

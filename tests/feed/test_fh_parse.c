@@ -300,3 +300,79 @@ BOTH(regression_symbol_validation_trade_rule_is_the_symbol_rule)
 	cr_assert_str_eq(got.sym[0], "IC MARKETS:1");
 	cr_assert_str_eq(got.sym[1], "\xc3\x84PFEL");
 }
+
+/* ------------------------------------------------- the data contract */
+
+static struct tk_contract ct;
+
+static enum tk_contract_kind contract(const char *s)
+{
+	return tk_fh_parse_contract(p, s, strlen(s), &ct);
+}
+
+Test(fh_parse, a_contract_trade_as_tail_prints_it)
+{
+	cr_assert_eq(contract("{\"symbol\":\"AAPL\",\"price\":189.65,\"size\":100,\"ts\":1704205819000,"
+			      "\"conditions\":[1,12],\"seq\":153}"), TK_CONTRACT_TRADE);
+	cr_assert_eq(ct.trade.symbol_len, 4);
+	cr_assert_eq(memcmp(ct.trade.symbol, "AAPL", 4), 0);
+	cr_assert_eq(ct.trade.price, 189.65);
+	cr_assert_eq(ct.trade.size, 100.0);
+	cr_assert_eq(ct.trade.ts_ns, 1704205819000LL * 1000000);
+	cr_assert_eq(ct.trade.conditions, (1u << 1) | (1u << 12));
+	/* No conditions, an escaped symbol, the fields in another order. */
+	cr_assert_eq(contract("{\"seq\":1,\"ts\":1704205819001,\"size\":0.5,\"price\":1.0842,"
+			      "\"symbol\":\"OANDA:EUR\\u005fUSD\"}"), TK_CONTRACT_TRADE);
+	cr_assert_eq(ct.trade.symbol_len, 13);
+	cr_assert_eq(memcmp(ct.trade.symbol, "OANDA:EUR_USD", 13), 0);
+	cr_assert_eq(ct.trade.conditions, 0u);
+}
+
+Test(fh_parse, a_contract_heartbeat_and_its_end)
+{
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":1704205803988,\"feed\":0,\"seq\":9}"),
+		     TK_CONTRACT_HEARTBEAT);
+	cr_assert_eq(ct.ts_ms, 1704205803988LL);
+	cr_assert_eq(ct.end, 0);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5,\"feed\":0,\"end\":true,\"seq\":9}"),
+		     TK_CONTRACT_HEARTBEAT);
+	cr_assert_eq(ct.end, 1);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5,\"end\":\"yes\"}"), TK_CONTRACT_INVALID);
+	cr_assert_eq(ct.reason, TK_FH_BAD_DATA);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5.5}"), TK_CONTRACT_INVALID);
+	cr_assert_eq(ct.reason, TK_FH_BAD_TIME);
+}
+
+Test(fh_parse, a_bad_contract_record_says_why)
+{
+	static const struct {
+		const char *msg;
+		enum tk_fh_reason why;
+	} v[] = {
+		{ "not json", TK_FH_NOT_JSON },
+		{ "", TK_FH_NOT_JSON },
+		{ "[1,2]", TK_FH_NOT_OBJECT },
+		{ "{\"symbol\":\"AAPL\",\"price\":1,\"size\":1,\"ts\":1704205819000", TK_FH_NOT_JSON },
+		{ "{\"symbol\":\"AAPL\",\"price\":\"1\",\"size\":1,\"ts\":1704205819000}", TK_FH_BAD_PRICE },
+		{ "{\"symbol\":\"AAPL\",\"price\":-1,\"size\":1,\"ts\":1704205819000}", TK_FH_BAD_PRICE },
+		{ "{\"symbol\":\"AAPL\",\"price\":1,\"ts\":1704205819000}", TK_FH_BAD_SIZE },
+		{ "{\"symbol\":\"AAPL\",\"price\":1,\"size\":1,\"ts\":1704205819}", TK_FH_BAD_TIME },
+		{ "{\"symbol\":\"\",\"price\":1,\"size\":1,\"ts\":1704205819000}", TK_FH_BAD_SYMBOL },
+		{ "{\"price\":1,\"size\":1,\"ts\":1704205819000}", TK_FH_BAD_SYMBOL },
+		{ "{\"symbol\":\"AAPL\",\"price\":1,\"size\":1,\"ts\":1704205819000,\"conditions\":7}",
+		  TK_FH_BAD_CONDITIONS },
+		{ "{\"type\":7,\"symbol\":\"AAPL\"}", TK_FH_NO_TYPE },
+		/* Finnhub's letters are not the contract's names. */
+		{ "{\"s\":\"AAPL\",\"p\":1,\"v\":1,\"t\":1704205819000}", TK_FH_BAD_SYMBOL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		cr_assert_eq(contract(v[i].msg), TK_CONTRACT_INVALID, "%s", v[i].msg);
+		cr_assert_eq(ct.reason, v[i].why, "%s: %s, not %s (%s)", v[i].msg,
+			     tk_fh_reason_name(ct.reason), tk_fh_reason_name(v[i].why), ct.text);
+		cr_assert_neq(ct.text[0], '\0', "%s", v[i].msg);
+	}
+	cr_assert_eq(contract("{\"type\":\"gap\",\"from\":1,\"to\":2}"), TK_CONTRACT_OTHER);
+	cr_assert_str_eq(ct.text, "gap");
+}

@@ -6,6 +6,11 @@
  * the one on simdjson's DOM must agree on every input -- valid or not, of
  * which kind, the same trades bit for bit, the same rejections.
  *
+ * The same input also goes through the data contract's parser
+ * (tk_fh_parse_contract, the Kafka source's): a trade it gives passes the
+ * same rules, a rejection has its reason and text, and it finds the same
+ * JSON errors as the Finnhub parser (one scanner, one set of rules).
+ *
  *   build-fuzz/fuzz_fh_parse -max_total_time=600 CORPUS_DIR tests/feed/corpus
  */
 #include <math.h>
@@ -47,6 +52,53 @@ static void on_trade(void *ctx, const struct tk_fh_trade *t)
 		abort();
 	if (t->ts_ns < lim.min_ts_ms * 1000000 || t->ts_ns >= lim.max_ts_ms * 1000000 ||
 	    t->ts_ns % 1000000 != 0)
+		abort();
+}
+
+/* A JSON error (not a rule of the fields): both parsers must find it. */
+static int tk__json_error(enum tk_fh_reason r)
+{
+	return r == TK_FH_NOT_JSON || r == TK_FH_BAD_UTF8 || r == TK_FH_BAD_NUMBER ||
+	       r == TK_FH_TOO_LARGE;
+}
+
+static void tk__fuzz_contract(struct tk_fh_parser *p, const uint8_t *data, size_t size,
+			      const struct tk_fh_msg *m)
+{
+	struct tk_contract c;
+	size_t i, depth = 0, deepest = 0;
+
+	switch (tk_fh_parse_contract(p, (const char *)data, size, &c)) {
+	case TK_CONTRACT_TRADE:
+		a.n = 0;
+		on_trade(&a, &c.trade);
+		break;
+	case TK_CONTRACT_INVALID:
+		if (c.reason == TK_FH_OK || c.text[0] == '\0')
+			abort();
+		break;
+	case TK_CONTRACT_HEARTBEAT:
+	case TK_CONTRACT_OTHER:
+		break;
+	default:
+		abort();
+	}
+	if (c.kind != TK_CONTRACT_INVALID && c.reason != TK_FH_OK)
+		abort();
+	if (memchr(c.text, '\0', sizeof(c.text)) == NULL)
+		abort();
+	/* The depth limit is counted from different places in the two
+	 * message shapes: compare only below it. */
+	for (i = 0; i < size; i++) {
+		depth += data[i] == '[' || data[i] == '{';
+		deepest = depth > deepest ? depth : deepest;
+	}
+	if (deepest > 1000)
+		return;
+	if ((c.kind == TK_CONTRACT_INVALID && tk__json_error(c.reason)) !=
+	    (m->kind == TK_FH_INVALID && tk__json_error(m->reason)))
+		abort();
+	if (c.kind == TK_CONTRACT_INVALID && tk__json_error(c.reason) && c.reason != m->reason)
 		abort();
 }
 
@@ -96,5 +148,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sum += m.rejected_by[i];
 	if (sum != m.rejected || memchr(m.text, '\0', sizeof(m.text)) == NULL)
 		abort();
+	tk__fuzz_contract(p, data, size, &m);
 	return 0;
 }

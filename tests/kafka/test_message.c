@@ -196,3 +196,64 @@ Test(window, cursor_moves_over_complete_records_only)
 	cr_assert_eq(tkk_window_ack(&w, 104), -ERANGE, "a report of before the reset");
 	tkk_window_free(&w);
 }
+
+/* ------------------------------------------------- the consumer's parts */
+
+#include "kafka/source.h"
+
+Test(source, a_position_keeps_partition_offset_and_trade)
+{
+	uint64_t pos = tkk_pos(11, 123456789012LL, 7);
+
+	/* 11 << 56 | 123456789012 << 10 | 7, by hand. */
+	cr_assert_eq(pos, (11ull << 56) | (123456789012ull << 10) | 7u);
+	cr_assert_eq(tkk_pos_partition(pos), 11);
+	cr_assert_eq(tkk_pos_offset(pos), 123456789012LL);
+	cr_assert_eq(tkk_pos_index(pos), 7u);
+	pos = tkk_pos(254, (1LL << 46) - 1, 5000); /* an index past 1023 keeps 1023 */
+	cr_assert_eq(tkk_pos_partition(pos), 254);
+	cr_assert_eq(tkk_pos_offset(pos), (1LL << 46) - 1);
+	cr_assert_eq(tkk_pos_index(pos), 1023u);
+	/* The largest position is not the "no position" mark. */
+	cr_assert_neq(tkk_pos(TKK_POS_MAX_PARTITIONS - 1, (1LL << 46) - 1, 1023), TKK_POS_NONE);
+}
+
+Test(source, the_source_header_names_and_generation)
+{
+	char name[64];
+	uint64_t gen = 0;
+
+	cr_assert_eq(tkk_src_parse("vm/ticks.0@18a2b3c4d5e6f708", 27, name, sizeof(name), &gen), 0);
+	cr_assert_str_eq(name, "vm/ticks.0");
+	cr_assert_eq(gen, 0x18a2b3c4d5e6f708ull);
+	/* The last '@' splits: a source id may hold one. */
+	cr_assert_eq(tkk_src_parse("a@b/ticks.1@ff", 14, name, sizeof(name), &gen), 0);
+	cr_assert_str_eq(name, "a@b/ticks.1");
+	cr_assert_eq(gen, 0xffull);
+	cr_assert_eq(tkk_src_parse("vm/ticks.0", 10, name, sizeof(name), &gen), -EINVAL);
+	cr_assert_eq(tkk_src_parse("vm/ticks.0@", 11, name, sizeof(name), &gen), -EINVAL);
+	cr_assert_eq(tkk_src_parse("@12", 3, name, sizeof(name), &gen), -EINVAL);
+	cr_assert_eq(tkk_src_parse("vm/ticks.0@12G", 14, name, sizeof(name), &gen), -EINVAL);
+	cr_assert_eq(tkk_src_parse("vm/ticks.0@12345678901234567", 28, name, sizeof(name), &gen),
+		     -EINVAL);
+	cr_assert_eq(tkk_src_parse("vm/ticks.0@1", 12, name, 5, &gen), -EINVAL);
+}
+
+Test(source, a_partition_list)
+{
+	int32_t want[16];
+
+	cr_assert_eq(tkk_partitions_parse("all", 4, want, 16), 4);
+	cr_assert(want[0] == 0 && want[3] == 3);
+	cr_assert_eq(tkk_partitions_parse("0,2,5-7", 12, want, 16), 5);
+	cr_assert(want[0] == 0 && want[1] == 2 && want[2] == 5 && want[3] == 6 && want[4] == 7);
+	cr_assert_eq(tkk_partitions_parse("3", 12, want, 16), 1);
+	cr_assert_eq(tkk_partitions_parse("12", 12, want, 16), -EINVAL);
+	cr_assert_eq(tkk_partitions_parse("1,1", 12, want, 16), -EINVAL);
+	cr_assert_eq(tkk_partitions_parse("5-3", 12, want, 16), -EINVAL);
+	cr_assert_eq(tkk_partitions_parse("a", 12, want, 16), -EINVAL);
+	cr_assert_eq(tkk_partitions_parse("1,", 12, want, 16), 1);
+	cr_assert_eq(tkk_partitions_parse("-1", 12, want, 16), -EINVAL);
+	cr_assert_eq(tkk_partitions_parse("", 12, want, 16), -EINVAL);
+	cr_assert_eq(tkk_partitions_parse("all", 20, want, 16), -EINVAL);
+}
