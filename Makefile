@@ -43,6 +43,7 @@ bench: build
 	$(BUILD)/bench/engine
 	$(BUILD)/bench/feed
 	$(BUILD)/bench/persist
+	bench/kafka.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

@@ -23,6 +23,57 @@ void tk_buf_puts(struct tk_buf *b, const char *s)
 	tk_buf_put(b, s, strlen(s));
 }
 
+int tk_fmt_u64(char *out, uint64_t v)
+{
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	char tmp[24];
+	int i = 22, n;
+
+	tmp[23] = '\0';
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+
+		v /= 100;
+		tmp[i--] = pairs[2 * d + 1];
+		tmp[i--] = pairs[2 * d];
+	}
+	if (v >= 10) {
+		tmp[i--] = pairs[2 * v + 1];
+		tmp[i--] = pairs[2 * v];
+	} else {
+		tmp[i--] = (char)('0' + v);
+	}
+	n = 22 - i;
+	memcpy(out, tmp + i + 1, (size_t)n + 1);
+	return n;
+}
+
+int tk_fmt_i64(char *out, int64_t v)
+{
+	if (v >= 0)
+		return tk_fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	/* -(v + 1) + 1: INT64_MIN has no positive int64. */
+	return 1 + tk_fmt_u64(out + 1, (uint64_t)(-(v + 1)) + 1);
+}
+
+void tk_buf_u64(struct tk_buf *b, uint64_t v)
+{
+	char d[24];
+
+	tk_buf_put(b, d, (size_t)tk_fmt_u64(d, v));
+}
+
+void tk_buf_i64(struct tk_buf *b, int64_t v)
+{
+	char d[24];
+
+	tk_buf_put(b, d, (size_t)tk_fmt_i64(d, v));
+}
+
 void tk_buf_printf(struct tk_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -128,12 +179,19 @@ static int tk__fmt_decimal(char *out, size_t cap, double v)
 			unsigned long long im = (unsigned long long)m;
 			unsigned long long ip = im / (unsigned long long)p10[k];
 			unsigned long long fp = im % (unsigned long long)p10[k];
-			int n;
+			int n = 0, i;
 
-			if (k == 0)
-				n = snprintf(out, cap, "%s%llu", v < 0 ? "-" : "", ip);
-			else
-				n = snprintf(out, cap, "%s%llu.%0*llu", v < 0 ? "-" : "", ip, k, fp);
+			if (v < 0)
+				out[n++] = '-';
+			n += tk_fmt_u64(out + n, ip);
+			if (k > 0) {
+				/* The k digits of fp, leading zeros included. */
+				out[n++] = '.';
+				for (i = k - 1; i >= 0; i--, fp /= 10)
+					out[n + i] = (char)('0' + fp % 10);
+				n += k;
+				out[n] = '\0';
+			}
 			return n;
 		}
 	}

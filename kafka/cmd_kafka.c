@@ -607,11 +607,10 @@ static bool tkk__record(struct tkk_role *k, struct tkk_in *p)
 	m.ts_ms = tkk_timestamp_ms(e);
 	m.seq = s->seq;
 	m.clock = p->kind == TKK_TRADES && ti == p->topic;
-	snprintf(m.seqs, sizeof(m.seqs), "%" PRIu64, s->seq);
+	tk_fmt_u64(m.seqs, s->seq);
 	if (m.clock) {
-		snprintf(m.clks, sizeof(m.clks), "%" PRId64,
-			 p->held_clock == INT64_MIN ? 0 : p->held_clock);
-		snprintf(m.tss, sizeof(m.tss), "%" PRId64, e == INT64_MIN ? 0 : e);
+		tk_fmt_i64(m.clks, p->held_clock == INT64_MIN ? 0 : p->held_clock);
+		tk_fmt_i64(m.tss, e == INT64_MIN ? 0 : e);
 	}
 	nparts = k->topic[ti].partitions;
 	for (part = (int32_t)p->held_part; part < nparts; part++) {

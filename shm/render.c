@@ -26,14 +26,20 @@ static void tk__symbol(struct tk_buf *b, uint32_t id, const char *sym)
 /* ,"name":number (null when not defined) */
 static void tk__num(struct tk_buf *b, const char *name, double v)
 {
-	tk_buf_printf(b, ",\"%s\":", name);
+	tk_buf_puts(b, ",\"");
+	tk_buf_puts(b, name);
+	tk_buf_puts(b, "\":");
 	tk_json_double(b, v);
 }
 
 /* ,"name_n":number: an indicator named after its period (sma_20) */
 static void tk__num_n(struct tk_buf *b, const char *name, unsigned n, double v)
 {
-	tk_buf_printf(b, ",\"%s_%u\":", name, n);
+	tk_buf_puts(b, ",\"");
+	tk_buf_puts(b, name);
+	tk_buf_puts(b, "_");
+	tk_buf_u64(b, n);
+	tk_buf_puts(b, "\":");
 	tk_json_double(b, v);
 }
 
@@ -68,7 +74,8 @@ void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_
 		tk_json_double(b, t.price);
 		tk_buf_puts(b, ",\"size\":");
 		tk_json_double(b, t.size);
-		tk_buf_printf(b, ",\"ts\":%lld", tk__ms(t.ts_ns));
+		tk_buf_puts(b, ",\"ts\":");
+		tk_buf_i64(b, tk__ms(t.ts_ns));
 		if (t.conditions != 0) {
 			int bit, first = 1;
 
@@ -80,7 +87,9 @@ void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_
 				}
 			tk_buf_puts(b, "]");
 		}
-		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)seq);
+		tk_buf_puts(b, ",\"seq\":");
+		tk_buf_u64(b, seq);
+		tk_buf_puts(b, "}");
 		return;
 	}
 	case TK_REC_HEARTBEAT: {
@@ -111,14 +120,18 @@ void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_
 		tk_tf_name(r.tf_ns, tf, sizeof(tf));
 		tk_buf_puts(b, "{\"symbol\":");
 		tk__symbol(b, aux, symbol);
-		tk_buf_printf(b, ",\"tf\":\"%s\",\"window_start\":%lld", tf, tk__ms(r.window_start));
+		tk_buf_puts(b, ",\"tf\":\"");
+		tk_buf_puts(b, tf);
+		tk_buf_puts(b, "\",\"window_start\":");
+		tk_buf_i64(b, tk__ms(r.window_start));
 		tk__num(b, "open", r.open);
 		tk__num(b, "high", r.high);
 		tk__num(b, "low", r.low);
 		tk__num(b, "close", r.close);
 		tk__num(b, "volume", r.volume);
 		tk__num(b, "vwap", r.vwap);
-		tk_buf_printf(b, ",\"trade_count\":%llu", (unsigned long long)r.trade_count);
+		tk_buf_puts(b, ",\"trade_count\":");
+		tk_buf_u64(b, r.trade_count);
 		tk__num(b, "session_vwap", r.ind.session_vwap);
 		tk__num_n(b, "sma", r.sma_fast_n, r.ind.sma_fast);
 		tk__num_n(b, "sma", r.sma_slow_n, r.ind.sma_slow);
@@ -126,7 +139,9 @@ void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_
 		tk__num_n(b, "ema", r.ema_slow_n, r.ind.ema_slow);
 		tk__num_n(b, "rsi", r.rsi_n, r.ind.rsi);
 		tk__num_n(b, "volatility", r.volatility_n, r.ind.volatility);
-		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)seq);
+		tk_buf_puts(b, ",\"seq\":");
+		tk_buf_u64(b, seq);
+		tk_buf_puts(b, "}");
 		return;
 	}
 	case TK_REC_SIGNAL: {
@@ -147,7 +162,9 @@ void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_
 		tk__num(b, "volume", r.volume);
 		tk_buf_printf(b, ",\"direction\":\"%s\"", r.direction > 0 ? "up" : "down");
 		tk__num(b, "value", r.value);
-		tk_buf_printf(b, ",\"seq\":%llu}", (unsigned long long)seq);
+		tk_buf_puts(b, ",\"seq\":");
+		tk_buf_u64(b, seq);
+		tk_buf_puts(b, "}");
 		return;
 	}
 	default:

@@ -130,3 +130,49 @@ Test(json, fast_decimals_equal_the_definition)
 		cr_assert_eq(strtod(a, NULL), v, "%s does not read back as %.17g", a, v);
 	}
 }
+
+/* The integer formatters print what printf prints: edges, every power of
+ * ten and its neighbours, and a million pseudo-random values of every size. */
+Test(json, integers_as_printf_prints_them)
+{
+	static const int64_t edge[] = { 0, 1, -1, 9, 10, 99, 100, -100, INT64_MAX, INT64_MIN,
+					INT64_MIN + 1, 1704205819000LL, -1704205819000LL };
+	char got[32], want[32];
+	uint64_t x = 88172645463325252ull, p;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		n = tk_fmt_i64(got, edge[i]);
+		snprintf(want, sizeof(want), "%lld", (long long)edge[i]);
+		cr_assert_str_eq(got, want);
+		cr_assert_eq(n, (int)strlen(want));
+	}
+	cr_assert_eq(tk_fmt_u64(got, UINT64_MAX), 20);
+	cr_assert_str_eq(got, "18446744073709551615");
+	for (p = 1; p <= 10000000000000000000ull; p *= 10) {
+		uint64_t v[] = { p - 1, p, p + 1 };
+
+		for (i = 0; i < 3; i++) {
+			tk_fmt_u64(got, v[i]);
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v[i]);
+			cr_assert_str_eq(got, want);
+		}
+		if (p == 10000000000000000000ull)
+			break;
+	}
+	for (i = 0; i < 1000000; i++) {
+		uint64_t v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = x >> (x % 64); /* every length */
+		tk_fmt_u64(got, v);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		cr_assert_str_eq(got, want);
+		tk_fmt_i64(got, (int64_t)v);
+		snprintf(want, sizeof(want), "%lld", (long long)(int64_t)v);
+		cr_assert_str_eq(got, want);
+	}
+}
