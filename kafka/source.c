@@ -373,6 +373,8 @@ static void tkk__take(struct tkk_src *k, rd_kafka_topic_partition_list_t *parts)
 	}
 }
 
+static void tkk__commit(struct tkk_src *k, bool sync);
+
 /* The group's share of the partitions changed (group mode only). */
 static void tkk__rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			   rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -396,7 +398,7 @@ static void tkk__rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	} else {
 		/* Before they go: the offsets of what the log holds, so that the
 		 * next owner starts right after it. */
-		rd_kafka_commit(rk, NULL, 0);
+		tkk__commit(k, true);
 		for (i = 0; i < parts->cnt; i++) {
 			int32_t p = parts->elems[i].partition;
 

@@ -11,6 +11,8 @@
 #          (tickd run restarts it): still A's trades once each, in order
 #   scale: B1 and B2 in one consumer group, each with its share of the
 #          partitions: the union of their bars equals A's; no symbol twice
+#   finnhub: like once (without the bad messages), A publishing its trades
+#          in Finnhub's format (tickd kafka --trades-format finnhub)
 # usage: consume_test.sh BUILD_DIR TRADES RATE MODE [KILLS]
 set -euo pipefail
 B=$1
@@ -75,7 +77,7 @@ assigned() { # SEGMENT: partitions the feed has now
 
 # The consumers first, settled on their partitions before A writes.
 case $MODE in
-  once|kill) consumer "$PB1" b1.log --partitions all; NB=1 ;;
+  once|kill|finnhub) consumer "$PB1" b1.log --partitions all; NB=1 ;;
   scale) consumer "$PB1" b1.log --group scale; consumer "$PB2" b2.log --group scale; NB=2 ;;
   *) fail "unknown mode $MODE" ;;
 esac
@@ -91,9 +93,19 @@ if [ "$MODE" = scale ]; then
     fail "one consumer of the group holds every partition"
 fi
 
-"$T" run --fresh --shm-path "$PA" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
-  --symbols 50 --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end --slots 1048576 \
-  >"$D/a.log" 2>&1 &
+if [ "$MODE" = finnhub ]; then
+  # The publisher by hand, before the feed writes: it starts at the log's start.
+  "$T" init --fresh --shm-path "$PA" --slots 1048576 >/dev/null
+  "$T" kafka --shm-path "$PA" --kafka "$BS" --trades-format finnhub >"$D/a.kafka.log" 2>&1 &
+  KPID=$!
+  PIDS+=($KPID)
+  "$T" run --shm-path "$PA" --no-persist --source synth --count "$TRADES" --symbols 50 \
+    --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end >"$D/a.log" 2>&1 &
+else
+  "$T" run --fresh --shm-path "$PA" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
+    --symbols 50 --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end --slots 1048576 \
+    >"$D/a.log" 2>&1 &
+fi
 APID=$!
 PIDS+=($APID)
 
@@ -142,6 +154,20 @@ if [ "$MODE" = kill ]; then
 fi
 
 wait $APID || fail "host A's run failed"
+if [ "$MODE" = finnhub ]; then
+  # Everything published once the cursor is at the log's end, then stop it.
+  end=$("$T" stats --shm-path "$PA" | awk '$1 == "log" && $2 == "ticks.0" {print $4; exit}')
+  for _ in $(seq 300); do
+    c=$("$T" stats --shm-path "$PA" | awk '$1 == "log" {l = $2}
+      $1 == "reader" && $2 == "kafka" && l == "ticks.0" {for (i = 3; i < NF; i++) if ($i == "cursor") {print $(i + 1); exit}}')
+    [ -n "$c" ] && [ "$c" -gt "$end" ] && break
+    sleep 0.1
+  done
+  kill -TERM $KPID
+  wait $KPID || fail "the Finnhub-format publisher failed"
+  grep -q '"data":\[{"s":' < <(timeout 10 kcat -C -b "$BS" -t market.trades.raw -p 0 -o -5 -e -q 2>/dev/null) ||
+    fail "the topic does not hold Finnhub's format"
+fi
 for p in "${PIDS[@]:0:$NB}"; do
   for _ in $(seq 600); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$p" 2>/dev/null && fail "a consumer did not reach the end of the stream"
