@@ -18,7 +18,8 @@
 #
 # Latency: `tickd feed` paced at 2000 trades/s, `tickd kafka`, the broker,
 # and bench/kafka_e2e, a consumer that follows the tick log too and takes
-# now - the tick's recv_ns for every trade it receives.  At linger 0 and 5 ms.
+# now - the tick's recv_ns for every trade it receives.  At linger 0 and 5 ms,
+# each on a fresh broker.
 # Last line: one JSON object.
 set -euo pipefail
 B=${1:-build}
@@ -40,11 +41,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$M" --brokers 3 --partitions 12 --topics market.trades.raw,bench.kcat,market.gaps \
-  --ready-file "$D/ready" --control "$D/ctl" >/dev/null 2>"$D/broker.err" &
-BROKER=$!
-for _ in $(seq 100); do [ -s "$D/ready" ] && break; sleep 0.1; done
-BS=$(cat "$D/ready")
+start_broker() {
+  [ -n "$BROKER" ] && { kill "$BROKER"; wait "$BROKER" 2>/dev/null || true; }
+  rm -f "$D/ready"
+  "$M" --brokers 3 --partitions 12 --topics market.trades.raw,bench.kcat,market.gaps \
+    --ready-file "$D/ready" --control "$D/ctl" >/dev/null 2>"$D/broker.err" &
+  BROKER=$!
+  for _ in $(seq 100); do [ -s "$D/ready" ] && break; sleep 0.1; done
+  BS=$(cat "$D/ready")
+}
+start_broker
+# The host's share of this machine's time taken by others (steal), over the run.
+steal() { awk '$1 == "cpu" {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+STEAL0=$(steal)
 
 now() { date +%s.%N; }
 fill() { # a fresh segment whose ticks.0 holds N trades and their heartbeats
@@ -119,13 +128,21 @@ e2e() { # LINGER_MS: prints the probe's JSON
   wait $fpid $kpid 2>/dev/null || true
   tail -1 "$D/e2e.out"
 }
+# A broker of its own: the mock finds an offset by walking a partition's
+# batches, and after the rounds each holds thousands (a fetch then takes ms).
+start_broker
 E2E0=$(e2e 0)
+start_broker
 E2E5=$(e2e 5)
 
-python3 - "$D/rounds" "$VALUE_BYTES" "$E2E0" "$E2E5" "$N" <<'PYEOF'
+STEAL1=$(steal)
+python3 - "$D/rounds" "$VALUE_BYTES" "$E2E0" "$E2E5" "$N" "$STEAL0" "$STEAL1" <<'PYEOF'
 import json, statistics, sys
 rounds, value_bytes = sys.argv[1], int(sys.argv[2])
 e0, e5, n = json.loads(sys.argv[3]), json.loads(sys.argv[4]), int(sys.argv[5])
+s0, s1 = [list(map(int, a.split())) for a in sys.argv[6:8]]
+steal = (s1[0] - s0[0]) / max(1, s1[1] - s0[1])
+print(f"steal (the host's other guests) over the run: {100 * steal:.0f} % of this machine's CPU time")
 rates = {"tickd": [], "kcat": []}
 for line in open(rounds):
     who, msgs, secs = line.split()
@@ -149,5 +166,6 @@ print(json.dumps({"publish_msgs_s": round(tm), "kcat_msgs_s": round(km),
                   "ratio_publish_to_kcat": round(statistics.median(pairs), 3),
                   "publish_mb_s": round(tm * mb, 1),
                   "e2e_us_p50": e0.get("p50_us"), "e2e_us_p99": e0.get("p99_us"),
-                  "e2e_linger5_us_p50": e5.get("p50_us"), "e2e_linger5_us_p99": e5.get("p99_us")}))
+                  "e2e_linger5_us_p50": e5.get("p50_us"), "e2e_linger5_us_p99": e5.get("p99_us"),
+                  "steal_pct": round(100 * steal, 1)}))
 PYEOF
