@@ -591,7 +591,19 @@ int tk_cmd_feed(int argc, char **argv)
 			break;
 		case 'P': o.kafka.partitions = optarg; break;
 		case 'F': o.kafka.follow = optarg; break;
-		case 'X': o.kafka_props = optarg; break;
+		case 'X': {
+			/* Repeatable: each adds its settings. */
+			size_t n = (o.kafka_props != NULL ? strlen(o.kafka_props) + 1 : 0) + strlen(optarg) + 1;
+			char *all = malloc(n);
+
+			if (all == NULL)
+				tk_opt_fail("--property", "out of memory");
+			snprintf(all, n, "%s%s%s", o.kafka_props != NULL ? o.kafka_props : "",
+				 o.kafka_props != NULL ? ";" : "", optarg);
+			free(o.kafka_props);
+			o.kafka_props = all;
+			break;
+		}
 		case 'E': o.kafka.exit_at_end = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

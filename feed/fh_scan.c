@@ -1019,9 +1019,11 @@ enum tk_contract_kind tk_fh_parse_contract(struct tk_fh_parser *p, const char *b
 		return TK_CONTRACT_INVALID;
 	}
 	if (type_state == 1 && type_len == 9 && memcmp(type, "heartbeat", 9) == 0) {
-		if (f.st_t != 1) {
+		if (f.st_t != 1 || f.ms < lim->min_ts_ms || f.ms >= lim->max_ts_ms) {
 			out->reason = TK_FH_BAD_TIME;
-			snprintf(out->text, sizeof(out->text), "a heartbeat without an integer \"ts\"");
+			snprintf(out->text, sizeof(out->text),
+				 "a heartbeat without an integer \"ts\" of epoch ms in [%lld, %lld)",
+				 (long long)lim->min_ts_ms, (long long)lim->max_ts_ms);
 			return TK_CONTRACT_INVALID;
 		}
 		if (end_state == 2) {

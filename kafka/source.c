@@ -69,6 +69,9 @@ int tkk_src_parse(const void *v, size_t n, char *name, size_t cap, uint64_t *gen
 			return -EINVAL;
 		g = g << 4 | (uint64_t)d;
 	}
+	for (i = 0; i < (size_t)(at - s); i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return -EINVAL; /* printable ASCII: a host name and a log name */
 	memcpy(name, s, (size_t)(at - s));
 	name[at - s] = '\0';
 	*gen = g;
@@ -141,10 +144,13 @@ struct tkk_rec {
 
 struct tkk_part {
 	bool assigned, paused;
+	bool merged;      /* its records up to the merge point are in this log: skip by key */
+	bool fresh;       /* no message since it was assigned */
 	int64_t handled;  /* highest offset written or dropped; -1 none */
 	int64_t expect;   /* next offset expected; -1 unknown */
 	int64_t recorded; /* from the scan-back: the last offset the log holds; -1 */
 	int64_t resume_offset, resume_index; /* its message and the trade in it (re-read) */
+	int64_t foreign_done; /* the last message without tickd headers written whole; -1 */
 	struct tkk_rec *ring;
 	uint32_t head, n;
 };
@@ -158,6 +164,7 @@ struct tkk_src {
 	struct tk_log_writer w;
 	struct tk_symtab_region *symtab;
 	struct tk_fh_parser *parser;
+	struct tk_fh_limits lim;
 	struct tk_idle idle;
 	uint64_t ident;         /* the stream identity in our heartbeats */
 	int32_t nparts;         /* of the topic */
@@ -174,6 +181,9 @@ struct tkk_src {
 	bool follow_set;
 	char follow[128];
 	bool ended;
+	bool ended_in_log;      /* the log's newest record of ours is an END heartbeat */
+	enum { TKK_FOLLOW_ANY = 0, TKK_FOLLOW_TICKD, TKK_FOLLOW_FOREIGN } kind;
+	int fatal;              /* exit status 2: a setting or a topic this feed cannot take */
 	bool warned_other;
 	int64_t next_commit;
 	uint64_t foreign, other_source, stale;
@@ -241,7 +251,8 @@ static void tkk__gap(struct tkk_src *k, int32_t p, int64_t from_off, int64_t to_
 	k->stats->gaps++;
 	tk_warn("kafka %s [%d]: offsets %" PRId64 "-%" PRId64 " are gone (retention?): a gap "
 		"event marks the trades that may be missing", k->cfg->topic, p, from_off, to_off - 1);
-	while (!tkk__put(k, TK_REC_GAP, 0, &g, sizeof(g)) && !*k->stop)
+	while (!(tkk__begin(k, g.from_ns) && tkk__put(k, TK_REC_GAP, 0, &g, sizeof(g))) &&
+	       !*k->stop)
 		tk_idle_wait(&k->idle, NULL, 0);
 	tk_idle_reset(&k->idle);
 }
@@ -260,7 +271,7 @@ static void tkk__scan_back(struct tkk_src *k)
 	int64_t rec_off[TKK_POS_MAX_PARTITIONS], rec_idx[TKK_POS_MAX_PARTITIONS];
 	uint64_t newest = TKK_POS_NONE;
 	int64_t clock = INT64_MIN;
-	bool ours = false;
+	bool ours = false, newest_seen = false, copies = false;
 	int32_t i;
 
 	for (i = 0; i < TKK_POS_MAX_PARTITIONS; i++)
@@ -289,6 +300,9 @@ static void tkk__scan_back(struct tkk_src *k)
 			ours = true;
 			pos = hb.src;
 			t = hb.clock_ns;
+			if (!newest_seen && (hb.flags & TK_HEARTBEAT_F_END))
+				k->ended_in_log = true; /* nothing of ours after the end */
+			copies |= pos != TKK_POS_NONE;
 			if (hb.flags & TK_HEARTBEAT_F_BEGIN) {
 				k->begun = true;
 				if (t > clock)
@@ -298,6 +312,7 @@ static void tkk__scan_back(struct tkk_src *k)
 		} else {
 			continue;
 		}
+		newest_seen = true;
 		if (t > clock)
 			clock = t;
 		if (pos != TKK_POS_NONE) {
@@ -319,7 +334,11 @@ static void tkk__scan_back(struct tkk_src *k)
 		k->part[i].recorded = rec_off[i];
 		k->part[i].resume_offset = rec_off[i];
 		k->part[i].resume_index = rec_off[i] >= 0 ? rec_idx[i] : -1;
+		k->part[i].merged = rec_off[i] >= 0;
 	}
+	/* Copied heartbeats are a tickd source's: the log followed one. */
+	if (copies)
+		k->kind = TKK_FOLLOW_TICKD;
 	if (newest != TKK_POS_NONE) {
 		k->klast_part = tkk_pos_partition(newest);
 		k->klast_offset = tkk_pos_offset(newest);
@@ -337,13 +356,34 @@ static int tkk__conf(rd_kafka_conf_t *conf, const char *name, const char *value)
 	return 0;
 }
 
-/* Where partition p starts: at the last message the log holds of it, read
- * again (it tells the resume point, or which of its trades are in). */
-static int64_t tkk__start_of(struct tkk_src *k, int32_t p)
+/*
+ * Where partition p starts: after what this process handled of it (assigned
+ * again by a rebalance), else at the last message the log holds of it, read
+ * again (it tells the resume point, or which of its trades are in), else
+ * where the group's committed offset says (committed: -1 none).  Another
+ * member that wrote past that (a committed offset beyond it) wins: its
+ * records are in its log, not to be written here.
+ */
+static int64_t tkk__start_of(struct tkk_src *k, int32_t p, int64_t committed)
 {
-	if (k->part[p].recorded >= 0)
-		return k->part[p].recorded;
-	return RD_KAFKA_OFFSET_INVALID; /* the group's committed offset, else the earliest */
+	struct tkk_part *pp = &k->part[p];
+	int64_t start = RD_KAFKA_OFFSET_INVALID;
+
+	if (pp->handled >= 0 && pp->handled >= pp->recorded)
+		start = pp->handled + 1;
+	else if (pp->recorded >= 0)
+		start = pp->recorded;
+	if (committed >= 0 && committed > start) {
+		if (start >= 0)
+			tk_info("kafka %s [%d]: another member wrote up to offset %" PRId64
+				"; starting there", k->cfg->topic, p, committed - 1);
+		/* Its records below our merge point are not in this log. */
+		pp->merged = false;
+		start = committed;
+	}
+	if (start < 0)
+		pp->merged = false;
+	return start;
 }
 
 static void tkk__drop_ring(struct tkk_part *pp)
@@ -352,20 +392,40 @@ static void tkk__drop_ring(struct tkk_part *pp)
 	pp->n = 0;
 }
 
-static void tkk__take(struct tkk_src *k, rd_kafka_topic_partition_list_t *parts)
+/* Take the partitions of the list (their start offsets set in it). */
+static void tkk__take(struct tkk_src *k, rd_kafka_topic_partition_list_t *parts, bool group)
 {
 	int i;
 
+	if (group && rd_kafka_committed(k->rk, parts, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		tk_warn("kafka %s: the group's committed offsets did not come: starting from "
+			"this log's", k->cfg->topic);
 	for (i = 0; i < parts->cnt; i++) {
 		int32_t p = parts->elems[i].partition;
+		int64_t committed = group && parts->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR
+					    ? parts->elems[i].offset : -1;
 		struct tkk_part *pp;
 
-		if (p < 0 || p >= TKK_POS_MAX_PARTITIONS)
+		if (p < 0 || p >= TKK_POS_MAX_PARTITIONS) {
+			tk_error("kafka %s: partition %d: a feed follows partitions 0-%d only",
+				 k->cfg->topic, p, TKK_POS_MAX_PARTITIONS - 1);
+			k->fatal = 2;
+			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
 			continue;
+		}
 		pp = &k->part[p];
+		if (pp->ring == NULL && (pp->ring = calloc(TKK_RING, sizeof(struct tkk_rec))) == NULL) {
+			tk_error("out of memory for partition %d's merge queue", p);
+			k->fatal = 1;
+			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+			continue;
+		}
+		if (p >= k->nparts)
+			k->nparts = p + 1; /* the topic grew */
 		pp->assigned = true;
 		pp->paused = false;
-		parts->elems[i].offset = tkk__start_of(k, p);
+		pp->fresh = true;
+		parts->elems[i].offset = tkk__start_of(k, p, committed);
 		pp->expect = parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
 		if (pp->handled < pp->recorded - 1)
 			pp->handled = pp->recorded - 1;
@@ -383,27 +443,27 @@ static void tkk__rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	int i;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		for (i = 0; i < parts->cnt; i++)
-			if (parts->elems[i].partition >= TKK_POS_MAX_PARTITIONS) {
-				tk_error("kafka %s: partition %d: at most %d partitions can be "
-					 "followed", k->cfg->topic, parts->elems[i].partition,
-					 TKK_POS_MAX_PARTITIONS);
-			}
-		tkk__take(k, parts);
+		tkk__take(k, parts, true);
 		tk_info("kafka %s: %d partitions assigned by group %s", k->cfg->topic, parts->cnt,
 			k->cfg->group);
-		rd_kafka_assign(rk, parts);
+		if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			tk_error("kafka %s: the group's assignment cannot be taken", k->cfg->topic);
+			k->fatal = 1;
+		}
 		k->stats->subscribed = (uint32_t)parts->cnt;
 		k->stats->connected = 1;
 	} else {
 		/* Before they go: the offsets of what the log holds, so that the
-		 * next owner starts right after it. */
+		 * next owner starts right after it; and no pause of ours outlives
+		 * the assignment (an unassign clears only librdkafka's own). */
 		tkk__commit(k, true);
+		rd_kafka_resume_partitions(rk, parts);
 		for (i = 0; i < parts->cnt; i++) {
 			int32_t p = parts->elems[i].partition;
 
 			if (p >= 0 && p < TKK_POS_MAX_PARTITIONS) {
 				k->part[p].assigned = false;
+				k->part[p].paused = false;
 				tkk__drop_ring(&k->part[p]);
 			}
 		}
@@ -442,6 +502,8 @@ static rd_kafka_t *tkk__consumer(struct tkk_src *k)
 	    /* A trade waits for the slowest partition of the merge: fetch
 	     * sparse partitions often. */
 	    tkk__conf(conf, "fetch.wait.max.ms", "10") < 0 ||
+	    /* Eager: the rebalance callback assigns and revokes whole lists. */
+	    tkk__conf(conf, "partition.assignment.strategy", "range,roundrobin") < 0 ||
 	    tkk__conf(conf, "client.id", "tickd-feed") < 0)
 		goto fail;
 	if (c->partitions == NULL)
@@ -541,7 +603,7 @@ struct tkk_foreign {
 	int32_t p;
 	int64_t off, recv;
 	uint32_t index;
-	bool blocked;
+	bool blocked; /* stopped while the gate held: the rest waits for the next start */
 };
 
 /* A trade of another producer's Finnhub message: written as it comes. */
@@ -553,6 +615,8 @@ static void tkk__foreign_trade(void *ctx, const struct tk_fh_trade *t)
 	uint64_t pos = tkk_pos(f->p, f->off, f->index++);
 	int32_t id;
 
+	if (f->blocked)
+		return;
 	if (f->off == pp->resume_offset && (int64_t)(f->index - 1) <= pp->resume_index)
 		return; /* the log holds it: the restart re-read its message */
 	id = tk_symtab_intern(k->symtab, t->symbol, t->symbol_len);
@@ -560,43 +624,63 @@ static void tkk__foreign_trade(void *ctx, const struct tk_fh_trade *t)
 		k->stats->trades_rejected++;
 		return;
 	}
-	if (!tkk__begin(k, t->ts_ns))
-		goto full;
-	if (!tkk__tick(k, id, t->ts_ns, t->price, t->size, t->conditions, f->recv, pos))
-		goto full;
-	return;
-full:
 	/* The gate holds the log: wait here (another producer's messages are
-	 * not merged, nothing else waits on them). */
-	while (!*k->stop) {
-		tk_idle_wait(&k->idle, NULL, 0);
-		if (tkk__begin(k, t->ts_ns) &&
-		    tkk__tick(k, id, t->ts_ns, t->price, t->size, t->conditions, f->recv, pos))
+	 * not merged: nothing else waits on them).  Stopped meanwhile, none of
+	 * the message's later trades goes in either: a restart reads it again. */
+	while (!(tkk__begin(k, t->ts_ns) &&
+		 tkk__tick(k, id, t->ts_ns, t->price, t->size, t->conditions, f->recv, pos))) {
+		if (*k->stop) {
+			f->blocked = true;
 			break;
+		}
+		tk_idle_wait(&k->idle, NULL, 0);
 	}
 	tk_idle_reset(&k->idle);
 }
 
-static void tkk__foreign(struct tkk_src *k, const rd_kafka_message_t *m, int64_t recv)
+/* The trades of a message the parser refused, by reason. */
+static void tkk__foreign_rejects(struct tkk_src *k, const struct tk_fh_msg *fm)
+{
+	uint32_t r;
+
+	k->stats->trades_rejected += fm->rejected;
+	for (r = 0; r < TK_FH_NREASONS && r < TK_FEED_REASONS; r++)
+		k->stats->rejected_by[r] += fm->rejected_by[r];
+}
+
+static void tkk__count_trade(void *ctx, const struct tk_fh_trade *t)
+{
+	(void)t;
+	++*(uint32_t *)ctx;
+}
+
+/* Another producer's message, written whole: false if it was not (stopped). */
+static bool tkk__foreign(struct tkk_src *k, const rd_kafka_message_t *m, int64_t recv)
 {
 	struct tkk_foreign f = { .k = k, .p = m->partition, .off = m->offset, .recv = recv };
 	struct tk_fh_msg fm;
+	uint32_t n = 0;
 
 	k->foreign++;
-	tk_fh_parse(k->parser, m->payload, m->len, tkk__foreign_trade, &f, &fm);
+	/* A trade's place in its message has 10 bits in the tick's src. */
+	tk_fh_parse(k->parser, m->payload, m->len, tkk__count_trade, &n, &fm);
+	if (fm.kind == TK_FH_TRADES && fm.trades >= (1u << TKK_POS_INDEX_BITS)) {
+		tkk__reject(k, TK_FH_TOO_LARGE, m->partition, m->offset,
+			    "more than 1023 trades in one message");
+		return true;
+	}
+	if (fm.kind == TK_FH_TRADES)
+		tk_fh_parse(k->parser, m->payload, m->len, tkk__foreign_trade, &f, &fm);
 	if (fm.kind == TK_FH_INVALID) {
 		tkk__reject(k, fm.reason, m->partition, m->offset, fm.text);
 	} else if (fm.kind == TK_FH_TRADES) {
-		uint32_t r;
-
-		k->stats->trades_rejected += fm.rejected;
-		for (r = 0; r < TK_FH_NREASONS && r < TK_FEED_REASONS; r++)
-			k->stats->rejected_by[r] += fm.rejected_by[r];
+		tkk__foreign_rejects(k, &fm);
 	} else if (fm.kind == TK_FH_PING) {
 		k->stats->pings++;
 	} else {
 		k->stats->unknown++;
 	}
+	return !f.blocked;
 }
 
 /* The one trade of a tickd message in Finnhub's format. */
@@ -657,7 +741,15 @@ static bool tkk__parse(struct tkk_src *k, const rd_kafka_message_t *m, rd_kafka_
 			    "tickd.seq, tickd.clock or tickd.ts missing or not a number");
 		return false;
 	}
-	if (m->len > 0 && memmem(m->payload, m->len, "\"data\"", 6) != NULL) {
+	/* 0: no clock yet; else an event time of the data contract's range
+	 * (one far in the future would close every bar). */
+	if (r->clock != 0 && (r->clock < k->lim.min_ts_ms * 1000000 ||
+			      r->clock >= k->lim.max_ts_ms * 1000000)) {
+		tkk__reject(k, TK_FH_BAD_HEADER, m->partition, m->offset,
+			    "tickd.clock is not an event time of 2000-2099");
+		return false;
+	}
+	if (m->len >= 8 && memcmp(m->payload, "{\"data\":", 8) == 0) {
 		/* --trades-format finnhub: Finnhub's message, one trade. */
 		struct tk_fh_msg fm;
 		struct tkk_one one = { 0 };
@@ -739,12 +831,24 @@ static void tkk__pop(struct tkk_part *pp)
 	pp->n--;
 }
 
+/* The merge point: the largest (generation, seq) the log holds. */
+static void tkk__note_last(struct tkk_src *k, const struct tkk_rec *r)
+{
+	struct tkk_rec last = { .gen = k->last_gen, .seq = k->last_seq };
+
+	if (!k->have_last || tkk__keycmp(r, &last) > 0) {
+		k->have_last = true;
+		k->last_gen = r->gen;
+		k->last_seq = r->seq;
+	}
+}
+
 /* The log holds it already: a restart read it again. */
 static bool tkk__held(const struct tkk_src *k, const struct tkk_part *pp, const struct tkk_rec *r)
 {
 	if (r->offset <= pp->resume_offset)
 		return true;
-	if (k->have_last) {
+	if (pp->merged && k->have_last) {
 		struct tkk_rec last = { .gen = k->last_gen, .seq = k->last_seq };
 
 		return tkk__keycmp(r, &last) <= 0;
@@ -818,9 +922,7 @@ static bool tkk__merge(struct tkk_src *k)
 				return false;
 			tkk__pop(&k->part[best]);
 		}
-		k->have_last = true;
-		k->last_gen = r->gen;
-		k->last_seq = r->seq;
+		tkk__note_last(k, r);
 	}
 	return true;
 }
@@ -833,6 +935,8 @@ static void tkk__message(struct tkk_src *k, const rd_kafka_message_t *m)
 	rd_kafka_headers_t *h = NULL;
 	struct tkk_part *pp;
 	struct tkk_rec r;
+	int64_t ts_ms;
+	bool tickd;
 
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -846,27 +950,78 @@ static void tkk__message(struct tkk_src *k, const rd_kafka_message_t *m)
 	    !k->part[m->partition].assigned)
 		return;
 	pp = &k->part[m->partition];
+	ts_ms = rd_kafka_message_timestamp(m, NULL);
 	if (pp->expect >= 0 && m->offset < pp->expect) {
-		k->stats->duplicates++; /* fetched again (librdkafka #4261, a resume) */
-		return;
-	}
-	if (pp->expect >= 0 && m->offset > pp->expect)
+		if (!pp->fresh) {
+			k->stats->duplicates++; /* fetched again (librdkafka #4261) */
+			return;
+		}
+		/* The first message after an assignment, below where it was asked
+		 * to start: the partition was reset (a topic made again). */
+		tk_warn("kafka %s [%d]: offset %" PRId64 " is below the %" PRId64 " this log "
+			"resumes at: the partition was reset; going on from it", k->cfg->topic,
+			m->partition, m->offset, pp->expect);
+		tkk__gap(k, m->partition, m->offset, m->offset, k->clock);
+		pp->resume_offset = -1;
+		pp->merged = false;
+	} else if (pp->expect >= 0 && m->offset > pp->expect) {
 		tkk__gap(k, m->partition, pp->expect, m->offset,
-			 rd_kafka_message_timestamp(m, NULL) > 0
-				 ? rd_kafka_message_timestamp(m, NULL) * 1000000 : k->clock);
+			 ts_ms > 0 && ts_ms < 4102444800000LL ? ts_ms * 1000000 : k->clock);
+	}
+	pp->fresh = false;
 	pp->expect = m->offset + 1;
 	k->stats->messages++;
 	k->stats->bytes += m->len;
 	k->stats->last_msg_ns = recv;
-	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-	    !tkk__header(h, "tickd.src", &(const void *){ NULL }, &(size_t){ 0 })) {
-		if (m->offset < pp->resume_offset) {
-			pp->handled = m->offset;
-			return;
+	tickd = rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		tkk__header(h, "tickd.src", &(const void *){ NULL }, &(size_t){ 0 });
+	if (!k->ready && m->partition == k->klast_part && !tickd)
+		k->ready = true; /* the log's newest message is another producer's */
+	/* One kind of source per feed: a log that merges a tickd source by its
+	 * sequences cannot take another producer's messages in between (their
+	 * places would pass records still waiting in the merge). */
+	if (k->kind == TKK_FOLLOW_ANY)
+		k->kind = tickd ? TKK_FOLLOW_TICKD : TKK_FOLLOW_FOREIGN;
+	if ((k->kind == TKK_FOLLOW_TICKD) != tickd) {
+		if (!tickd) {
+			/* Bad input is bad input, whoever sent it: by its reason. */
+			struct tk_fh_msg fm;
+			uint32_t n = 0;
+
+			tk_fh_parse(k->parser, m->payload, m->len, tkk__count_trade, &n, &fm);
+			if (fm.kind == TK_FH_INVALID || (fm.kind == TK_FH_TRADES && fm.trades == 0 &&
+							 fm.rejected > 0)) {
+				if (fm.kind == TK_FH_INVALID)
+					tkk__reject(k, fm.reason, m->partition, m->offset, fm.text);
+				else
+					tkk__foreign_rejects(k, &fm);
+				if (pp->n == 0)
+					pp->handled = m->offset;
+				return;
+			}
 		}
-		tkk__foreign(k, m, recv);
+		k->other_source++;
+		k->stats->rejected_by[TK_FH_OTHER_SOURCE]++;
+		if (!k->warned_other) {
+			k->warned_other = true;
+			tk_warn("kafka %s [%d] offset %" PRId64 ": skipping %s: this feed follows %s",
+				k->cfg->topic, m->partition, m->offset,
+				tickd ? "a tickd source's messages" : "messages without tickd headers",
+				tickd ? "another producer's Finnhub messages" : "a tickd source");
+		}
 		if (pp->n == 0)
 			pp->handled = m->offset;
+		return;
+	}
+	if (!tickd) {
+		if (m->offset < pp->resume_offset || m->offset <= pp->foreign_done) {
+			pp->handled = m->offset;
+			return; /* the log holds it: read again after a restart or a rebalance */
+		}
+		if (tkk__foreign(k, m, recv)) {
+			pp->foreign_done = m->offset;
+			pp->handled = m->offset;
+		}
 		return;
 	}
 	if (!tkk__parse(k, m, h, recv, &r)) {
@@ -874,19 +1029,17 @@ static void tkk__message(struct tkk_src *k, const rd_kafka_message_t *m)
 			pp->handled = m->offset;
 		return;
 	}
+	if (pp->merged && m->offset == pp->resume_offset)
+		tkk__note_last(k, &r); /* a message the log holds: the merge is past it */
 	if (!k->ready && m->partition == k->klast_part) {
-		if (m->offset == k->klast_offset) {
-			/* The newest message the log holds: the merge resumes after it. */
-			k->have_last = true;
-			k->last_gen = r.gen;
-			k->last_seq = r.seq;
+		if (m->offset == k->klast_offset)
 			tk_info("kafka %s: resuming after seq %" PRIu64 " of %s (partition %d offset "
-				"%" PRId64 ")", k->cfg->topic, r.seq, k->follow, m->partition, m->offset);
-		} else {
+				"%" PRId64 ")", k->cfg->topic, k->last_seq, k->follow, m->partition,
+				m->offset);
+		else
 			tk_warn("kafka %s: the newest message this log holds (partition %d offset "
-				"%" PRId64 ") is gone from Kafka: resuming by offsets alone",
-				k->cfg->topic, k->klast_part, k->klast_offset);
-		}
+				"%" PRId64 ") is gone from Kafka: resuming after the newest the other "
+				"partitions still hold", k->cfg->topic, k->klast_part, k->klast_offset);
 		k->ready = true;
 	}
 	if (pp->n == TKK_RING) {
@@ -915,7 +1068,7 @@ static int tkk__assign_static(struct tkk_src *k)
 	l = rd_kafka_topic_partition_list_new(n);
 	for (i = 0; i < n; i++)
 		rd_kafka_topic_partition_list_add(l, k->cfg->topic, want[i]);
-	tkk__take(k, l);
+	tkk__take(k, l, false);
 	if (rd_kafka_assign(k->rk, l) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		rd_kafka_topic_partition_list_destroy(l);
 		return tk_err_set(-EINVAL, "kafka %s: cannot assign the partitions", k->cfg->topic);
@@ -958,6 +1111,7 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 	for (p = 0; p < TKK_POS_MAX_PARTITIONS; p++) {
 		k->part[p].handled = k->part[p].expect = k->part[p].recorded = -1;
 		k->part[p].resume_offset = k->part[p].resume_index = -1;
+		k->part[p].foreign_done = -1;
 	}
 	if (cfg->follow != NULL) {
 		snprintf(k->follow, sizeof(k->follow), "%s", cfg->follow);
@@ -969,6 +1123,7 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 	}
 	k->symtab = tk_symtab_of(seg);
 	tk_fh_limits_default(&lim);
+	k->lim = lim;
 	k->parser = tk_fh_parser_new(&lim);
 	if (k->parser == NULL) {
 		tk_error("out of memory");
@@ -985,9 +1140,16 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 	tkk__scan_back(k);
 	if (k->klast_part < 0)
 		k->ready = true; /* nothing of ours with a place in Kafka yet */
+	if (k->ended_in_log && cfg->exit_at_end) {
+		tk_info("%s already ends with the stream's end-of-stream heartbeat: nothing to do",
+			logname);
+		rc = 0;
+		goto out;
+	}
 	k->rk = tkk__consumer(k);
 	if (k->rk == NULL) {
 		tk_error("%s", tk_err_msg());
+		rc = 2; /* a property librdkafka refuses: restarting cannot help */
 		goto out;
 	}
 	k->nparts = tkk__partition_count(k);
@@ -1001,6 +1163,7 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 	if (k->nparts > TKK_POS_MAX_PARTITIONS) {
 		tk_error("kafka %s: %d partitions; a feed follows at most %d", cfg->topic, k->nparts,
 			 TKK_POS_MAX_PARTITIONS);
+		rc = 2;
 		goto out;
 	}
 	if (!tkk__alloc_rings(k)) {
@@ -1010,6 +1173,7 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 	if (cfg->partitions != NULL) {
 		if (tkk__assign_static(k) < 0) {
 			tk_error("%s", tk_err_msg());
+			rc = 2;
 			goto out;
 		}
 	} else {
@@ -1028,7 +1192,7 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 	tk_info("kafka %s at %s into %s%s", cfg->topic, cfg->servers, logname,
 		k->begun ? " (resuming what the log holds)" : "");
 	k->next_commit = tk_mono_ns() + TKK_COMMIT_NS;
-	while (!*stop && !(k->ended && cfg->exit_at_end)) {
+	while (!*stop && !(k->ended && cfg->exit_at_end) && k->fatal == 0) {
 		bool open = tkk__merge(k);
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, open ? 100 : 1);
 		int n = 0;
@@ -1060,6 +1224,10 @@ int tkk_source_run(struct tk_segment *seg, const char *logname, const struct tkk
 		}
 	}
 	tkk__commit(k, true);
+	if (k->fatal != 0) {
+		rc = k->fatal;
+		goto out;
+	}
 	if (k->stale > 0 || k->other_source > 0 || k->foreign > 0)
 		tk_info("kafka %s: %" PRIu64 " messages the log already held, %" PRIu64
 			" of other sources skipped, %" PRIu64 " of other producers written",

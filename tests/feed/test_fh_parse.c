@@ -334,12 +334,18 @@ Test(fh_parse, a_contract_heartbeat_and_its_end)
 		     TK_CONTRACT_HEARTBEAT);
 	cr_assert_eq(ct.ts_ms, 1704205803988LL);
 	cr_assert_eq(ct.end, 0);
-	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5,\"feed\":0,\"end\":true,\"seq\":9}"),
-		     TK_CONTRACT_HEARTBEAT);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":1704205803988,\"feed\":0,\"end\":true,"
+			      "\"seq\":9}"), TK_CONTRACT_HEARTBEAT);
 	cr_assert_eq(ct.end, 1);
-	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5,\"end\":\"yes\"}"), TK_CONTRACT_INVALID);
+	/* A clock the data contract's times refuse (1970): it would close nothing
+	 * true, or one in 2100 every bar. */
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5}"), TK_CONTRACT_INVALID);
+	cr_assert_eq(ct.reason, TK_FH_BAD_TIME);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":4102444800000}"), TK_CONTRACT_INVALID);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":1704205803988,\"end\":\"yes\"}"),
+		     TK_CONTRACT_INVALID);
 	cr_assert_eq(ct.reason, TK_FH_BAD_DATA);
-	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":5.5}"), TK_CONTRACT_INVALID);
+	cr_assert_eq(contract("{\"type\":\"heartbeat\",\"ts\":1704205803988.5}"), TK_CONTRACT_INVALID);
 	cr_assert_eq(ct.reason, TK_FH_BAD_TIME);
 }
 

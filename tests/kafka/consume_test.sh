@@ -13,6 +13,10 @@
 #          partitions: the union of their bars equals A's; no symbol twice
 #   finnhub: like once (without the bad messages), A publishing its trades
 #          in Finnhub's format (tickd kafka --trades-format finnhub)
+#   gap:   B's feed stopped (SIGSTOP) while A publishes more than the mock
+#          broker keeps (about 5 MiB a partition): when it goes on, the offsets
+#          it wanted are gone; it writes a gap event, counts it, and its
+#          trades are A's in A's order with a hole, never twice
 # usage: consume_test.sh BUILD_DIR TRADES RATE MODE [KILLS]
 set -euo pipefail
 B=$1
@@ -77,7 +81,7 @@ assigned() { # SEGMENT: partitions the feed has now
 
 # The consumers first, settled on their partitions before A writes.
 case $MODE in
-  once|kill|finnhub) consumer "$PB1" b1.log --partitions all; NB=1 ;;
+  once|kill|finnhub|gap) consumer "$PB1" b1.log --partitions all; NB=1 ;;
   scale) consumer "$PB1" b1.log --group scale; consumer "$PB2" b2.log --group scale; NB=2 ;;
   *) fail "unknown mode $MODE" ;;
 esac
@@ -101,6 +105,10 @@ if [ "$MODE" = finnhub ]; then
   PIDS+=($KPID)
   "$T" run --shm-path "$PA" --no-persist --source synth --count "$TRADES" --symbols 50 \
     --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end >"$D/a.log" 2>&1 &
+elif [ "$MODE" = gap ]; then
+  "$T" run --fresh --shm-path "$PA" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
+    --symbols 50 --start 1704205800 --speed max --exit-at-end --slots 4194304 \
+    >"$D/a.log" 2>&1 &
 else
   "$T" run --fresh --shm-path "$PA" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
     --symbols 50 --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end --slots 1048576 \
@@ -153,7 +161,20 @@ if [ "$MODE" = kill ]; then
   [ $kills -eq "$KILLS" ] || fail "A ended after $kills of $KILLS kills (make it longer)"
 fi
 
+b_trades() {
+  "$T" stats --shm-path "$PB1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["feeds"][0]["trades"])'
+}
+if [ "$MODE" = gap ]; then
+  for _ in $(seq 300); do [ "$(b_trades)" -gt 1000 ] && break; sleep 0.05; done
+  bpid=$(pgrep -f "tickd feed --source kafka --shm-path $PB1" | head -1)
+  [ -n "$bpid" ] || fail "no consuming feed to stop"
+  kill -STOP "$bpid"
+  stopped_at=$(b_trades)
+fi
 wait $APID || fail "host A's run failed"
+if [ "$MODE" = gap ]; then
+  kill -CONT "$bpid"
+fi
 if [ "$MODE" = finnhub ]; then
   # Everything published once the cursor is at the log's end, then stop it.
   end=$("$T" stats --shm-path "$PA" | awk '$1 == "log" && $2 == "ticks.0" {print $4; exit}')
@@ -204,6 +225,30 @@ def rows(path):
             out.append(r)
     return out
 
+if mode == "gap":
+    f = json.load(open(f"{d}/B1.stats"))["feeds"][0]
+    ta = [(r["symbol"], r["price"], r["size"], r["ts"]) for r in rows(f"{d}/A.ticks")]
+    tb, gaps = [], 0
+    for r in rows(f"{d}/B1.ticks"):
+        if r.get("type") == "gap":
+            gaps += 1
+        elif "price" in r:
+            tb.append((r["symbol"], r["price"], r["size"], r["ts"]))
+    if f["gaps"] < 1 or gaps < 1:
+        fail(f"no gap: {f['gaps']} counted, {gaps} gap events in the log")
+    if not 0 < len(tb) < len(ta):
+        fail(f"B holds {len(tb)} of A's {len(ta)} trades: the broker kept everything?")
+    # A subsequence of A's trades: in A's order, none twice.
+    i = 0
+    for t in tb:
+        while i < len(ta) and ta[i] != t:
+            i += 1
+        if i == len(ta):
+            fail(f"B's trade {t} is not in A's order (or twice)")
+        i += 1
+    print(f"gap: {f['gaps']} gaps counted, {gaps} events; B has {len(tb)} of A's {len(ta)} "
+          f"trades, in A's order, none twice")
+    sys.exit(0)
 total = 0
 for log in ["bars.1s", "bars.1m", "bars.5m", "bars.1h", "signals"]:
     a = rows(f"{d}/A.{log}")

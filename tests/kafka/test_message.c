@@ -237,6 +237,9 @@ Test(source, the_source_header_names_and_generation)
 	cr_assert_eq(tkk_src_parse("vm/ticks.0@12345678901234567", 28, name, sizeof(name), &gen),
 		     -EINVAL);
 	cr_assert_eq(tkk_src_parse("vm/ticks.0@1", 12, name, 5, &gen), -EINVAL);
+	/* Printable ASCII only: a NUL would end the name early for --follow. */
+	cr_assert_eq(tkk_src_parse("vm\0x/ticks.0@1", 14, name, sizeof(name), &gen), -EINVAL);
+	cr_assert_eq(tkk_src_parse("vm x/ticks.0@1", 14, name, sizeof(name), &gen), -EINVAL);
 }
 
 Test(source, a_partition_list)
