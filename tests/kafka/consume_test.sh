@@ -25,7 +25,8 @@ RATE=${3:-5000}
 MODE=${4:-once}
 KILLS=${5:-20}
 if [ "${TICKD_TEST_SCALE:-}" = small ]; then # the sanitizer builds
-  TRADES=$((TRADES / 4))
+  # (gap: as many trades, or the broker would keep them all)
+  [ "$MODE" != gap ] && TRADES=$((TRADES / 4))
   RATE=$((RATE / 8))
   KILLS=$((KILLS / 2))
 fi
@@ -81,7 +82,8 @@ assigned() { # SEGMENT: partitions the feed has now
 
 # The consumers first, settled on their partitions before A writes.
 case $MODE in
-  once|kill|finnhub|gap) consumer "$PB1" b1.log --partitions all; NB=1 ;;
+  once|kill|finnhub) consumer "$PB1" b1.log --partitions all; NB=1 ;;
+  gap) consumer "$PB1" b1.log --partitions all --slots 4194304; NB=1 ;;
   scale) consumer "$PB1" b1.log --group scale; consumer "$PB2" b2.log --group scale; NB=2 ;;
   *) fail "unknown mode $MODE" ;;
 esac
