@@ -375,8 +375,9 @@ static int64_t tkk__start_of(struct tkk_src *k, int32_t p, int64_t committed)
 		start = pp->recorded;
 	if (committed >= 0 && committed > start) {
 		if (start >= 0)
-			tk_info("kafka %s [%d]: another member wrote up to offset %" PRId64
-				"; starting there", k->cfg->topic, p, committed - 1);
+			tk_info("kafka %s [%d]: the group's committed offset %" PRId64 " is past this "
+				"log's %" PRId64 " (another member's, or skipped messages): starting there",
+				k->cfg->topic, p, committed, start);
 		/* Its records below our merge point are not in this log. */
 		pp->merged = false;
 		start = committed;
