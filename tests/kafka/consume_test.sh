@@ -48,7 +48,7 @@ cleanup() {
     pkill -9 -f "tickd (run|kafka|feed|engine) .*--shm-path $s" 2>/dev/null || true
     "$T" clean --shm-path "$s" >/dev/null 2>&1 || true
   done
-  [ -n "$BROKER" ] && kill "$BROKER" 2>/dev/null
+  [ -n "$BROKER" ] && { kill "$BROKER" 2>/dev/null || true; }
   [ -n "${KEEP:-}" ] && echo "kept $D" >&2 || rm -rf "$D"
 }
 trap cleanup EXIT
