@@ -33,6 +33,7 @@
 #include "common/msg.h"
 #include "common/opts.h"
 #include "kafka/cmd.h"
+#include "kafka/conf.h"
 #include "kafka/message.h"
 #include "kafka/readback.h"
 #include "kafka/window.h"
@@ -220,15 +221,6 @@ static void tkk__error(rd_kafka_t *rk, int err, const char *reason, void *opaque
 	}
 }
 
-static int tkk__set(rd_kafka_conf_t *c, const char *name, const char *value)
-{
-	char err[256];
-
-	if (rd_kafka_conf_set(c, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-		return tk_err_set(-EINVAL, "kafka: %s=%s: %s", name, value, err);
-	return 0;
-}
-
 /* The settings both the producer and the read-back consumer take. */
 static int tkk__conf_common(const struct tkk_role *k, const char **pairs, uint32_t *n, char *mem,
 			    size_t cap)
@@ -250,35 +242,22 @@ static rd_kafka_t *tkk__producer(struct tkk_role *k)
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 	char err[512], linger[16];
 	rd_kafka_t *rk;
-	uint32_t i;
 
 	snprintf(linger, sizeof(linger), "%d", k->linger_ms);
-	if (tkk__set(c, "bootstrap.servers", k->bootstrap) < 0 ||
-	    tkk__set(c, "enable.idempotence", "true") < 0 ||
+	if (tkk_conf_set(c, "bootstrap.servers", k->bootstrap) < 0 ||
+	    tkk_conf_set(c, "enable.idempotence", "true") < 0 ||
 	    /* The log is the buffer: a message never expires here (0: never). */
-	    tkk__set(c, "message.timeout.ms", "0") < 0 ||
+	    tkk_conf_set(c, "message.timeout.ms", "0") < 0 ||
 	    /* A permanent error to a partition would leave a hole that later
 	     * messages to it fill past: fatal instead (a new session reads back;
 	     * the skip rule needs each partition without holes). */
-	    tkk__set(c, "enable.gapless.guarantee", "true") < 0 ||
-	    tkk__set(c, "compression.codec", k->compression) < 0 ||
-	    tkk__set(c, "linger.ms", linger) < 0)
+	    tkk_conf_set(c, "enable.gapless.guarantee", "true") < 0 ||
+	    tkk_conf_set(c, "compression.codec", k->compression) < 0 ||
+	    tkk_conf_set(c, "linger.ms", linger) < 0)
 		goto bad;
-	for (i = 0; i < k->nconf; i++) {
-		char name[256];
-		const char *eq = strchr(k->conf[i], '=');
-		size_t n = eq != NULL ? (size_t)(eq - k->conf[i]) : 0;
-
-		if (n == 0 || n >= sizeof(name)) {
-			tk_err_set(-EINVAL, "kafka: --property '%s' is not NAME=VALUE", k->conf[i]);
-			goto bad;
-		}
-		memcpy(name, k->conf[i], n);
-		name[n] = '\0';
-		if (tkk__set(c, name, eq + 1) < 0)
-			goto bad;
-		/* (tkk__add_properties refused the settings exactly once rests on.) */
-	}
+	/* (tkk__add_properties refused the settings exactly once rests on.) */
+	if (tkk_conf_apply(c, k->conf, k->nconf) < 0)
+		goto bad;
 	rd_kafka_conf_set_dr_msg_cb(c, tkk__dr);
 	rd_kafka_conf_set_error_cb(c, tkk__error);
 	rd_kafka_conf_set_opaque(c, k);

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
+#include "kafka/conf.h"
 #include "kafka/message.h"
 
 struct tkk__part {
@@ -19,49 +20,27 @@ struct tkk__part {
 	bool done, eof, in_round;
 };
 
-static int tkk__conf(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-	char err[256];
-
-	if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-		return tk_err_set(-EINVAL, "kafka: %s=%s: %s", name, value, err);
-	return 0;
-}
-
 static rd_kafka_t *tkk__consumer(const struct tkk_rb_opts *o)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char err[512], name[256];
+	char err[512];
 	rd_kafka_t *rk;
-	uint32_t i;
 
-	for (i = 0; i < o->nconf; i++) {
-		const char *eq = strchr(o->conf[i], '=');
-		size_t n = eq != NULL ? (size_t)(eq - o->conf[i]) : 0;
-
-		if (n == 0 || n >= sizeof(name)) {
-			tk_err_set(-EINVAL, "kafka: '%s' is not name=value", o->conf[i]);
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
-		memcpy(name, o->conf[i], n);
-		name[n] = '\0';
-		if (tkk__conf(conf, name, eq + 1) < 0) {
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
+	if (tkk_conf_apply(conf, o->conf, o->nconf) < 0) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
 	}
-	if (tkk__conf(conf, "group.id", o->group) < 0 ||
-	    tkk__conf(conf, "enable.auto.commit", "false") < 0 ||
-	    tkk__conf(conf, "enable.auto.offset.store", "false") < 0 ||
-	    tkk__conf(conf, "enable.partition.eof", "true") < 0 ||
-	    tkk__conf(conf, "auto.offset.reset", "earliest") < 0 ||
+	if (tkk_conf_set(conf, "group.id", o->group) < 0 ||
+	    tkk_conf_set(conf, "enable.auto.commit", "false") < 0 ||
+	    tkk_conf_set(conf, "enable.auto.offset.store", "false") < 0 ||
+	    tkk_conf_set(conf, "enable.partition.eof", "true") < 0 ||
+	    tkk_conf_set(conf, "auto.offset.reset", "earliest") < 0 ||
 	    /* Every partition must answer its end soon: a fetch may not wait
 	     * half a second for data that nobody is writing. */
-	    tkk__conf(conf, "fetch.wait.max.ms", "10") < 0 ||
+	    tkk_conf_set(conf, "fetch.wait.max.ms", "10") < 0 ||
 	    /* A tail longer than what the partition still holds resets to its
 	     * start, with a warning each time: expected here, not logged. */
-	    tkk__conf(conf, "log_level", "3") < 0) {
+	    tkk_conf_set(conf, "log_level", "3") < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #include "common/msg.h"
 #include "feed/fh_parse.h"
 #include "feed/resume.h"
+#include "kafka/conf.h"
 #include "kafka/message.h"
 #include "shm/idle.h"
 #include "shm/log.h"
@@ -347,15 +348,6 @@ static void tkk__scan_back(struct tkk_src *k)
 
 /* ------------------------------------------------------------ consumer */
 
-static int tkk__conf(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-	char err[256];
-
-	if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-		return tk_err_set(-EINVAL, "kafka: %s=%s: %s", name, value, err);
-	return 0;
-}
-
 /*
  * Where partition p starts: after what this process handled of it (assigned
  * again by a rebalance), else at the last message the log holds of it, read
@@ -477,35 +469,24 @@ static rd_kafka_t *tkk__consumer(struct tkk_src *k)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	const struct tkk_source_cfg *c = k->cfg;
-	char err[512], name[256];
+	char err[512];
 	rd_kafka_t *rk;
-	uint32_t i;
 
-	for (i = 0; i < c->nprops; i++) {
-		const char *eq = strchr(c->props[i], '=');
-		size_t n = eq != NULL ? (size_t)(eq - c->props[i]) : 0;
-
-		if (n == 0 || n >= sizeof(name)) {
-			tk_err_set(-EINVAL, "kafka: --property '%s' is not name=value", c->props[i]);
-			goto fail;
-		}
-		memcpy(name, c->props[i], n);
-		name[n] = '\0';
-		if (tkk__conf(conf, name, eq + 1) < 0)
-			goto fail;
-	}
-	if (tkk__conf(conf, "bootstrap.servers", c->servers) < 0 ||
-	    tkk__conf(conf, "group.id", c->group) < 0 ||
+	/* The user's settings first: the ones the promise rests on come after. */
+	if (tkk_conf_apply(conf, c->props, c->nprops) < 0)
+		goto fail;
+	if (tkk_conf_set(conf, "bootstrap.servers", c->servers) < 0 ||
+	    tkk_conf_set(conf, "group.id", c->group) < 0 ||
 	    /* The offsets live with the ticks; the group's are for a takeover. */
-	    tkk__conf(conf, "enable.auto.commit", "false") < 0 ||
-	    tkk__conf(conf, "enable.auto.offset.store", "false") < 0 ||
-	    tkk__conf(conf, "auto.offset.reset", "earliest") < 0 ||
+	    tkk_conf_set(conf, "enable.auto.commit", "false") < 0 ||
+	    tkk_conf_set(conf, "enable.auto.offset.store", "false") < 0 ||
+	    tkk_conf_set(conf, "auto.offset.reset", "earliest") < 0 ||
 	    /* A trade waits for the slowest partition of the merge: fetch
 	     * sparse partitions often. */
-	    tkk__conf(conf, "fetch.wait.max.ms", "10") < 0 ||
+	    tkk_conf_set(conf, "fetch.wait.max.ms", "10") < 0 ||
 	    /* Eager: the rebalance callback assigns and revokes whole lists. */
-	    tkk__conf(conf, "partition.assignment.strategy", "range,roundrobin") < 0 ||
-	    tkk__conf(conf, "client.id", "tickd-feed") < 0)
+	    tkk_conf_set(conf, "partition.assignment.strategy", "range,roundrobin") < 0 ||
+	    tkk_conf_set(conf, "client.id", "tickd-feed") < 0)
 		goto fail;
 	if (c->partitions == NULL)
 		rd_kafka_conf_set_rebalance_cb(conf, tkk__rebalance);
