@@ -108,9 +108,11 @@ if [ "$MODE" = finnhub ]; then
   "$T" run --shm-path "$PA" --no-persist --source synth --count "$TRADES" --symbols 50 \
     --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end >"$D/a.log" 2>&1 &
 elif [ "$MODE" = gap ]; then
+  # Without --exit-at-end: A is stopped once its publisher has sent it all
+  # (at the end, tickd run gives a publisher 20 s; under ASan 2,000,000
+  # messages take longer).
   "$T" run --fresh --shm-path "$PA" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
-    --symbols 50 --start 1704205800 --speed max --exit-at-end --slots 4194304 \
-    >"$D/a.log" 2>&1 &
+    --symbols 50 --start 1704205800 --speed max --slots 4194304 >"$D/a.log" 2>&1 &
 else
   "$T" run --fresh --shm-path "$PA" --no-persist --kafka "$BS" --source synth --count "$TRADES" \
     --symbols 50 --start 1704205800 --rate "$RATE" --speed 1 --exit-at-end --slots 1048576 \
@@ -173,19 +175,30 @@ if [ "$MODE" = gap ]; then
   kill -STOP "$bpid"
   stopped_at=$(b_trades)
 fi
+published() { # the publisher's cursor on A's ticks.0 is past its last record
+  local end c
+  end=$("$T" stats --shm-path "$PA" | awk '$1 == "log" && $2 == "ticks.0" {print $4; exit}')
+  c=$("$T" stats --shm-path "$PA" | awk '$1 == "log" {l = $2}
+    $1 == "reader" && $2 == "kafka" && l == "ticks.0" {for (i = 3; i < NF; i++) if ($i == "cursor") {print $(i + 1); exit}}')
+  [ -n "$c" ] && [ -n "$end" ] && [ "$c" -gt "$end" ]
+}
+if [ "$MODE" = gap ]; then
+  # A's feed writes its END, then its publisher sends everything: then A stops.
+  for _ in $(seq 1200); do
+    pgrep -f "tickd feed --source synth --shm-path $PA" >/dev/null || break
+    sleep 0.25
+  done
+  for _ in $(seq 1200); do published && break; sleep 0.25; done
+  published || fail "A's publisher did not send all of ticks.0"
+  kill -TERM $APID
+fi
 wait $APID || fail "host A's run failed"
 if [ "$MODE" = gap ]; then
   kill -CONT "$bpid"
 fi
 if [ "$MODE" = finnhub ]; then
   # Everything published once the cursor is at the log's end, then stop it.
-  end=$("$T" stats --shm-path "$PA" | awk '$1 == "log" && $2 == "ticks.0" {print $4; exit}')
-  for _ in $(seq 300); do
-    c=$("$T" stats --shm-path "$PA" | awk '$1 == "log" {l = $2}
-      $1 == "reader" && $2 == "kafka" && l == "ticks.0" {for (i = 3; i < NF; i++) if ($i == "cursor") {print $(i + 1); exit}}')
-    [ -n "$c" ] && [ "$c" -gt "$end" ] && break
-    sleep 0.1
-  done
+  for _ in $(seq 600); do published && break; sleep 0.1; done
   kill -TERM $KPID
   wait $KPID || fail "the Finnhub-format publisher failed"
   grep -q '"data":\[{"s":' < <(timeout 10 kcat -C -b "$BS" -t market.trades.raw -p 0 -o -5 -e -q 2>/dev/null) ||
