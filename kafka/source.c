@@ -689,6 +689,7 @@ static bool tkk__parse(struct tkk_src *k, const rd_kafka_message_t *m, rd_kafka_
 	size_t n;
 	char name[128];
 	struct tk_contract c;
+	struct tkk_one one = { 0 };
 	int64_t ts;
 
 	memset(r, 0, sizeof(*r));
@@ -732,9 +733,9 @@ static bool tkk__parse(struct tkk_src *k, const rd_kafka_message_t *m, rd_kafka_
 		return false;
 	}
 	if (m->len >= 8 && memcmp(m->payload, "{\"data\":", 8) == 0) {
-		/* --trades-format finnhub: Finnhub's message, one trade. */
+		/* --trades-format finnhub: Finnhub's message, one trade (its symbol
+		 * lives in `one`, of the function's scope: c points into it). */
 		struct tk_fh_msg fm;
-		struct tkk_one one = { 0 };
 
 		tk_fh_parse(k->parser, m->payload, m->len, tkk__one_trade, &one, &fm);
 		if (fm.kind != TK_FH_TRADES || fm.trades != 1) {
