@@ -644,15 +644,18 @@ static bool tkk__foreign(struct tkk_src *k, const rd_kafka_message_t *m, int64_t
 	uint32_t n = 0;
 
 	k->foreign++;
-	/* A trade's place in its message has 10 bits in the tick's src. */
-	tk_fh_parse(k->parser, m->payload, m->len, tkk__count_trade, &n, &fm);
-	if (fm.kind == TK_FH_TRADES && fm.trades >= (1u << TKK_POS_INDEX_BITS)) {
-		tkk__reject(k, TK_FH_TOO_LARGE, m->partition, m->offset,
-			    "more than 1023 trades in one message");
-		return true;
+	/* A trade's place in its message has 10 bits in the tick's src.  1,024
+	 * trades take at least 1,024 x 38 bytes (the shortest valid trade):
+	 * only a message that long is counted before it is written. */
+	if (m->len >= (size_t)38 << TKK_POS_INDEX_BITS) {
+		tk_fh_parse(k->parser, m->payload, m->len, tkk__count_trade, &n, &fm);
+		if (fm.kind == TK_FH_TRADES && fm.trades >= (1u << TKK_POS_INDEX_BITS)) {
+			tkk__reject(k, TK_FH_TOO_LARGE, m->partition, m->offset,
+				    "more than 1023 trades in one message");
+			return true;
+		}
 	}
-	if (fm.kind == TK_FH_TRADES)
-		tk_fh_parse(k->parser, m->payload, m->len, tkk__foreign_trade, &f, &fm);
+	tk_fh_parse(k->parser, m->payload, m->len, tkk__foreign_trade, &f, &fm);
 	if (fm.kind == TK_FH_INVALID) {
 		tkk__reject(k, fm.reason, m->partition, m->offset, fm.text);
 	} else if (fm.kind == TK_FH_TRADES) {
@@ -683,7 +686,7 @@ static void tkk__one_trade(void *ctx, const struct tk_fh_trade *t)
 /* Parse a message of a tickd source into *r; false (counted) if it is bad
  * or not the followed source. */
 static bool tkk__parse(struct tkk_src *k, const rd_kafka_message_t *m, rd_kafka_headers_t *h,
-		       int64_t recv, struct tkk_rec *r)
+		       const void *src, size_t src_len, int64_t recv, struct tkk_rec *r)
 {
 	const void *v;
 	size_t n;
@@ -695,8 +698,7 @@ static bool tkk__parse(struct tkk_src *k, const rd_kafka_message_t *m, rd_kafka_
 	memset(r, 0, sizeof(*r));
 	r->offset = m->offset;
 	r->recv_ns = recv;
-	tkk__header(h, "tickd.src", &v, &n);
-	if (tkk_src_parse(v, n, name, sizeof(name), &r->gen) < 0) {
+	if (tkk_src_parse(src, src_len, name, sizeof(name), &r->gen) < 0) {
 		tkk__reject(k, TK_FH_BAD_HEADER, m->partition, m->offset,
 			    "tickd.src is not <source>/<log>@<generation>");
 		return false;
@@ -918,6 +920,8 @@ static void tkk__message(struct tkk_src *k, const rd_kafka_message_t *m)
 	rd_kafka_headers_t *h = NULL;
 	struct tkk_part *pp;
 	struct tkk_rec r;
+	const void *src = NULL;
+	size_t src_len = 0;
 	int64_t ts_ms;
 	bool tickd;
 
@@ -957,7 +961,7 @@ static void tkk__message(struct tkk_src *k, const rd_kafka_message_t *m)
 	k->stats->bytes += m->len;
 	k->stats->last_msg_ns = recv;
 	tickd = rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-		tkk__header(h, "tickd.src", &(const void *){ NULL }, &(size_t){ 0 });
+		tkk__header(h, "tickd.src", &src, &src_len);
 	if (!k->ready && m->partition == k->klast_part && !tickd)
 		k->ready = true; /* the log's newest message is another producer's */
 	/* One kind of source per feed: a log that merges a tickd source by its
@@ -1007,7 +1011,7 @@ static void tkk__message(struct tkk_src *k, const rd_kafka_message_t *m)
 		}
 		return;
 	}
-	if (!tkk__parse(k, m, h, recv, &r)) {
+	if (!tkk__parse(k, m, h, src, src_len, recv, &r)) {
 		if (pp->n == 0)
 			pp->handled = m->offset;
 		return;
