@@ -14,17 +14,18 @@
 
 #define TK__ALL_SEG (TK_CMD_RUN | TK_CMD_FEED | TK_CMD_SUBSCRIBE | TK_CMD_UNSUBSCRIBE | \
 		     TK_CMD_ENGINE | TK_CMD_INIT | TK_CMD_INFO | TK_CMD_CLEAN | TK_CMD_TAIL | \
-		     TK_CMD_STATS | TK_CMD_TOP | TK_CMD_PERSIST | TK_CMD_KAFKA)
+		     TK_CMD_STATS | TK_CMD_TOP | TK_CMD_PERSIST | TK_CMD_KAFKA | TK_CMD_API)
 #define TK__FEED_RUN (TK_CMD_FEED | TK_CMD_RUN)
 #define TK__TOKEN_ENV { "FINNHUB_API_TOKEN", "FINNHUB_API_KEY", "FINNHUB_TOKEN", NULL }
 
 static const char *const tk__cmd_names[TK_CMD_COUNT] = {
 	"run", "feed", "subscribe", "unsubscribe", "mock-finnhub", "engine",
 	"init", "info", "clean", "tail", "stats", "top", "persist", "export", "journal", "kafka",
+	"api",
 };
 
 const char *const tk_config_sections[] = {
-	"global", "run", "feed", "engine", "persist", "export", "journal", "kafka", "init",
+	"global", "run", "feed", "engine", "persist", "export", "journal", "kafka", "api", "init",
 	"mock-finnhub",
 	"tail", "stats", "top", "subscribe", NULL,
 };
@@ -47,8 +48,8 @@ const struct tk_setting tk_settings[] = {
 	{ "global", "shards", { NULL }, TK_CMD_RUN | TK_CMD_INIT | TK_CMD_ENGINE, 0, "1",
 	  "engine shards: one worker, bars.<tf>.<i> and signals.<i> each" },
 	{ "global", "data-dir", { "TICKD_DATA_DIR", NULL },
-	  TK_CMD_RUN | TK_CMD_PERSIST | TK_CMD_EXPORT | TK_CMD_JOURNAL, 0, "./tickd-data",
-	  "the journal's directory (tickd persist, export, journal)" },
+	  TK_CMD_RUN | TK_CMD_PERSIST | TK_CMD_EXPORT | TK_CMD_JOURNAL | TK_CMD_API, 0, "./tickd-data",
+	  "the journal's directory (tickd persist, export, journal; the API's history)" },
 
 	/* [run] */
 	{ "run", "fresh", { NULL }, TK_CMD_RUN, TK_SET_BOOL, "false",
@@ -177,6 +178,20 @@ const struct tk_setting tk_settings[] = {
 	{ "kafka", "release-after", { NULL }, TK_CMD_KAFKA, 0, "5",
 	  "seconds of stall a release policy tolerates" },
 	{ "kafka", "idle", { NULL }, TK_CMD_KAFKA, 0, "backoff", "backoff, spin or block" },
+
+	/* [api]: tickd api, the HTTP API */
+	{ "api", "listen", { "TICKD_API_LISTEN", NULL }, TK_CMD_API | TK_CMD_RUN, 0, "127.0.0.1:8000",
+	  "HTTP address, HOST:PORT (tickd run: \"off\" starts no API)" },
+	{ "api", "threads", { NULL }, TK_CMD_API, 0, "1200",
+	  "server threads: each open keep-alive connection holds one while it is open" },
+	{ "api", "keep-alive", { NULL }, TK_CMD_API, 0, "30s",
+	  "an idle keep-alive connection is closed after this long" },
+	{ "api", "health-max-age", { NULL }, TK_CMD_API, 0, "10s",
+	  "/health is 503 when a feed has sent nothing for this long" },
+	{ "api", "health-max-lag", { NULL }, TK_CMD_API, 0, "100000",
+	  "/health is 503 when an engine worker is this many records behind" },
+	{ "api", "default-limit", { NULL }, TK_CMD_API, 0, "500",
+	  "rows an /ohlcv or /indicators answer holds when the request gives no limit" },
 
 	/* [export]: tickd export */
 	{ "export", "date", { NULL }, TK_CMD_EXPORT, 0, "(all)", "one UTC day, YYYY-MM-DD" },

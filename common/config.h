@@ -51,7 +51,8 @@ enum {
 	TK_CMD_EXPORT = 1u << 13,
 	TK_CMD_JOURNAL = 1u << 14,
 	TK_CMD_KAFKA = 1u << 15,
-	TK_CMD_COUNT = 16,
+	TK_CMD_API = 1u << 16,
+	TK_CMD_COUNT = 17,
 };
 
 enum {

@@ -258,8 +258,10 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 		tk__put(&out, TK_REC_TICK, (uint32_t)ids[t.symbol], &tick, sizeof(tick));
 		last_ts = t.ts_ns;
 		written++;
-		if (stats != NULL)
+		if (stats != NULL) {
 			stats->trades++;
+			stats->last_msg_ns = tick.recv_ns; /* the synthetic feed's "message" */
+		}
 	}
 	if (o->count != 0 && written == o->count) {
 		/* End of a finite stream: readers close every open bar. */

@@ -419,6 +419,24 @@ static inline int tk_log_read(struct tk_log_reader *r, struct tk_slot *out)
 	return TK_LOG_OK;
 }
 
+/*
+ * Copy the record of sequence s into out (slot_size bytes) if the ring
+ * still holds it: 1, or 0 (overwritten, or not written yet).  Does not
+ * move r->next: random access for readers that keep their own index
+ * (the API).  r is only read, so any number of threads may share it.
+ */
+static inline int tk_log_read_at(const struct tk_log_reader *r, uint64_t s, struct tk_slot *out)
+{
+	struct tk_slot *slot = tk__log_slot(r->slots, s, r->mask, r->shift);
+
+	/* Acquire, then copy, fence, re-check: as tk_log_read. */
+	if (s == 0 || tk_load_acquire_64(&slot->seq) != s)
+		return 0;
+	tk__slot_copy_racy(out, slot, r->slot_size);
+	tk_fence_load();
+	return tk_load_relaxed_64(&slot->seq) == s;
+}
+
 /* Read up to max records into out[] (contiguous, slot_size stride).
  * Returns how many; stops early at EMPTY or LAPPED (*status says which). */
 static inline uint32_t tk_log_read_batch(struct tk_log_reader *r, void *out, uint32_t max,

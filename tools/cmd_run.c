@@ -24,7 +24,7 @@
 #include "shm/log.h"
 #include "tools/tools.h"
 
-#define TK_RUN_MAX_CHILDREN (64 + TK_FEEDS_MAX) /* workers and feeds */
+#define TK_RUN_MAX_CHILDREN (64 + TK_FEEDS_MAX + 3) /* workers, feeds, journal, publisher, API */
 #define TK_RUN_MAX_ARGS 48
 #define TK_RUN_STABLE_NS (10 * 1000000000LL) /* a child up this long is not crash-looping */
 #define TK_RUN_MAX_QUICK_FAILURES 5
@@ -80,6 +80,8 @@ static void usage(FILE *out)
 		"                       --source kafka the feed reads them and no publisher starts\n"
 		"  --topic T --group G --partitions all|LIST --follow SRC\n"
 		"                       handed to a --source kafka feed (see tickd feed --help)\n"
+		"  --listen HOST:PORT   the HTTP API, tickd api (env TICKD_API_LISTEN; default\n"
+		"                       127.0.0.1:8000; off: no API)\n"
 		"  --config FILE        the configuration file (also $TICKD_CONFIG), read by every\n"
 		"                       child too: [engine] watermark reaches the workers\n"
 		"Settings of the engine (TIMEFRAMES, WATERMARK_SECONDS, SIGNAL_PCT_CHANGE) come from\n"
@@ -171,6 +173,7 @@ int tk_cmd_run(int argc, char **argv)
 		{ "kafka", required_argument, 0, 'K' },
 		{ "topic", required_argument, 0, 'T' },  { "group", required_argument, 0, 'G' },
 		{ "partitions", required_argument, 0, 'P' }, { "follow", required_argument, 0, 'W' },
+		{ "listen", required_argument, 0, 'A' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tk_child kids[TK_RUN_MAX_CHILDREN];
@@ -179,6 +182,7 @@ int tk_cmd_run(int argc, char **argv)
 	const char *symbols = NULL, *count = NULL, *speed = NULL, *start = NULL, *cpus = NULL;
 	const char *idle = NULL, *slots = NULL, *data_dir = "tickd-data", *kafka = NULL;
 	const char *topic = NULL, *group = NULL, *partitions = NULL, *follow = NULL;
+	const char *listen = "127.0.0.1:8000";
 	bool kafka_source = false;
 	bool persist = true;
 	const char *sources[TK_FEEDS_MAX];
@@ -186,7 +190,7 @@ int tk_cmd_run(int argc, char **argv)
 	bool sources_from_flags = false;
 	char self[4096], buf[64], start_buf[32], logs[TK_FEEDS_MAX * 12];
 	bool fresh = false, exit_at_end = false;
-	uint32_t shards = 1, i, nkids, pers;
+	uint32_t shards = 1, i, nkids, pers, napi;
 	struct tk_child *eng;
 	int64_t duration_ns = 0, t0;
 	struct tk_segment seg;
@@ -238,6 +242,7 @@ int tk_cmd_run(int argc, char **argv)
 		case 'G': group = optarg; break;
 		case 'P': partitions = optarg; break;
 		case 'W': follow = optarg; break;
+		case 'A': listen = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -452,6 +457,22 @@ int tk_cmd_run(int argc, char **argv)
 		f->backoff_ns = 100 * 1000 * 1000LL;
 	}
 	nkids = pers + shards + nfeeds;
+	/* The API last: a follower of what the others write, stopped first. */
+	napi = strcmp(listen, "off") != 0 ? 1 : 0;
+	if (napi) {
+		struct tk_child *k = &kids[nkids++];
+
+		snprintf(k->name, sizeof(k->name), "api");
+		tk__arg(k, "tickd");
+		tk__arg(k, "api");
+		tk__arg(k, "--shm-path");
+		tk__arg(k, path);
+		tk__arg(k, "--listen");
+		tk__arg(k, listen);
+		tk__arg(k, "--data-dir");
+		tk__arg(k, persist ? data_dir : "");
+		k->backoff_ns = 100 * 1000 * 1000LL;
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -465,12 +486,13 @@ int tk_cmd_run(int argc, char **argv)
 		tk__spawn(&kids[i], self);
 	printf("tickd run: segment %s, feed %s%s%s, %u engine worker(s), %s%s%s%s%s.\n"
 	       "  look: tickd top | tickd tail bars.1m | tickd tail signals | tickd stats --json\n"
-	       "        tickd export bars.1m --date YYYY-MM-DD (the journal)\n",
+	       "        tickd export bars.1m --date YYYY-MM-DD (the journal)%s%s%s\n",
 	       path, source, seed ? " seed " : "", seed ? seed : "", shards,
 	       persist ? "journal in " : "no journal", persist ? data_dir : "",
 	       kafka != NULL ? kafka_source ? ", reading Kafka at " : ", publishing to Kafka at " : "",
 	       kafka != NULL ? kafka : "",
-	       exit_at_end ? "; exits when the feed's end is drained" : "; Ctrl-C stops");
+	       exit_at_end ? "; exits when the feed's end is drained" : "; Ctrl-C stops",
+	       napi ? "\n        curl http://" : "", napi ? listen : "", napi ? "/quote/AAPL (the API)" : "");
 	fflush(stdout);
 
 	t0 = tk_mono_ns();
@@ -547,7 +569,7 @@ int tk_cmd_run(int argc, char **argv)
 		}
 		/* The readers are not finite roles: they are stopped below, after
 		 * the others, and drain what they wrote. */
-		if (exit_at_end && done == nkids - pers)
+		if (exit_at_end && done == nkids - pers - napi)
 			break;
 		if (duration_ns > 0 && now - t0 >= duration_ns)
 			break;

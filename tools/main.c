@@ -23,6 +23,7 @@ static const struct tk_cmd tk_cmds[] = {
 	{ "persist", tk_cmd_persist, "the journal: write every log to disk with io_uring, durably" },
 	{ "export", tk_cmd_export, "records of the journal as JSON lines or CSV, by day, time, symbol" },
 	{ "journal", tk_cmd_journal, "verify [--repair]: check every file of the journal" },
+	{ "api", tk_cmd_api, "the HTTP API: quotes, bars, indicators, signals and history" },
 	{ "kafka", tk_cmd_kafka, "the publisher: every tick, bar and signal to Kafka, exactly once" },
 	{ "config", tk_cmd_config, "the effective value of every setting and where it came from" },
 };

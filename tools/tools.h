@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api/cmd.h"
 #include "common/json.h"
 #include "engine/cmd.h"
 #include "feed/cmd.h"

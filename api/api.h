@@ -1,0 +1,53 @@
+/*
+ * tickd api: the routes and what they read.  A handler gets the request
+ * (http.h) and fills a response from the segment (live state, bar history,
+ * the API's index of the bar and signal logs) and the journal; it never
+ * writes the segment but for the control ring.  Handlers run on the
+ * server's threads at once: everything here is read-only after
+ * tka_ctx_open, or atomic.
+ */
+#ifndef TK_API_API_H
+#define TK_API_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/http.h"
+#include "api/index.h"
+#include "shm/segment.h"
+
+#define TKA_LIMIT_MAX 5000 /* rows an answer holds at most */
+
+struct tka_ctx {
+	struct tk_segment seg;
+	const char *data_dir;     /* the journal ("" or NULL: none) */
+	const char *listen;
+	struct tka_index index;
+	int64_t started_ns;       /* wall clock */
+	int64_t health_max_age_ns; /* a feed silent longer is not ok */
+	uint64_t health_max_lag;  /* an engine further behind is not ok */
+	uint64_t default_limit;
+};
+
+/* Answer one request.  Pure of the server: the tests and the fuzz target
+ * call it directly. */
+void tka_dispatch(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+
+/* The handlers (live.c, history.c). */
+void tka_get_health(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_ping(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_status(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_finnhub_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_prices_latest(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_cache(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_symbols(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_ohlcv(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_indicators(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_signals(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_candle(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+
+/* A symbol the segment knows, or a 404 problem (-ENOENT). */
+int tka_symbol_id(struct tka_ctx *c, const char *symbol, struct tka_resp *o);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * tickd api: the HTTP API over the segment and the journal.
+ *
+ * A follower that never gates: it maps the segment read-only (but for the
+ * control ring), follows the bar and signal logs anonymously for its index
+ * (api/index.h), and answers on civetweb's threads (api/server.h) from the
+ * live state, the bar history, that index and the journal.
+ *
+ *   attach -> open the index, start it -> serve
+ *   on SIGTERM/SIGINT: stop serving (requests in flight finish), detach
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/cmd.h"
+#include "api/server.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/msg.h"
+#include "common/opts.h"
+
+#ifndef TK_TICKD_VERSION
+#define TK_TICKD_VERSION "0"
+#endif
+
+static volatile sig_atomic_t tka__stop;
+
+static void tka__on_signal(int sig)
+{
+	(void)sig;
+	tka__stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tickd api [options]\n"
+		"Serve quotes, bars, indicators, signals and history over HTTP from the\n"
+		"segment's live state and bar history and from the journal.  A reader that\n"
+		"never slows the engine.  The endpoints are in the README and in\n"
+		"GET /openapi.json.\n\n"
+		"  --listen HOST:PORT    address (env TICKD_API_LISTEN; default 127.0.0.1:8000)\n"
+		"  --threads N           server threads (default 1200): every open keep-alive\n"
+		"                        connection holds one while it is open\n"
+		"  --keep-alive D        idle keep-alive connections are closed after D (30s)\n"
+		"  --data-dir DIR        the journal, for history older than the rings\n"
+		"                        (env TICKD_DATA_DIR; default ./tickd-data; \"\": none)\n"
+		"  --health-max-age D    /health is 503 when a feed is silent this long (10s)\n"
+		"  --health-max-lag N    ... or an engine worker this many records behind (100000)\n"
+		"  --default-limit N     rows of /ohlcv and /indicators without limit= (500)\n"
+		"  --shm-path PATH       the segment (env TICKD_SHM_PATH)\n");
+}
+
+int tk_cmd_api(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, 0, 'l' },     { "threads", required_argument, 0, 't' },
+		{ "keep-alive", required_argument, 0, 'k' }, { "data-dir", required_argument, 0, 'J' },
+		{ "health-max-age", required_argument, 0, 'a' },
+		{ "health-max-lag", required_argument, 0, 'g' },
+		{ "default-limit", required_argument, 0, 'L' },
+		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	static struct tka_ctx ctx;
+	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .threads = 1200,
+				      .keep_alive_ns = 30 * 1000000000LL };
+	const char *path = NULL;
+	struct tka_server *srv;
+	int c, rc;
+
+	tk_config_args(longopts, &argc, &argv);
+	optind = 1;
+	ctx.data_dir = "tickd-data";
+	ctx.health_max_age_ns = 10 * 1000000000LL;
+	ctx.health_max_lag = 100000;
+	ctx.default_limit = 500;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': so.listen = optarg; break;
+		case 't': so.threads = (unsigned)tk_opt_u64("--threads", optarg, 4, 20000); break;
+		case 'k': so.keep_alive_ns = tk_opt_duration("--keep-alive", optarg); break;
+		case 'J': ctx.data_dir = optarg; break;
+		case 'a': ctx.health_max_age_ns = tk_opt_duration("--health-max-age", optarg); break;
+		case 'g': ctx.health_max_lag = tk_opt_u64("--health-max-lag", optarg, 1, UINT64_MAX); break;
+		case 'L':
+			ctx.default_limit = tk_opt_u64("--default-limit", optarg, 1, TKA_LIMIT_MAX);
+			break;
+		case 'p': path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strchr(so.listen, ':') == NULL)
+		tk_opt_fail("--listen", "'%s' is not HOST:PORT (like 127.0.0.1:8000)", so.listen);
+	if (so.keep_alive_ns < 1000000LL)
+		tk_opt_fail("--keep-alive", "at least 1ms");
+	tk_msg_set_role("api");
+	ctx.listen = so.listen;
+	ctx.started_ns = tk_wall_ns();
+	rc = tk_segment_attach(&ctx.seg, path, TK_ATTACH_READER);
+	if (rc < 0) {
+		tk_error("%s", tk_err_msg());
+		return 1;
+	}
+	rc = tka_index_open(&ctx.index, &ctx.seg);
+	if (rc == 0)
+		rc = tka_index_start(&ctx.index);
+	if (rc < 0) {
+		tk_error("%s", tk_err_msg());
+		tk_segment_detach(&ctx.seg);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, tka__on_signal);
+	signal(SIGTERM, tka__on_signal);
+	srv = tka_server_start(&ctx, &so);
+	if (srv == NULL) {
+		tk_error("%s", tk_err_msg());
+		tka_index_close(&ctx.index);
+		tk_segment_detach(&ctx.seg);
+		return 1;
+	}
+	tk_info("serving http://%s on %u threads (segment %s, journal %s)", so.listen, so.threads,
+		ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
+	while (!tka__stop)
+		tk_sleep_ns(50 * 1000000LL);
+	tka_server_stop(srv);
+	tka_index_close(&ctx.index);
+	tk_segment_detach(&ctx.seg);
+	tk_info("stopped");
+	return 0;
+}
