@@ -125,15 +125,22 @@ int tk_cmd_api(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, tka__on_signal);
 	signal(SIGTERM, tka__on_signal);
-	srv = tka_server_start(&ctx, &so);
-	if (srv == NULL) {
-		tk_error("%s", tk_err_msg());
-		tka_index_close(&ctx.index);
-		tk_segment_detach(&ctx.seg);
-		return 1;
+	/* An address in use (another API, a test) must not stop tickd run's
+	 * engine: keep trying, and say so now and then. */
+	{
+		int64_t said = 0;
+
+		while ((srv = tka_server_start(&ctx, &so)) == NULL && !tka__stop) {
+			if (said == 0 || tk_mono_ns() - said > 30 * 1000000000LL) {
+				tk_warn("%s; trying again every second", tk_err_msg());
+				said = tk_mono_ns();
+			}
+			tk_sleep_ns(1000000000LL);
+		}
 	}
-	tk_info("serving http://%s on %u threads (segment %s, journal %s)", so.listen, so.threads,
-		ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
+	if (srv != NULL)
+		tk_info("serving http://%s on %u threads (segment %s, journal %s)", so.listen,
+			so.threads, ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
 	while (!tka__stop)
 		tk_sleep_ns(50 * 1000000LL);
 	tka_server_stop(srv);

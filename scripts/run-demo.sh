@@ -14,7 +14,18 @@ fi
 if [ -t 0 ] && [ -t 1 ]; then
   exec "$B/tickd" run "${args[@]}"
 fi
-"$B/tickd" run --fresh "${args[@]}" --duration 5
+"$B/tickd" run --fresh "${args[@]}" --duration 6 &
+run=$!
+# The HTTP API (tickd api, on TICKD_API_LISTEN or 127.0.0.1:8000), while it runs.
+api=${TICKD_API_LISTEN:-127.0.0.1:8000}
+sleep 4
+echo "curl http://$api/quote/AAPL"
+curl -s "http://$api/quote/AAPL" || true
+echo
+echo "curl 'http://$api/ohlcv/1s?symbol=AAPL&limit=2'"
+curl -s "http://$api/ohlcv/1s?symbol=AAPL&limit=2" || true
+echo
+wait "$run"
 "$B/tickd" stats
 "$B/tickd" tail bars.1s --count 3 --no-follow
 # The journal (./tickd-data, or TICKD_DATA_DIR): the same bars, from disk.

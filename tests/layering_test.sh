@@ -1,6 +1,6 @@
 #!/bin/sh
 # The include graph keeps its layers (issue 8, item 11): tools/ (the command
-# line) on top, then the roles (engine/, feed/, persist/, kafka/), then shm/,
+# line) on top, then the roles (engine/, feed/, persist/, kafka/, api/), then shm/,
 # then common/.  Fails if a file under shm/, common/ or a role includes tools/, or
 # if shm/ or common/ include a role folder.  A role declares its commands in
 # its own header (engine/cmd.h, feed/cmd.h) for tools/main.c to include.
@@ -20,13 +20,13 @@ inc() { # dirs...
   done
 }
 
-up=$(inc shm common engine feed persist kafka | grep ':#include "tools/')
+up=$(inc shm common engine feed persist kafka api | grep ':#include "tools/')
 if [ -n "$up" ]; then
   echo "FAIL: shm/, common/ and the roles must not include tools/:" >&2
   echo "$up" >&2
   bad=1
 fi
-down=$(inc shm common | grep -E ':#include "(engine|feed|persist|kafka|tools)/' | grep -Ev "$allowed")
+down=$(inc shm common | grep -E ':#include "(engine|feed|persist|kafka|api|tools)/' | grep -Ev "$allowed")
 if [ -n "$down" ]; then
   echo "FAIL: shm/ and common/ must not include a role folder (engine/, feed/):" >&2
   echo "$down" >&2

@@ -132,7 +132,7 @@ Test(config, unknown_section_is_an_error_even_when_empty)
 {
 	expect_error("[engine]\nwatermark = 5\n[engnie]\n",
 		     "%s:3: unknown section [engnie] (sections: global, run, feed, engine, persist, "
-		     "export, journal, kafka, init, mock-finnhub, tail, stats, top, subscribe)");
+		     "export, journal, kafka, api, init, mock-finnhub, tail, stats, top, subscribe)");
 }
 
 Test(config, key_of_another_section_names_its_section)
