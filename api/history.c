@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/opts.h"
 #include "persist/query.h"
 #include "shm/history.h"
 #include "shm/records.h"
@@ -92,6 +93,14 @@ struct tka_query {
 	int64_t from, to;    /* [from, to) by event time */
 	uint32_t kind;       /* signals: 0 any, else TK_SIGNAL_* */
 	bool ohlcv_only;     /* the history rings will do (no indicators needed) */
+	/* How far out of time order a log may hold its records: 0 for a bar
+	 * log (one symbol's bars close in window order); for the signal log
+	 * the longest timeframe, whose bars close beside shorter ones that
+	 * ended later. */
+	int64_t slack;
+	bool has_before;     /* the page before (before_t, before_seq) */
+	int64_t before_t;
+	uint64_t before_seq;
 };
 
 static bool tka__wanted(const struct tka_query *q, const struct tka_row *w)
@@ -99,6 +108,8 @@ static bool tka__wanted(const struct tka_query *q, const struct tka_row *w)
 	int64_t t = tka__time_of(w);
 
 	if (t < q->from || t >= q->to)
+		return false;
+	if (q->has_before && (t > q->before_t || (t == q->before_t && w->seq >= q->before_seq)))
 		return false;
 	if (q->type == TK_REC_SIGNAL && q->kind != 0 && w->u.sig.kind != q->kind)
 		return false;
@@ -141,7 +152,7 @@ static int tka__walk_one(void *ctx, const struct tk_slot *slot)
 	row.aux = slot->aux;
 	memcpy(&row.u, slot->data, len);
 	w->oldest = tka__time_of(&row);
-	if (w->oldest < w->q->from)
+	if (w->oldest < w->q->from - w->q->slack)
 		return 1; /* older than the range: the walk is done */
 	if (!tka__wanted(w->q, &row))
 		return 0;
@@ -154,10 +165,10 @@ static int tka__walk_one(void *ctx, const struct tk_slot *slot)
 }
 
 /*
- * The query's rows still in shared memory, oldest first, into out (at most
- * want of the newest); *boundary = the time below which the journal must
- * answer (INT64_MAX: shared memory holds nothing of it; from: nothing
- * older is needed).
+ * The query's rows still in shared memory, oldest first, to fn (at most
+ * want of the newest); *boundary = the time of the oldest record shared
+ * memory still holds, below which (plus the query's slack) the journal
+ * must answer (INT64_MAX: shared memory holds nothing of it).
  */
 static int tka__shm_rows(struct tka_ctx *c, const struct tka_query *q, uint64_t want,
 			 tka_row_fn fn, void *fctx, int64_t *boundary)
@@ -200,8 +211,6 @@ static int tka__shm_rows(struct tka_ctx *c, const struct tka_query *q, uint64_t 
 			fn(fctx, &row);
 		}
 		free(bars);
-		if (*boundary < q->from)
-			*boundary = q->from;
 		return 0;
 	}
 	if (q->symbol != NULL && q->id < 0)
@@ -245,8 +254,6 @@ static int tka__shm_rows(struct tka_ctx *c, const struct tka_query *q, uint64_t 
 	for (k = w.n; k-- > 0;)
 		fn(fctx, &w.v[k]);
 	free(w.v);
-	if (*boundary < q->from)
-		*boundary = q->from;
 	return 0;
 }
 
@@ -415,41 +422,158 @@ static void tka__render_row(struct tk_buf *b, const struct tka_row *w, enum tka_
 	tk_buf_puts(b, "}");
 }
 
-/* Rows of q, the newest `limit`, oldest first: shared memory, then the
- * journal below its boundary if that does not fill the answer. */
-static int tka__collect(struct tka_ctx *c, const struct tka_query *q, uint64_t limit,
-			struct tka_rows *shm, struct tka_rows *jr)
+/* The newest `cap` rows by (time, seq), as a min-heap: the journal part,
+ * whose files need not hold one stream in time order. */
+struct tka_top {
+	struct tka_row *v;
+	uint64_t n, cap;
+};
+
+static bool tka__older(const struct tka_row *a, const struct tka_row *b)
 {
-	int64_t boundary;
+	int64_t ta = tka__time_of(a), tb = tka__time_of(b);
+
+	return ta < tb || (ta == tb && a->seq < b->seq);
+}
+
+static void tka__top_sift(struct tka_top *h, uint64_t i)
+{
+	for (;;) {
+		uint64_t l = 2 * i + 1, r = l + 1, m = i;
+		struct tka_row tmp;
+
+		if (l < h->n && tka__older(&h->v[l], &h->v[m]))
+			m = l;
+		if (r < h->n && tka__older(&h->v[r], &h->v[m]))
+			m = r;
+		if (m == i)
+			return;
+		tmp = h->v[i];
+		h->v[i] = h->v[m];
+		h->v[m] = tmp;
+		i = m;
+	}
+}
+
+static int tka__top_push(void *ctx, const struct tka_row *w)
+{
+	struct tka_top *h = ctx;
+	uint64_t i;
+
+	if (h->n < h->cap) {
+		i = h->n++;
+		h->v[i] = *w;
+		while (i > 0 && tka__older(&h->v[i], &h->v[(i - 1) / 2])) {
+			struct tka_row tmp = h->v[i];
+
+			h->v[i] = h->v[(i - 1) / 2];
+			h->v[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+	} else if (h->cap > 0 && tka__older(&h->v[0], w)) {
+		h->v[0] = *w;
+		tka__top_sift(h, 0);
+	}
+	return 0;
+}
+
+static int tka__row_cmp(const void *a, const void *b)
+{
+	const struct tka_row *x = a, *y = b;
+
+	if (tka__older(x, y))
+		return -1;
+	if (tka__older(y, x))
+		return 1;
+	return strcmp(x->symbol, y->symbol);
+}
+
+static bool tka__same(const struct tka_row *a, const struct tka_row *b)
+{
+	return a->seq == b->seq && a->type == b->type && strcmp(a->symbol, b->symbol) == 0 &&
+	       memcmp(&a->u, &b->u, a->type == TK_REC_BAR ? sizeof(a->u.bar) : sizeof(a->u.sig)) == 0;
+}
+
+/*
+ * Rows of q, the newest `limit` by (time, seq), oldest first, into *out
+ * (malloc'd) and *n: shared memory, then the journal below shared memory's
+ * boundary (plus the slack) when shared memory does not fill the answer.
+ * A record in both parts (the slack's overlap) is given once.
+ */
+static int tka__collect(struct tka_ctx *c, const struct tka_query *q, uint64_t limit,
+			struct tka_row **out, uint64_t *n)
+{
+	struct tka_rows shm;
+	struct tka_top top = { .cap = limit };
+	uint64_t want = limit, i, k, m;
+	int64_t tmin = INT64_MAX;
+	int64_t boundary, jend;
+	struct tka_row *all;
 	int rc;
 
-	if (tka__rows_init(shm, limit) < 0 || tka__rows_init(jr, limit) < 0)
+	*out = NULL;
+	*n = 0;
+	if (tka__rows_init(&shm, want) < 0)
 		return -ENOMEM;
-	rc = tka__shm_rows(c, q, limit, tka__rows_push, shm, &boundary);
-	if (rc < 0)
-		return rc;
-	if (shm->n < limit && boundary > q->from) {
-		jr->cap = limit - shm->n;
-		rc = tka__journal_rows(c, q, boundary < q->to ? boundary : q->to, tka__rows_push, jr);
+	rc = tka__shm_rows(c, q, want, tka__rows_push, &shm, &boundary);
+	jend = boundary == INT64_MAX || boundary > q->to - q->slack ? q->to : boundary + q->slack;
+	/* Shared memory fills the answer when it holds `limit` rows all newer
+	 * than anything the journal part could add. */
+	for (i = 0; i < shm.n; i++)
+		if (tka__time_of(tka__rows_at(&shm, i)) < tmin)
+			tmin = tka__time_of(tka__rows_at(&shm, i));
+	if (rc == 0 && (shm.n < limit || tmin < jend) && jend > q->from) {
+		top.v = malloc(limit * sizeof(*top.v));
+		if (top.v == NULL)
+			rc = -ENOMEM;
+		else
+			rc = tka__journal_rows(c, q, jend, tka__top_push, &top);
 	}
+	all = malloc((shm.n + top.n + 1) * sizeof(*all));
+	if (all == NULL) {
+		free(shm.v);
+		free(top.v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < shm.n; i++)
+		all[i] = *tka__rows_at(&shm, i);
+	memcpy(all + shm.n, top.v, top.n * sizeof(*all));
+	m = shm.n + top.n;
+	free(shm.v);
+	free(top.v);
+	qsort(all, m, sizeof(*all), tka__row_cmp);
+	for (i = k = 0; i < m; i++)
+		if (k == 0 || !tka__same(&all[k - 1], &all[i]))
+			all[k++] = all[i];
+	if (k > limit) {
+		memmove(all, all + (k - limit), limit * sizeof(*all));
+		k = limit;
+	}
+	*out = all;
+	*n = k;
 	return rc;
 }
 
 static void tka__answer(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o,
 			const struct tka_query *q, uint64_t limit, enum tka_render how)
 {
-	struct tka_rows shm = { 0 }, jr = { 0 };
 	struct tk_buf *b = &o->body;
+	struct tka_row *rows;
 	uint64_t i, n;
-	int rc = tka__collect(c, q, limit, &shm, &jr);
+	int rc = tka__collect(c, q, limit, &rows, &n);
 	char tf[16];
 
-	(void)r;
 	if (rc < 0 && rc != -EBADMSG) {
 		tka_problem(o, 503, NULL, "the journal could not be read: %s", tk_err_msg());
-		goto out;
+		free(rows);
+		return;
 	}
-	n = jr.n + shm.n;
+	if (n == 0 && q->symbol != NULL && q->id < 0) {
+		/* Neither the segment nor the journal (in this range) knows it. */
+		tka_symbol_id(c, q->symbol, o);
+		free(rows);
+		return;
+	}
 	tka_json(o, 200);
 	tk_buf_puts(b, "{");
 	if (q->symbol != NULL) {
@@ -468,20 +592,16 @@ static void tka__answer(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o
 	tk_buf_puts(b, ",\"count\":");
 	tk_buf_u64(b, n);
 	tk_buf_puts(b, ",\"rows\":[");
-	for (i = 0; i < jr.n; i++) {
+	for (i = 0; i < n; i++) {
 		if (i > 0)
 			tk_buf_puts(b, ",");
-		tka__render_row(b, tka__rows_at(&jr, i), how);
-	}
-	for (i = 0; i < shm.n; i++) {
-		if (i > 0 || jr.n > 0)
-			tk_buf_puts(b, ",");
-		tka__render_row(b, tka__rows_at(&shm, i), how);
+		tka__render_row(b, &rows[i], how);
 	}
 	tk_buf_puts(b, "],\"next\":");
 	if (n == limit && n > 0) {
-		/* The page before this one: the same range up to this page's oldest row. */
-		const struct tka_row *first = jr.n > 0 ? tka__rows_at(&jr, 0) : tka__rows_at(&shm, 0);
+		/* The page before this one: the same range up to this page's
+		 * oldest row (a bar's window is unique; signals share times, so
+		 * their cursor holds the sequence too). */
 		char url[256];
 		size_t k = 0;
 		unsigned s;
@@ -498,31 +618,44 @@ static void tka__answer(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o
 				unsigned char ch = (unsigned char)q->symbol[k];
 
 				if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-				    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' ||
-				    ch == ':')
+				    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_')
 					tk_buf_put(b, (const char *)&ch, 1);
 				else
 					tk_buf_printf(b, "%%%02X", ch);
 			}
 			tk_buf_puts(b, "&");
 		}
-		if (q->type == TK_REC_SIGNAL && q->kind != 0) {
+		if (q->type == TK_REC_SIGNAL) {
 			static const char *kinds[] = { "", "pct_change", "volume_spike", "sma_cross",
 						       "vwap_cross" };
-			tk_buf_printf(b, "type=%s&", q->kind < 5 ? kinds[q->kind] : "");
+
+			if (q->kind != 0)
+				tk_buf_printf(b, "type=%s&", q->kind < 5 ? kinds[q->kind] : "");
+			if (q->tf_ns != 0) {
+				tk_tf_name(q->tf_ns, tf, sizeof(tf));
+				tk_buf_printf(b, "tf=%s&", tf);
+			}
 		}
 		tk_buf_puts(b, "from=");
 		tka__ms_or_null(b, q->from);
-		tk_buf_puts(b, "&to=");
-		tka__ms_or_null(b, tka__time_of(first));
+		if (q->type == TK_REC_SIGNAL) {
+			if (q->to != INT64_MAX) {
+				tk_buf_puts(b, "&to=");
+				tka__ms_or_null(b, q->to);
+			}
+			tk_buf_puts(b, "&before=");
+			tka__ms_or_null(b, tka__time_of(&rows[0]));
+			tk_buf_printf(b, ":%" PRIu64, rows[0].seq);
+		} else {
+			tk_buf_puts(b, "&to=");
+			tka__ms_or_null(b, tka__time_of(&rows[0]));
+		}
 		tk_buf_printf(b, "&limit=%" PRIu64 "\"", limit);
 	} else {
 		tk_buf_puts(b, "null");
 	}
 	tk_buf_puts(b, "}");
-out:
-	free(shm.v);
-	free(jr.v);
+	free(rows);
 }
 
 static void tka__bars(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o, enum tka_render how)
@@ -559,11 +692,11 @@ void tka_get_signals(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
 	static const char *kinds[] = { "pct_change", "volume_spike", "sma_cross", "vwap_cross" };
 	struct tka_query q = { .type = TK_REC_SIGNAL, .id = -1 };
-	const struct tka_param *type, *tfp;
+	const struct tka_param *type, *tfp, *bp;
 	uint64_t limit;
 	unsigned i;
 
-	if (tka_params_allow(r, "symbol,type,tf,date,from,to,limit", o) < 0 ||
+	if (tka_params_allow(r, "symbol,type,tf,date,from,to,before,limit", o) < 0 ||
 	    tka_param_symbol(r, "symbol", false, &q.symbol, o) < 0 ||
 	    tka__range(r, o, &q.from, &q.to) < 0 ||
 	    tka_param_u64(r, "limit", 1, TKA_LIMIT_MAX, 50, &limit, o) < 0)
@@ -582,6 +715,27 @@ void tka_get_signals(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 		tka_problem(o, 400, "tf", "'tf' is a timeframe like 1m, not \"%.16s\"", tfp->value);
 		return;
 	}
+	if ((bp = tka_param(r, "before")) != NULL) {
+		const char *colon = strchr(bp->value, ':');
+		char ms[24];
+		uint64_t t;
+
+		if (colon == NULL || (size_t)(colon - bp->value) >= sizeof(ms) ||
+		    (snprintf(ms, sizeof(ms), "%.*s", (int)(colon - bp->value), bp->value),
+		     tk_parse_u64(ms, 0, INT64_MAX / 1000000, &t) < 0) ||
+		    tk_parse_u64(colon + 1, 0, UINT64_MAX, &q.before_seq) < 0) {
+			tka_problem(o, 400, "before", "'before' is a page cursor TS:SEQ as a 'next' "
+				    "link gives it, not \"%.40s\"", bp->value);
+			return;
+		}
+		q.has_before = true;
+		q.before_t = (int64_t)t * 1000000;
+	}
+	/* Signals of several timeframes share the log: a bar closes beside
+	 * shorter ones that ended up to its length later. */
+	for (i = 0; i < c->index.n; i++)
+		if (c->index.log[i].type == TK_REC_BAR && 2 * c->index.log[i].tf_ns > q.slack)
+			q.slack = 2 * c->index.log[i].tf_ns;
 	if (q.symbol != NULL) {
 		q.id = tk_symtab_find(tk_symtab_of(&c->seg), q.symbol, (uint32_t)strlen(q.symbol));
 		if (q.id < 0 && (c->data_dir == NULL || c->data_dir[0] == '\0')) {
@@ -708,11 +862,8 @@ void tka_get_candle(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 			    "be built from", rp->value);
 		return;
 	}
+	/* A symbol nobody knows is Finnhub's no_data, as for Finnhub. */
 	q.id = tk_symtab_find(tk_symtab_of(&c->seg), q.symbol, (uint32_t)strlen(q.symbol));
-	if (q.id < 0 && (c->data_dir == NULL || c->data_dir[0] == '\0')) {
-		tka_symbol_id(c, q.symbol, o);
-		return;
-	}
 	/* Finnhub's to is inclusive: a candle starting at `to` is in. */
 	q.from = (int64_t)from_s * 1000000000LL;
 	q.from -= q.from % res_ns;
@@ -751,7 +902,9 @@ void tka_get_candle(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	{
 		struct tka_rows shm;
 
-		if (tka__rows_init(&shm, TKA_CANDLES_MAX) < 0) {
+		uint64_t bars = (uint64_t)((q.to - q.from) / q.tf_ns) + 1;
+
+		if (tka__rows_init(&shm, bars < TKA_CANDLES_MAX ? bars : TKA_CANDLES_MAX) < 0) {
 			free(mem);
 			tka_problem(o, 503, NULL, "out of memory");
 			return;

@@ -185,9 +185,9 @@ static bool tka__text_ok(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* Percent-decode src[0..n) into out (>= n + 1 bytes); '+' is a space.
- * Returns the decoded length or -1 for a bad escape. */
-static long tka__unescape(const char *src, size_t n, char *out)
+/* Percent-decode src[0..n) into out (>= n + 1 bytes); in a query '+' is
+ * a space.  Returns the decoded length or -1 for a bad escape. */
+static long tka__unescape(const char *src, size_t n, char *out, bool query)
 {
 	size_t i, o = 0;
 
@@ -204,7 +204,7 @@ static long tka__unescape(const char *src, size_t n, char *out)
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
-			out[o++] = src[i] == '+' ? ' ' : src[i];
+			out[o++] = query && src[i] == '+' ? ' ' : src[i];
 		}
 	}
 	out[o] = '\0';
@@ -254,7 +254,7 @@ int tka_query_parse(struct tka_req *r, const char *q, size_t len, char *why, siz
 			if (strcmp(r->params[i].name, name) == 0)
 				return snprintf(why, cap, "query parameter '%s' is given twice (give a "
 						"list as one comma-separated value)", name), -EINVAL;
-		vlen = tka__unescape(eq != NULL ? eq + 1 : "", vlen_raw, value);
+		vlen = tka__unescape(eq != NULL ? eq + 1 : "", vlen_raw, value, true);
 		if (vlen < 0)
 			return snprintf(why, cap, "query parameter '%s' has a bad percent escape "
 					"(%%XX with two hex digits)", name), -EINVAL;
@@ -295,18 +295,17 @@ int tka_req_init(struct tka_req *r, const char *method, const char *path, const 
 			    TKA_PATH_MAX);
 		return -EINVAL;
 	}
-	if (!tka__text_ok((const unsigned char *)r->path, plen)) {
-		tka_problem(resp, 400, NULL, "the path is not UTF-8 text without control characters");
-		return -EINVAL;
-	}
-	/* Segments: "/quote/AAPL" -> "quote", "AAPL".  An empty segment (a
-	 * doubled or trailing slash) or a dot segment names no resource here:
-	 * they are kept as they are and match nothing. */
+	/* Segments, each percent-decoded on its own (the server passes the
+	 * path as it came): "/quote/BRK%2EB" -> "quote", "BRK.B".  An encoded
+	 * '/' stays inside its segment; a NUL or control character anywhere is
+	 * refused.  An empty segment (a doubled or trailing slash) or a dot
+	 * segment names no resource here: they are kept and match nothing. */
 	start = 1;
 	for (i = 1; i <= plen; i++) {
 		if (i < plen && r->path[i] != '/')
 			continue;
-		if (!(i == plen && i == start && r->nseg == 0 && plen == 1)) {
+		if (!(plen == 1 && r->nseg == 0)) {
+			long dlen;
 			char *s;
 
 			if (r->nseg == TKA_MAX_SEGMENTS) {
@@ -318,10 +317,19 @@ int tka_req_init(struct tka_req *r, const char *method, const char *path, const 
 				tka_problem(resp, 414, NULL, "the path is too long");
 				return -EINVAL;
 			}
-			memcpy(s, r->path + start, i - start);
-			s[i - start] = '\0';
+			dlen = tka__unescape(r->path + start, i - start, s, false);
+			if (dlen < 0) {
+				tka_problem(resp, 400, NULL, "the path has a bad percent escape (%%XX "
+					    "with two hex digits)");
+				return -EINVAL;
+			}
+			if (!tka__text_ok((const unsigned char *)s, (size_t)dlen)) {
+				tka_problem(resp, 400, NULL, "the path is not UTF-8 text without "
+					    "control characters");
+				return -EINVAL;
+			}
 			r->seg[r->nseg] = s;
-			r->seg_len[r->nseg] = i - start;
+			r->seg_len[r->nseg] = (size_t)dlen;
 			r->nseg++;
 		}
 		start = i + 1;

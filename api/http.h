@@ -4,8 +4,8 @@
  * fuzz target see one request model whatever server carries it (civetweb
  * for HTTP today; the WebSocket stream may use another).
  *
- * A request arrives as method, path (percent-decoded by the server), raw
- * query string, a few headers and a bounded body.  tka_query_parse decodes
+ * A request arrives as method, path and query string as they came (still
+ * percent-encoded), a few headers and a bounded body.  tka_query_parse decodes
  * the query strictly: every name a plain word, every value valid UTF-8
  * without control characters, percent escapes well formed, no name twice.
  * A handler then names the parameters it takes (tka_params_allow) and
@@ -46,8 +46,8 @@ enum tka_method {
 struct tka_req {
 	unsigned method;       /* one TKA_* bit; 0 for a method this API does not know */
 	const char *method_name;
-	const char *path;      /* decoded path, starts with '/' */
-	const char *seg[TKA_MAX_SEGMENTS]; /* its segments (in scratch) */
+	const char *path;      /* the path as it came (percent-encoded), starts with '/' */
+	const char *seg[TKA_MAX_SEGMENTS]; /* its segments, decoded (in scratch) */
 	size_t seg_len[TKA_MAX_SEGMENTS];
 	unsigned nseg;
 	const char *content_type; /* NULL when absent */
@@ -74,8 +74,9 @@ struct tka_resp {
 unsigned tka_method_bit(const char *name);
 
 /*
- * Start a request: method, path and query string as the server gives them
- * (query NULL: none).  Splits the path into segments and decodes the query.
+ * Start a request: method, path and query string as they came (query
+ * NULL: none).  Splits the path into segments, decodes each, and decodes
+ * the query.
  * Returns 0, or -EINVAL with a problem already in resp (400: a path or
  * query that breaks the rules above, or is too long: 414).
  */

@@ -145,6 +145,9 @@ void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	tk_buf_puts(&o->body, "}");
 }
 
+/* Finnhub's own quote: for a symbol it has no trade of, Finnhub answers
+ * 200 with zeros (and null changes), and so does this endpoint, so that a
+ * program written for Finnhub meets the answer it knows. */
 void tka_get_finnhub_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
 	const char *symbol;
@@ -154,9 +157,15 @@ void tka_get_finnhub_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp
 
 	if (tka_params_allow(r, "symbol", o) < 0 || tka_param_symbol(r, "symbol", true, &symbol, o) < 0)
 		return;
-	if ((id = tka_symbol_id(c, symbol, o)) < 0)
+	id = tk_symtab_find(tk_symtab_of(&c->seg), symbol, (uint32_t)strlen(symbol));
+	rc = id >= 0 ? tka__live(c, id, &l, TKA_QUOTE_BYTES) : -ENODATA;
+	if (rc == -ENODATA) {
+		tka_json(o, 200);
+		tk_buf_puts(&o->body, "{\"c\":0,\"d\":null,\"dp\":null,\"h\":0,\"l\":0,\"o\":0,"
+			    "\"pc\":0,\"t\":0}");
 		return;
-	if ((rc = tka__live(c, id, &l, TKA_QUOTE_BYTES)) < 0) {
+	}
+	if (rc < 0) {
 		tka__live_problem(o, symbol, rc);
 		return;
 	}

@@ -191,7 +191,7 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 	opts[n++] = "max_request_size";
 	opts[n++] = "16384";
 	opts[n++] = "decode_url";
-	opts[n++] = "yes";
+	opts[n++] = "no"; /* the path's escapes are decoded per segment, strictly (http.c) */
 	opts[n] = NULL;
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = tka__begin_request;
