@@ -14,6 +14,7 @@
 
 #include "api/http.h"
 #include "api/index.h"
+#include "api/portfolio.h"
 #include "shm/segment.h"
 
 #define TKA_LIMIT_MAX 5000 /* rows an answer holds at most */
@@ -27,6 +28,8 @@ struct tka_ctx {
 	int64_t health_max_age_ns; /* a feed silent longer is not ok */
 	uint64_t health_max_lag;  /* an engine further behind is not ok */
 	uint64_t default_limit;
+	struct tka_portfolio *portfolio;
+	const char *token;        /* TICKD_API_TOKEN: writes need "Authorization: Bearer <it>" */
 };
 
 /* Answer one request.  Pure of the server: the tests and the fuzz target
@@ -47,7 +50,19 @@ void tka_get_indicators(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o
 void tka_get_signals(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_candle(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 
+void tka_get_portfolio(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_balance(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_post_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_put_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_delete_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_post_subscriptions(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_delete_subscription(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+
 /* A symbol the segment knows, or a 404 problem (-ENOENT). */
 int tka_symbol_id(struct tka_ctx *c, const char *symbol, struct tka_resp *o);
+
+/* The live price of symbol (and its event time): 0, or -ENOENT (unknown),
+ * -ENODATA (no trade yet), -EAGAIN (mid-update). */
+int tka_live_price(struct tka_ctx *c, const char *symbol, double *price, int64_t *ts_ns);
 
 #endif

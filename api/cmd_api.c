@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -55,6 +56,10 @@ static void usage(FILE *out)
 		"  --health-max-age D    /health is 503 when a feed is silent this long (10s)\n"
 		"  --health-max-lag N    ... or an engine worker this many records behind (100000)\n"
 		"  --default-limit N     rows of /ohlcv and /indicators without limit= (500)\n"
+		"  --portfolio FILE      the simulated portfolio (default <data-dir>/portfolio.json)\n"
+		"  --portfolio-cash X    a new portfolio's cash (default 100000)\n"
+		"  TICKD_API_TOKEN       (environment or [api] token, never a flag) writes need\n"
+		"                        Authorization: Bearer <token>\n"
 		"  --shm-path PATH       the segment (env TICKD_SHM_PATH)\n");
 }
 
@@ -66,10 +71,17 @@ int tk_cmd_api(int argc, char **argv)
 		{ "health-max-age", required_argument, 0, 'a' },
 		{ "health-max-lag", required_argument, 0, 'g' },
 		{ "default-limit", required_argument, 0, 'L' },
+		{ "token", required_argument, 0, 'T' }, /* only from the file or the environment */
+		{ "portfolio", required_argument, 0, 'P' },
+		{ "portfolio-cash", required_argument, 0, 'C' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tka_ctx ctx;
+	static struct tka_portfolio portfolio;
+	const char *portfolio_path = NULL;
+	double cash = 100000;
+	char pbuf[1024];
 	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .threads = 1200,
 				      .keep_alive_ns = 30 * 1000000000LL };
 	const char *path = NULL;
@@ -94,6 +106,9 @@ int tk_cmd_api(int argc, char **argv)
 			ctx.default_limit = tk_opt_u64("--default-limit", optarg, 1, TKA_LIMIT_MAX);
 			break;
 		case 'p': path = optarg; break;
+		case 'T': ctx.token = optarg[0] != '\0' ? optarg : NULL; break;
+		case 'P': portfolio_path = optarg; break;
+		case 'C': cash = tk_opt_double("--portfolio-cash", optarg, 0, 1e15); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -114,6 +129,19 @@ int tk_cmd_api(int argc, char **argv)
 		tk_error("%s", tk_err_msg());
 		return 1;
 	}
+	if (portfolio_path == NULL) {
+		snprintf(pbuf, sizeof(pbuf), "%s/portfolio.json", ctx.data_dir[0] != '\0' ? ctx.data_dir : ".");
+		portfolio_path = pbuf;
+		if (ctx.data_dir[0] != '\0')
+			mkdir(ctx.data_dir, 0755); /* tickd persist makes it too; whoever is first */
+	}
+	rc = tka_portfolio_open(&portfolio, portfolio_path, cash);
+	if (rc < 0) {
+		tk_error("%s", tk_err_msg());
+		tk_segment_detach(&ctx.seg);
+		return 1;
+	}
+	ctx.portfolio = &portfolio;
 	rc = tka_index_open(&ctx.index, &ctx.seg);
 	if (rc == 0)
 		rc = tka_index_start(&ctx.index);
@@ -145,6 +173,7 @@ int tk_cmd_api(int argc, char **argv)
 		tk_sleep_ns(50 * 1000000LL);
 	tka_server_stop(srv);
 	tka_index_close(&ctx.index);
+	tka_portfolio_close(&portfolio);
 	tk_segment_detach(&ctx.seg);
 	tk_info("stopped");
 	return 0;

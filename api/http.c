@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "api/body.h"
 #include "common/opts.h"
 #include "persist/query.h"
 #include "shm/symbol.h"
@@ -467,5 +469,38 @@ int tka_seg_symbol(struct tka_req *r, unsigned i, const char **out, struct tka_r
 	if (i >= r->nseg || tka__symbol_check("symbol", r->seg[i], r->seg_len[i], resp) < 0)
 		return -EINVAL;
 	*out = r->seg[i];
+	return 0;
+}
+
+/* ------------------------------------------------------------- bodies */
+
+int tka_body(struct tka_req *r, bool required, struct tka_jobj *o, char *scratch, size_t cap,
+	     struct tka_resp *resp)
+{
+	char why[256];
+	size_t n;
+
+	o->n = 0;
+	o->nitems = 0;
+	if (r->body == NULL || r->body_len == 0) {
+		if (!required)
+			return 0;
+		tka_problem(resp, 400, NULL, "%s %s needs a JSON body", r->method_name, r->path);
+		return -EINVAL;
+	}
+	n = r->content_type != NULL ? strcspn(r->content_type, "; \t") : 0;
+	if (r->content_type == NULL || n != 16 || strncasecmp(r->content_type, "application/json", 16) != 0) {
+		tka_problem(resp, 415, NULL, "the body must be application/json (Content-Type: %.60s)",
+			    r->content_type != NULL ? r->content_type : "none");
+		return -EINVAL;
+	}
+	if (cap < r->body_len + 16) {
+		tka_problem(resp, 413, NULL, "the body is too large");
+		return -EINVAL;
+	}
+	if (tka_json_object(r->body, r->body_len, o, scratch, cap, why, sizeof(why)) < 0) {
+		tka_problem(resp, 400, NULL, "%s", why);
+		return -EINVAL;
+	}
 	return 0;
 }

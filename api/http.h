@@ -119,6 +119,16 @@ int tka_param_symbol(struct tka_req *r, const char *name, bool required, const c
 /* A path segment that must be a symbol. */
 int tka_seg_symbol(struct tka_req *r, unsigned i, const char **out, struct tka_resp *resp);
 
+struct tka_jobj;
+/*
+ * The request's JSON body into o (strings decoded into scratch, cap bytes
+ * >= body_len + 16).  A body must say Content-Type: application/json (415
+ * otherwise).  Without a body: 0 and o->n == 0 when !required, else 400.
+ * 0, or -EINVAL with the problem in resp.
+ */
+int tka_body(struct tka_req *r, bool required, struct tka_jobj *o, char *scratch, size_t cap,
+	     struct tka_resp *resp);
+
 /* Responses. */
 void tka_resp_init(struct tka_resp *o, char *mem, size_t cap);
 void tka_resp_header(struct tka_resp *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -49,6 +49,22 @@ static int tka__live(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t
 
 #define TKA_QUOTE_BYTES __builtin_offsetof(struct tk_live, open_bar)
 
+int tka_live_price(struct tka_ctx *c, const char *symbol, double *price, int64_t *ts_ns)
+{
+	int32_t id = tk_symtab_find(tk_symtab_of(&c->seg), symbol, (uint32_t)strlen(symbol));
+	struct tk_live l;
+	int rc;
+
+	if (id < 0)
+		return -ENOENT;
+	if ((rc = tka__live(c, id, &l, TKA_QUOTE_BYTES)) < 0)
+		return rc;
+	*price = l.last_price;
+	if (ts_ns != NULL)
+		*ts_ns = l.last_ts;
+	return 0;
+}
+
 /* A live state the handler cannot give: the problem for it. */
 static void tka__live_problem(struct tka_resp *o, const char *symbol, int rc)
 {

@@ -5,6 +5,7 @@
  * header alone; HEAD is GET without the body (the server drops it).
  */
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 
@@ -31,7 +32,35 @@ static const struct tka_route tka_routes[] = {
 	{ "/indicators/*", TKA_GET, tka_get_indicators },
 	{ "/signals/recent", TKA_GET, tka_get_signals },
 	{ "/api/v1/stock/candle", TKA_GET, tka_get_candle },
+	{ "/portfolio", TKA_GET, tka_get_portfolio },
+	{ "/balance", TKA_GET, tka_get_balance },
+	{ "/trades", TKA_POST, tka_post_trade },
+	{ "/trades/*", TKA_PUT, tka_put_trade },
+	{ "/trades/*", TKA_DELETE, tka_delete_trade },
+	{ "/subscriptions", TKA_POST, tka_post_subscriptions },
+	{ "/prices/poll", TKA_POST, tka_post_subscriptions },
+	{ "/subscriptions/*", TKA_DELETE, tka_delete_subscription },
 };
+
+/* Writes need the token when one is set: compared in constant time. */
+static bool tka__authorized(const struct tka_ctx *c, const struct tka_req *r)
+{
+	const char *h = r->authorization;
+	size_t n, i;
+	unsigned char d = 0;
+
+	if (c->token == NULL || c->token[0] == '\0')
+		return true;
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	n = strlen(c->token);
+	if (strlen(h) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(h[i] ^ c->token[i]);
+	return d == 0;
+}
 
 static bool tka__match(const char *pattern, const struct tka_req *r)
 {
@@ -77,6 +106,12 @@ void tka_dispatch(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 			continue;
 		methods |= tka_routes[i].methods;
 		if (tka_routes[i].methods & method) {
+			if (method != TKA_GET && !tka__authorized(c, r)) {
+				tka_resp_header(o, "WWW-Authenticate: Bearer realm=\"tickd\"");
+				tka_problem(o, 401, NULL, "%s %s needs Authorization: Bearer <TICKD_API_TOKEN>",
+					    r->method_name, r->path);
+				return;
+			}
 			tka_routes[i].fn(c, r, o);
 			return;
 		}

@@ -192,6 +192,14 @@ const struct tk_setting tk_settings[] = {
 	  "/health is 503 when an engine worker is this many records behind" },
 	{ "api", "default-limit", { NULL }, TK_CMD_API, 0, "500",
 	  "rows an /ohlcv or /indicators answer holds when the request gives no limit" },
+	{ "api", "token", { "TICKD_API_TOKEN", NULL }, TK_CMD_API, TK_SET_SECRET | TK_SET_NOFLAG,
+	  "(none: writes are open)",
+	  "writes (portfolio, subscriptions) need Authorization: Bearer <token>; set it when "
+	  "listening beyond loopback" },
+	{ "api", "portfolio", { NULL }, TK_CMD_API, 0, "<data-dir>/portfolio.json",
+	  "the simulated portfolio's file (every change fsynced before it is answered)" },
+	{ "api", "portfolio-cash", { NULL }, TK_CMD_API, 0, "100000",
+	  "the cash a new portfolio starts with" },
 
 	/* [export]: tickd export */
 	{ "export", "date", { NULL }, TK_CMD_EXPORT, 0, "(all)", "one UTC day, YYYY-MM-DD" },
