@@ -15,6 +15,7 @@
 #include "api/http.h"
 #include "api/index.h"
 #include "api/portfolio.h"
+#include "api/ratelimit.h"
 #include "shm/segment.h"
 
 #define TKA_LIMIT_MAX 5000 /* rows an answer holds at most */
@@ -30,6 +31,7 @@ struct tka_ctx {
 	uint64_t default_limit;
 	struct tka_portfolio *portfolio;
 	const char *token;        /* TICKD_API_TOKEN: writes need "Authorization: Bearer <it>" */
+	struct tka_limiter limiter;
 };
 
 /* Answer one request.  Pure of the server: the tests and the fuzz target

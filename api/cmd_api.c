@@ -58,6 +58,10 @@ static void usage(FILE *out)
 		"  --default-limit N     rows of /ohlcv and /indicators without limit= (500)\n"
 		"  --portfolio FILE      the simulated portfolio (default <data-dir>/portfolio.json)\n"
 		"  --portfolio-cash X    a new portfolio's cash (default 100000)\n"
+		"  --rate-limit R        requests a second per client address (default 100, 0 off;\n"
+		"                        env TICKD_API_RATE_LIMIT); 429 with Retry-After beyond\n"
+		"  --rate-burst B        requests at once (default 200)\n"
+		"  --rate-limit-loopback limit loopback clients too (exempt by default)\n"
 		"  TICKD_API_TOKEN       (environment or [api] token, never a flag) writes need\n"
 		"                        Authorization: Bearer <token>\n"
 		"  --shm-path PATH       the segment (env TICKD_SHM_PATH)\n");
@@ -74,13 +78,16 @@ int tk_cmd_api(int argc, char **argv)
 		{ "token", required_argument, 0, 'T' }, /* only from the file or the environment */
 		{ "portfolio", required_argument, 0, 'P' },
 		{ "portfolio-cash", required_argument, 0, 'C' },
+		{ "rate-limit", required_argument, 0, 'r' },  { "rate-burst", required_argument, 0, 'b' },
+		{ "rate-limit-loopback", no_argument, 0, 'B' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct tka_ctx ctx;
 	static struct tka_portfolio portfolio;
 	const char *portfolio_path = NULL;
-	double cash = 100000;
+	double cash = 100000, rate = 100, burst = 200;
+	bool rate_loopback = false;
 	char pbuf[1024];
 	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .threads = 1200,
 				      .keep_alive_ns = 30 * 1000000000LL };
@@ -109,6 +116,9 @@ int tk_cmd_api(int argc, char **argv)
 		case 'T': ctx.token = optarg[0] != '\0' ? optarg : NULL; break;
 		case 'P': portfolio_path = optarg; break;
 		case 'C': cash = tk_opt_double("--portfolio-cash", optarg, 0, 1e15); break;
+		case 'r': rate = tk_opt_double("--rate-limit", optarg, 0, 1e9); break;
+		case 'b': burst = tk_opt_double("--rate-burst", optarg, 1, 1e9); break;
+		case 'B': rate_loopback = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -142,6 +152,10 @@ int tk_cmd_api(int argc, char **argv)
 		return 1;
 	}
 	ctx.portfolio = &portfolio;
+	if (tka_limiter_init(&ctx.limiter, rate, burst, rate_loopback) < 0) {
+		tk_error("api: out of memory");
+		return 1;
+	}
 	rc = tka_index_open(&ctx.index, &ctx.seg);
 	if (rc == 0)
 		rc = tka_index_start(&ctx.index);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
 
@@ -83,10 +85,16 @@ static int tka__begin_request(struct mg_connection *conn)
 	bool http10 = ri->http_version != NULL && strcmp(ri->http_version, "1.0") == 0;
 	bool close_after = false;
 	size_t cap = tka__cap > 0 ? tka__cap : TKA_BUF_START;
+	uint64_t remaining = 0, reset_s = 0, retry_s = 0;
 	struct tka_resp o;
 	char *mem;
-	int status, hn;
+	int status, hn, limited;
 
+	/* The client's bucket first: a refused request costs nothing more. */
+	limited = tka_limiter_take(&s->c->limiter, ri->remote_addr, tk_mono_coarse_ns(), &remaining,
+				   &reset_s, &retry_s);
+	if (limited == 0)
+		close_after = ri->content_length != 0; /* its body is not read */
 	for (;;) {
 		mem = tka__buffer(cap);
 		if (mem == NULL) {
@@ -94,7 +102,12 @@ static int tka__begin_request(struct mg_connection *conn)
 			return 503;
 		}
 		tka_resp_init(&o, mem + TKA_HEAD_ROOM, tka__cap - TKA_HEAD_ROOM);
-		if (tka_req_init(&req, ri->request_method, ri->local_uri_raw, ri->query_string, &o) == 0) {
+		if (limited == 0) {
+			tka_problem(&o, 429, NULL, "more than %g requests a second from %s: retry in %llu s",
+				    s->c->limiter.rate, ri->remote_addr, (unsigned long long)retry_s);
+			tka_resp_header(&o, "Retry-After: %llu", (unsigned long long)retry_s);
+			req.method = TKA_GET;
+		} else if (tka_req_init(&req, ri->request_method, ri->local_uri_raw, ri->query_string, &o) == 0) {
 			req.content_type = mg_get_header(conn, "Content-Type");
 			req.authorization = mg_get_header(conn, "Authorization");
 			if (tka__read_body(conn, ri, &req, &o) != 0)
@@ -115,6 +128,10 @@ static int tka__begin_request(struct mg_connection *conn)
 		tka_problem(&o, 507, NULL, "the answer is larger than %u bytes: ask for fewer rows",
 			    TKA_BUF_MAX);
 	}
+	if (limited >= 0)
+		tka_resp_header(&o, "RateLimit-Limit: %.0f\r\nRateLimit-Remaining: %llu\r\n"
+				"RateLimit-Reset: %llu", s->c->limiter.burst, (unsigned long long)remaining,
+				(unsigned long long)reset_s);
 	if (conn_hdr != NULL && strcasecmp(conn_hdr, "close") == 0)
 		close_after = true;
 	if (http10 && (conn_hdr == NULL || strcasecmp(conn_hdr, "keep-alive") != 0))

@@ -200,6 +200,11 @@ const struct tk_setting tk_settings[] = {
 	  "the simulated portfolio's file (every change fsynced before it is answered)" },
 	{ "api", "portfolio-cash", { NULL }, TK_CMD_API, 0, "100000",
 	  "the cash a new portfolio starts with" },
+	{ "api", "rate-limit", { "TICKD_API_RATE_LIMIT", NULL }, TK_CMD_API, 0, "100",
+	  "requests a second per client address (token bucket; 0: off); 429 beyond it" },
+	{ "api", "rate-burst", { NULL }, TK_CMD_API, 0, "200", "the bucket's size: requests at once" },
+	{ "api", "rate-limit-loopback", { NULL }, TK_CMD_API, TK_SET_BOOL, "false",
+	  "limit loopback clients too (they are exempt by default)" },
 
 	/* [export]: tickd export */
 	{ "export", "date", { NULL }, TK_CMD_EXPORT, 0, "(all)", "one UTC day, YYYY-MM-DD" },

@@ -91,4 +91,40 @@ done
 
 python3 "$S/tests/api/api_check.py" "127.0.0.1:$PORT" "$D" || { tail -20 "$D/run.log" >&2; fail "api_check"; }
 grep -E "api\[[0-9]+\].*(error|killed)|api .* was killed" "$D/run.log" && fail "the API logged errors or crashed"
+
+# Rate limiting: a second API on the same segment limiting loopback too, 5 a
+# second with bursts of 10: ten answered, then 429 with Retry-After and the
+# RateLimit fields, and answers again a second later.
+P2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$T" api --listen "127.0.0.1:$P2" --data-dir "" --portfolio "$D/p2.json" --rate-limit 5 \
+  --rate-burst 10 --rate-limit-loopback --threads 8 2>"$D/api2.log" &
+API2=$!
+python3 - "$P2" <<'PY' || { kill $API2; fail "rate limiting"; }
+import http.client, sys, time
+port = int(sys.argv[1])
+for _ in range(100):
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=2).connect()
+        break
+    except OSError:
+        time.sleep(0.05)
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+got = []
+for i in range(14):
+    c.request("GET", "/api/v1/ping")
+    r = c.getresponse()
+    r.read()
+    got.append((r.status, r.getheader("RateLimit-Remaining"), r.getheader("Retry-After")))
+assert [g[0] for g in got] == [200] * 10 + [429] * 4, got
+assert got[0][1] == "9" and got[9][1] == "0", got
+assert got[10][2] == "1" and r.getheader("RateLimit-Limit") == "10", got
+assert r.getheader("Content-Type") == "application/problem+json"
+time.sleep(1.1)
+c.request("GET", "/api/v1/ping")
+r = c.getresponse()
+r.read()
+assert r.status == 200, r.status
+print("rate limit: 10 answered, then 429 with Retry-After 1; answered again after 1 s")
+PY
+kill $API2; wait $API2 2>/dev/null
 echo "PASS: api ($MODE)"

@@ -2,6 +2,7 @@
  * problems, and the route table's 404/405/OPTIONS answers. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -162,4 +163,64 @@ Test(routes, unknown_path_method_and_options)
 	cr_assert_eq(req(&r, &o, "GET", "/quote/AAPL/extra", NULL), 0);
 	tka_dispatch(&c, &r, &o);
 	cr_assert_eq(o.status, 404);
+}
+
+#include "api/ratelimit.h"
+
+Test(ratelimit, bucket_refills_at_its_rate_up_to_its_burst)
+{
+	struct tka_bucket b = { 0 };
+	uint64_t rem, reset, retry;
+	int i;
+
+	/* rate 2/s, burst 3: three at once, then one every half second. */
+	for (i = 0; i < 3; i++)
+		cr_assert(tka_bucket_take(&b, 2, 3, 1000000000LL, &rem, &reset, &retry));
+	cr_assert_eq(rem, 0);
+	cr_assert_eq(reset, 2, "3 tokens at 2/s: full in 1.5 s, said as 2");
+	cr_assert_not(tka_bucket_take(&b, 2, 3, 1000000000LL, &rem, &reset, &retry));
+	cr_assert_eq(retry, 1, "one token in 0.5 s, said as 1");
+	cr_assert_not(tka_bucket_take(&b, 2, 3, 1400000000LL, &rem, &reset, &retry));
+	cr_assert(tka_bucket_take(&b, 2, 3, 1600000000LL, &rem, &reset, &retry));
+	cr_assert(tka_bucket_take(&b, 2, 3, 100000000000LL, &rem, &reset, &retry));
+	cr_assert_eq(rem, 2, "refilled to the burst, not beyond: 3 - 1");
+}
+
+Test(ratelimit, addresses_and_loopback)
+{
+	uint8_t a[16], b[16];
+	bool loop;
+
+	cr_assert_eq(tka_addr_key("10.1.2.3", a, &loop), 0);
+	cr_assert_not(loop);
+	cr_assert_eq(tka_addr_key("::ffff:10.1.2.3", b, &loop), 0);
+	cr_assert_eq(memcmp(a, b, 16), 0, "IPv4 and its mapped IPv6 are one client");
+	cr_assert_eq(tka_addr_key("127.0.0.1", a, &loop), 0);
+	cr_assert(loop);
+	cr_assert_eq(tka_addr_key("::1", a, &loop), 0);
+	cr_assert(loop);
+	cr_assert_eq(tka_addr_key("not an address", a, &loop), -EINVAL);
+}
+
+Test(ratelimit, limiter_keeps_clients_apart)
+{
+	struct tka_limiter l;
+	uint64_t rem, reset, retry;
+	int i;
+
+	cr_assert_eq(tka_limiter_init(&l, 1, 2, false), 0);
+	cr_assert_eq(tka_limiter_take(&l, "127.0.0.1", 1, &rem, &reset, &retry), -1, "loopback exempt");
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(tka_limiter_take(&l, "10.0.0.1", 5, &rem, &reset, &retry), 1);
+	cr_assert_eq(tka_limiter_take(&l, "10.0.0.1", 5, &rem, &reset, &retry), 0);
+	cr_assert_eq(tka_limiter_take(&l, "10.0.0.2", 5, &rem, &reset, &retry), 1, "another client");
+	cr_assert_eq(l.limited, 1);
+	/* A flood of addresses stays in the table's fixed memory. */
+	for (i = 0; i < 100000; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		tka_limiter_take(&l, a, 10 + i, &rem, &reset, &retry);
+	}
+	tka_limiter_free(&l);
 }
