@@ -32,7 +32,19 @@ struct tka_ctx {
 	struct tka_portfolio *portfolio;
 	const char *token;        /* TICKD_API_TOKEN: writes need "Authorization: Bearer <it>" */
 	struct tka_limiter limiter;
+	/* This API's own counters (relaxed atomics), published to its metrics
+	 * slot (role "api") by tka_publish. */
+	struct tk_role_slot *metrics;
+	uint64_t requests[6]; /* by status class: 1xx .. 5xx, and [0] 429s */
+	uint64_t latency_sum_ns;
 };
+
+/* Claim the API's metrics slot and name its metrics; publish the counters
+ * (the main loop, every 50 ms). */
+void tka_metrics_open(struct tka_ctx *c);
+void tka_publish(struct tka_ctx *c);
+/* One answered request: its status and how long it took. */
+void tka_count_request(struct tka_ctx *c, int status, int64_t ns);
 
 /* Answer one request.  Pure of the server: the tests and the fuzz target
  * call it directly. */
@@ -57,6 +69,7 @@ void tka_get_balance(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_post_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_put_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_delete_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_metrics(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_post_subscriptions(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_delete_subscription(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 

@@ -152,6 +152,7 @@ int tk_cmd_api(int argc, char **argv)
 		return 1;
 	}
 	ctx.portfolio = &portfolio;
+	tka_metrics_open(&ctx);
 	if (tka_limiter_init(&ctx.limiter, rate, burst, rate_loopback) < 0) {
 		tk_error("api: out of memory");
 		return 1;
@@ -183,8 +184,10 @@ int tk_cmd_api(int argc, char **argv)
 	if (srv != NULL)
 		tk_info("serving http://%s on %u threads (segment %s, journal %s)", so.listen,
 			so.threads, ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
-	while (!tka__stop)
+	while (!tka__stop) {
+		tka_publish(&ctx);
 		tk_sleep_ns(50 * 1000000LL);
+	}
 	tka_server_stop(srv);
 	tka_index_close(&ctx.index);
 	tka_portfolio_close(&portfolio);

@@ -32,6 +32,7 @@ static const struct tka_route tka_routes[] = {
 	{ "/indicators/*", TKA_GET, tka_get_indicators },
 	{ "/signals/recent", TKA_GET, tka_get_signals },
 	{ "/api/v1/stock/candle", TKA_GET, tka_get_candle },
+	{ "/metrics", TKA_GET, tka_get_metrics },
 	{ "/portfolio", TKA_GET, tka_get_portfolio },
 	{ "/balance", TKA_GET, tka_get_balance },
 	{ "/trades", TKA_POST, tka_post_trade },

@@ -90,6 +90,8 @@ static int tka__begin_request(struct mg_connection *conn)
 	char *mem;
 	int status, hn, limited;
 
+	int64_t t0 = tk_mono_ns();
+
 	/* The client's bucket first: a refused request costs nothing more. */
 	limited = tka_limiter_take(&s->c->limiter, ri->remote_addr, tk_mono_coarse_ns(), &remaining,
 				   &reset_s, &retry_s);
@@ -139,6 +141,8 @@ static int tka__begin_request(struct mg_connection *conn)
 	if (close_after)
 		mg_disable_connection_keep_alive(conn);
 	status = o.status;
+	if (limited == 0)
+		status = 429;
 	{
 		char head[TKA_HEAD_ROOM];
 		bool no_body = status == 204 || status == 304;
@@ -162,6 +166,7 @@ static int tka__begin_request(struct mg_connection *conn)
 		mg_write(conn, o.body.p - hn,
 			 (size_t)hn + (no_body || req.method == TKA_HEAD ? 0 : o.body.len));
 	}
+	tka_count_request(s->c, status, tk_mono_ns() - t0);
 	return status;
 }
 

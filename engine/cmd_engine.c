@@ -138,6 +138,12 @@ int tk_cmd_engine(int argc, char **argv)
 		 * worker that cannot start. */
 		return rc == -EINVAL || rc == -ENOENT || rc == -ENOMEM || rc == -EPROTO ? 2 : 1;
 	}
+	{
+		char role[32];
+
+		snprintf(role, sizeof(role), "engine.%u", cfg.shard);
+		tk_worker_metrics(&w, role);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	tk_info("shard %u of %u: %u timeframes, lateness %.1f s, %u tick log(s)%s", cfg.shard,

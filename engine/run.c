@@ -30,6 +30,56 @@ uint64_t tk_worker_applied_next(const struct tk_worker *w, uint32_t i)
 
 /* Checkpoint, then (only then) commit the input cursors, up to what was
  * applied.  Also keeps the input rate that sizes a bypass stretch. */
+enum {
+	TK_M_TICKS, TK_M_LATE, TK_M_BARS, TK_M_SIGNALS, TK_M_HEARTBEATS, TK_M_ENDS,
+	TK_M_OTHER_SHARD, TK_M_INPUTS_DROPPED, TK_M_INPUT_RATE, TK_M_CHECKPOINTS, TK_M_N
+};
+
+void tk_worker_metrics(struct tk_worker *w, const char *role)
+{
+	struct tk_role_slot *s = tk_metrics_claim(tk_metrics_of(w->seg), role);
+
+	w->metrics = s;
+	if (s == NULL)
+		return;
+	tk_metric_define(s, TK_M_TICKS, "engine_ticks_total", TK_METRIC_COUNTER, 0, "trades applied");
+	tk_metric_define(s, TK_M_LATE, "engine_late_total", TK_METRIC_COUNTER, 0,
+			 "trades dropped as late (per timeframe)");
+	tk_metric_define(s, TK_M_BARS, "engine_bars_total", TK_METRIC_COUNTER, 0, "bars closed");
+	tk_metric_define(s, TK_M_SIGNALS, "engine_signals_total", TK_METRIC_COUNTER, 0, "signals raised");
+	tk_metric_define(s, TK_M_HEARTBEATS, "engine_heartbeats_total", TK_METRIC_COUNTER, 0,
+			 "feed heartbeats applied");
+	tk_metric_define(s, TK_M_ENDS, "engine_stream_ends_total", TK_METRIC_COUNTER, 0,
+			 "end-of-stream heartbeats applied");
+	tk_metric_define(s, TK_M_OTHER_SHARD, "engine_other_shard_total", TK_METRIC_COUNTER, 0,
+			 "trades of other shards skipped");
+	tk_metric_define(s, TK_M_INPUTS_DROPPED, "engine_inputs_dropped_total", TK_METRIC_COUNTER, 0,
+			 "inputs no longer waited for (silent)");
+	tk_metric_define(s, TK_M_INPUT_RATE, "engine_input_rate", TK_METRIC_GAUGE, 0,
+			 "input records a second (last checkpoint)");
+	tk_metric_define(s, TK_M_CHECKPOINTS, "engine_checkpoints_total", TK_METRIC_COUNTER, 0,
+			 "checkpoints written");
+	tk_metric_hist_define(s, 0, "engine_apply_latency_seconds");
+}
+
+static void tk__publish(struct tk_worker *w)
+{
+	struct tk_role_slot *s = w->metrics;
+
+	if (s == NULL)
+		return;
+	tk_metric_set(s, TK_M_TICKS, (double)w->stats.ticks);
+	tk_metric_set(s, TK_M_LATE, (double)w->stats.late);
+	tk_metric_set(s, TK_M_BARS, (double)w->stats.bars);
+	tk_metric_set(s, TK_M_SIGNALS, (double)w->stats.signals);
+	tk_metric_set(s, TK_M_HEARTBEATS, (double)w->stats.heartbeats);
+	tk_metric_set(s, TK_M_ENDS, (double)w->stats.ends);
+	tk_metric_set(s, TK_M_OTHER_SHARD, (double)w->stats.other_shard);
+	tk_metric_set(s, TK_M_INPUTS_DROPPED, (double)w->stats.inputs_dropped);
+	tk_metric_set(s, TK_M_INPUT_RATE, w->input_rate);
+	tk_metric_set(s, TK_M_CHECKPOINTS, s->m[TK_M_CHECKPOINTS].value + 1);
+}
+
 static bool tk__checkpoint(struct tk_worker *w)
 {
 	int64_t now = tk_mono_coarse_ns();
@@ -47,6 +97,7 @@ static bool tk__checkpoint(struct tk_worker *w)
 	}
 	w->since_ckpt = 0;
 	w->last_ckpt_ns = now;
+	tk__publish(w);
 	return true;
 }
 

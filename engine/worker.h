@@ -24,6 +24,7 @@
 #include "shm/history.h"
 #include "shm/idle.h"
 #include "shm/log.h"
+#include "shm/metrics.h"
 #include "shm/segment.h"
 #include "shm/state.h"
 #include "shm/symtab.h"
@@ -67,6 +68,11 @@ struct tk_worker_stats {
 	uint64_t ends;
 	uint64_t inputs_dropped; /* times an input went silent and was no longer waited for */
 };
+
+struct tk_worker;
+/* Claim the worker's metrics slot in the segment (role "engine.<shard>")
+ * and name its metrics; they are published at every checkpoint. */
+void tk_worker_metrics(struct tk_worker *w, const char *role);
 
 struct tk_worker {
 	struct tk_worker_cfg cfg;
@@ -120,6 +126,7 @@ struct tk_worker {
 	uint64_t checkpoints;
 	uint64_t ckpt_every;          /* input records between checkpoints */
 	uint64_t since_ckpt;          /* input records since the last one */
+	struct tk_role_slot *metrics; /* its metrics slot in the segment, NULL: none */
 	int64_t last_ckpt_ns;
 	bool restored;
 	uint8_t *ckpt_buf; /* reused: a checkpoint allocates only when symbols were added */

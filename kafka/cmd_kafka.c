@@ -39,6 +39,7 @@
 #include "kafka/window.h"
 #include "shm/idle.h"
 #include "shm/log.h"
+#include "shm/metrics.h"
 #include "shm/records.h"
 #include "shm/symtab.h"
 
@@ -158,7 +159,46 @@ struct tkk_role {
 	char broken_why[640];
 	/* counters */
 	uint64_t produced, delivered, skipped, queue_full, failed, sessions;
+	struct tk_role_slot *metrics; /* role "kafka" in the segment */
 };
+
+enum { TKK_M_PRODUCED, TKK_M_DELIVERED, TKK_M_SKIPPED, TKK_M_QUEUE_FULL, TKK_M_FAILED,
+       TKK_M_SESSIONS };
+
+static void tkk__metrics(struct tkk_role *k, const struct tk_segment *seg)
+{
+	struct tk_role_slot *s = tk_metrics_claim(tk_metrics_of(seg), "kafka");
+
+	k->metrics = s;
+	if (s == NULL)
+		return;
+	tk_metric_define(s, TKK_M_PRODUCED, "kafka_produced_total", TK_METRIC_COUNTER, 0,
+			 "messages handed to librdkafka");
+	tk_metric_define(s, TKK_M_DELIVERED, "kafka_delivered_total", TK_METRIC_COUNTER, 0,
+			 "messages the brokers acknowledged");
+	tk_metric_define(s, TKK_M_SKIPPED, "kafka_skipped_total", TK_METRIC_COUNTER, 0,
+			 "records the brokers already held (read back)");
+	tk_metric_define(s, TKK_M_QUEUE_FULL, "kafka_queue_full_total", TK_METRIC_COUNTER, 0,
+			 "times librdkafka's queue was full");
+	tk_metric_define(s, TKK_M_FAILED, "kafka_failed_total", TK_METRIC_COUNTER, 0,
+			 "messages whose delivery failed (sent again)");
+	tk_metric_define(s, TKK_M_SESSIONS, "kafka_sessions_total", TK_METRIC_COUNTER, 0,
+			 "producer sessions started");
+}
+
+static void tkk__publish(const struct tkk_role *k)
+{
+	struct tk_role_slot *s = k->metrics;
+
+	if (s == NULL)
+		return;
+	tk_metric_set(s, TKK_M_PRODUCED, (double)k->produced);
+	tk_metric_set(s, TKK_M_DELIVERED, (double)k->delivered);
+	tk_metric_set(s, TKK_M_SKIPPED, (double)k->skipped);
+	tk_metric_set(s, TKK_M_QUEUE_FULL, (double)k->queue_full);
+	tk_metric_set(s, TKK_M_FAILED, (double)k->failed);
+	tk_metric_set(s, TKK_M_SESSIONS, (double)k->sessions);
+}
 
 static uint32_t tkk__topic(struct tkk_role *k, const char *name)
 {
@@ -821,6 +861,7 @@ int tk_cmd_kafka(int argc, char **argv)
 		return 1;
 	}
 	k.symbols = tk_symtab_of(&seg);
+	tkk__metrics(&k, &seg);
 	{
 		uint32_t tt = tkk__topic(&k, t_trades), tg = tkk__topic(&k, t_gaps),
 			 ts = tkk__topic(&k, t_signals);
@@ -932,6 +973,7 @@ int tk_cmd_kafka(int argc, char **argv)
 		if (now - last_beat > 100000000LL) {
 			for (i = 0; i < k.nin; i++)
 				tk_log_reader_heartbeat(&k.in[i].r);
+			tkk__publish(&k);
 			last_beat = now;
 			if (k.delivered > 0)
 				backoff_ns = 250000000LL;

@@ -28,6 +28,7 @@
 #include "persist/retain.h"
 #include "shm/idle.h"
 #include "shm/log.h"
+#include "shm/metrics.h"
 #include "shm/symtab.h"
 
 #define TK_PERSIST_READER "persist"
@@ -167,6 +168,67 @@ static uint64_t tk__persist_read(struct tkj_journal *j, struct tk_persist_in *in
 	return total;
 }
 
+/* The journal's counters in its metrics slot (role "persist"). */
+enum {
+	TK_PM_RECORDS, TK_PM_BYTES, TK_PM_PAYLOAD, TK_PM_BLOCKS, TK_PM_FSYNCS, TK_PM_FILES,
+	TK_PM_WRITE_ERRORS, TK_PM_LOST, TK_PM_TORN, TK_PM_RECOVERED, TK_PM_DIRECT,
+};
+
+static struct tk_role_slot *tk__persist_metrics(const struct tk_segment *seg)
+{
+	struct tk_role_slot *s = tk_metrics_claim(tk_metrics_of(seg), "persist");
+
+	if (s == NULL)
+		return NULL;
+	tk_metric_define(s, TK_PM_RECORDS, "journal_records_total", TK_METRIC_COUNTER, 0,
+			 "records made durable");
+	tk_metric_define(s, TK_PM_BYTES, "journal_written_bytes_total", TK_METRIC_COUNTER, 0,
+			 "bytes written (whole blocks)");
+	tk_metric_define(s, TK_PM_PAYLOAD, "journal_payload_bytes_total", TK_METRIC_COUNTER, 0,
+			 "bytes of records written");
+	tk_metric_define(s, TK_PM_BLOCKS, "journal_blocks_total", TK_METRIC_COUNTER, 0,
+			 "blocks written");
+	tk_metric_define(s, TK_PM_FSYNCS, "journal_fsyncs_total", TK_METRIC_COUNTER, 0,
+			 "group commits (fdatasync or RWF_DSYNC)");
+	tk_metric_define(s, TK_PM_FILES, "journal_files_total", TK_METRIC_COUNTER, 0,
+			 "segment files opened");
+	tk_metric_define(s, TK_PM_WRITE_ERRORS, "journal_write_errors_total", TK_METRIC_COUNTER, 0,
+			 "writes that failed");
+	tk_metric_define(s, TK_PM_LOST, "journal_lost_records_total", TK_METRIC_COUNTER, 0,
+			 "source records declared lost");
+	tk_metric_define(s, TK_PM_TORN, "journal_torn_bytes_total", TK_METRIC_COUNTER, 0,
+			 "bytes of torn tails moved aside at recovery");
+	tk_metric_define(s, TK_PM_RECOVERED, "journal_recovered_blocks_total", TK_METRIC_COUNTER, 0,
+			 "blocks recovery read past the index");
+	tk_metric_define(s, TK_PM_DIRECT, "journal_direct_io", TK_METRIC_GAUGE, 0,
+			 "1 when the files are written with O_DIRECT");
+	tk_metric_hist_define(s, 0, "journal_commit_latency_seconds");
+	tk_metric_hist_define(s, 1, "journal_fsync_seconds");
+	return s;
+}
+
+static void tk__persist_publish(struct tk_role_slot *s, const struct tkj_journal *j)
+{
+	const struct tkj_counters *k = tkj_counters(j);
+
+	if (s == NULL)
+		return;
+	tk_metric_set(s, TK_PM_RECORDS, (double)k->records);
+	tk_metric_set(s, TK_PM_BYTES, (double)k->bytes);
+	tk_metric_set(s, TK_PM_PAYLOAD, (double)k->payload);
+	tk_metric_set(s, TK_PM_BLOCKS, (double)k->blocks);
+	tk_metric_set(s, TK_PM_FSYNCS, (double)k->fsyncs);
+	tk_metric_set(s, TK_PM_FILES, (double)k->files);
+	tk_metric_set(s, TK_PM_WRITE_ERRORS, (double)k->write_errors);
+	tk_metric_set(s, TK_PM_LOST, (double)k->lost);
+	tk_metric_set(s, TK_PM_TORN, (double)k->torn_bytes);
+	tk_metric_set(s, TK_PM_RECOVERED, (double)k->recovered_blocks);
+	tk_metric_set(s, TK_PM_DIRECT, (double)k->direct);
+	/* Ten times a second: a histogram is a few kilobytes of copy. */
+	memcpy(&s->hist[0].h, &k->commit_ns, sizeof(k->commit_ns));
+	memcpy(&s->hist[1].h, &k->fsync_ns, sizeof(k->fsync_ns));
+}
+
 static void tk__persist_commit(struct tkj_journal *j, struct tk_persist_in *in, uint32_t nin)
 {
 	uint32_t i;
@@ -203,6 +265,7 @@ int tk_cmd_persist(int argc, char **argv)
 	int64_t next_retain = 0;
 	struct tkj_opts o;
 	struct tk_segment seg;
+	struct tk_role_slot *metrics = NULL;
 	struct tkj_journal *j = NULL;
 	static struct tk_persist_in in[TK_SEG_MAX_LOGS];
 	struct tk_symtab_region *symbols;
@@ -341,6 +404,7 @@ int tk_cmd_persist(int argc, char **argv)
 			o.dir, nin, k->direct ? "O_DIRECT" : "buffered", k->align,
 			(double)o.commit_ns / 1e6, o.dsync ? "RWF_DSYNC" : "fdatasync");
 	}
+	metrics = tk__persist_metrics(&seg);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	tk_idle_init(&idle, idle_kind);
@@ -374,6 +438,7 @@ int tk_cmd_persist(int argc, char **argv)
 		if (now - last_beat > 100000000LL) {
 			for (i = 0; i < nin; i++)
 				tk_log_reader_heartbeat(&in[i].r);
+			tk__persist_publish(metrics, j);
 			last_beat = now;
 		}
 		if (got > 0) {

@@ -18,6 +18,7 @@
 #include "common/msg.h"
 #include "shm/ctlring.h"
 #include "shm/feeds.h"
+#include "shm/metrics.h"
 #include "shm/history.h"
 #include "shm/log.h"
 #include "shm/state.h"
@@ -240,6 +241,7 @@ static uint64_t tk__layout(struct tk_seg_header *hdr, const struct tk_seg_config
 		tk__add_region(hdr, &off, TK_REGION_HISTORY, "history",
 			       tk_history_region_size(&cfg->history));
 	tk__add_region(hdr, &off, TK_REGION_FEEDS, "feeds", tk_feeds_region_size());
+	tk__add_region(hdr, &off, TK_REGION_METRICS, "metrics", tk_metrics_region_size());
 	return off;
 }
 
@@ -270,6 +272,9 @@ static void tk__init_regions(struct tk_segment *seg, const struct tk_seg_config 
 			break;
 		case TK_REGION_FEEDS:
 			tk_feeds_init(p);
+			break;
+		case TK_REGION_METRICS:
+			tk_metrics_init(p);
 			break;
 		}
 	}
@@ -566,6 +571,9 @@ static int tk__validate(struct tk_segment *seg, uint64_t file_size)
 		case TK_REGION_FEEDS:
 			rc = tk_feeds_validate(p, r->size);
 			break;
+		case TK_REGION_METRICS:
+			rc = tk_metrics_validate(p, r->size);
+			break;
 		default:
 			return tk_err_set(EBADF, "region '%.31s' has unknown kind %u", r->name,
 					  r->kind);
@@ -590,7 +598,8 @@ static int tk__reader_protect(struct tk_segment *seg)
 
 			off += TK_LOG_READERS_OFFSET;
 			len = log->slots_offset - TK_LOG_READERS_OFFSET;
-		} else if (r->kind == TK_REGION_CONTROL) {
+		} else if (r->kind == TK_REGION_CONTROL || r->kind == TK_REGION_METRICS) {
+			/* the readers' own metrics slots, like their cursor slots */
 			len = r->size;
 		}
 		if (len != 0 && mprotect(seg->base + off, len, PROT_READ | PROT_WRITE) != 0)

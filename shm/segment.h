@@ -26,11 +26,11 @@
 #include <sys/types.h>
 
 #define TK_SEG_MAGIC "TICKDSEG"
-#define TK_SEG_ABI_VERSION 2u
+#define TK_SEG_ABI_VERSION 3u
 #define TK_SEG_SHM_DIR "/dev/shm" /* where a bare segment name lives, as for shm_open(3) */
 #define TK_SEG_DEFAULT_PATH TK_SEG_SHM_DIR "/tickd"
 #define TK_SEG_MAX_LOGS 32
-#define TK_SEG_MAX_REGIONS 37 /* logs + symbols, state, control, history, feeds */
+#define TK_SEG_MAX_REGIONS 38 /* logs + symbols, state, control, history, feeds, metrics */
 #define TK_NAME_MAX 32 /* names of logs, readers and symbols: 31 bytes + NUL */
 
 enum tk_region_kind {
@@ -40,6 +40,7 @@ enum tk_region_kind {
 	TK_REGION_CONTROL = 4,
 	TK_REGION_HISTORY = 5,
 	TK_REGION_FEEDS = 6,
+	TK_REGION_METRICS = 7, /* the roles' metrics slots (shm/metrics.h) */
 };
 
 struct tk_log_spec {

@@ -48,7 +48,7 @@ extern "C" {
 
 /* The segment layout this header reads; a segment of another ABI version
  * is refused by tickd_attach() with -EPROTO. */
-#define TICKD_ABI_VERSION 2
+#define TICKD_ABI_VERSION 3
 
 typedef struct tickd_segment tickd_segment;
 typedef struct tickd_follower tickd_follower;

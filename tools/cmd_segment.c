@@ -193,6 +193,8 @@ static const char *kind_name(uint32_t kind)
 	case TK_REGION_STATE: return "state";
 	case TK_REGION_CONTROL: return "control";
 	case TK_REGION_HISTORY: return "history";
+	case TK_REGION_FEEDS: return "feeds";
+	case TK_REGION_METRICS: return "metrics";
 	default: return "?";
 	}
 }

@@ -92,6 +92,38 @@ done
 python3 "$S/tests/api/api_check.py" "127.0.0.1:$PORT" "$D" || { tail -20 "$D/run.log" >&2; fail "api_check"; }
 grep -E "api\[[0-9]+\].*(error|killed)|api .* was killed" "$D/run.log" && fail "the API logged errors or crashed"
 
+# /metrics: clean for promtool, and its numbers are the run's.
+sleep 0.2 # the API publishes its own counters every 50 ms
+curl -sf "http://127.0.0.1:$PORT/metrics" > "$D/metrics.txt" || fail "GET /metrics"
+promtool check metrics < "$D/metrics.txt" || fail "promtool check metrics: $(promtool check metrics < "$D/metrics.txt" 2>&1 | head -5)"
+python3 - "$D/metrics.txt" "$COUNT" "$MODE" <<'PY' || fail "/metrics values"
+import re, sys
+text, count, mode = open(sys.argv[1]).read(), int(sys.argv[2]), sys.argv[3]
+def val(name, **labels):
+    for line in text.splitlines():
+        m = re.match(r'^([a-z_]+)(\{(.*)\})? (\S+)$', line)
+        if not m or m.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(3) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            return float(m.group(4))
+    raise SystemExit(f"no sample {name} {labels}")
+trades = val("tickd_feed_trades_total", feed="0")
+if mode == "synth":
+    assert trades == count, (trades, count)
+assert val("tickd_engine_ticks_total", role="engine.0") == trades, "engine ticks != feed trades"
+assert val("tickd_engine_bars_total", role="engine.0") > 0
+assert val("tickd_journal_records_total", role="persist") > trades
+assert val("tickd_reader_lag", log="ticks.0", reader="persist") == 0
+assert val("tickd_reader_lag", log="ticks.0", reader="engine.0") == 0
+assert val("tickd_api_requests_total", role="api", code="4xx") >= 100, "the hostile requests"
+assert val("tickd_api_requests_total", role="api", code="2xx") > 1000
+assert val("tickd_role_up", role="persist") == 1 and val("tickd_role_up", role="api") == 1
+assert val("websocket_connected", feed="0") == 0, "the feed has finished"
+assert val("tickd_api_request_seconds_count", role="api") > 1000
+print(f"/metrics: promtool clean; {int(trades)} trades fed = applied; journal lag 0")
+PY
+
 # Rate limiting: a second API on the same segment limiting loopback too, 5 a
 # second with bursts of 10: ten answered, then 429 with Retry-After and the
 # RateLimit fields, and answers again a second later.
