@@ -12,6 +12,7 @@ all: build
 
 deps:
 	@scripts/deps.sh
+	@scripts/web-deps.sh $(CURDIR)
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTICKD_WERROR=$(WERROR) $(CMAKE_ARGS) >/dev/null

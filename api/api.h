@@ -50,6 +50,10 @@ void tka_count_request(struct tka_ctx *c, int status, int64_t ns);
  * call it directly. */
 void tka_dispatch(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 
+/* Route i of the table: its pattern ("*" for a path parameter) and
+ * methods; NULL past the end (the tests hold it to openapi.json). */
+const char *tka_route(unsigned i, unsigned *methods);
+
 /* The handlers (live.c, history.c). */
 void tka_get_health(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_ping(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
@@ -72,6 +76,11 @@ void tka_delete_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_metrics(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_post_subscriptions(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_delete_subscription(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+
+/* The static files (assets.c): read from dir (the web folder) at start;
+ * returns how many are missing.  tka_asset answers r if it names one. */
+int tka_assets_load(const char *dir);
+bool tka_asset(struct tka_req *r, struct tka_resp *o);
 
 /* A symbol the segment knows, or a 404 problem (-ENOENT). */
 int tka_symbol_id(struct tka_ctx *c, const char *symbol, struct tka_resp *o);

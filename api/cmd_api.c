@@ -30,6 +30,9 @@
 #ifndef TK_TICKD_VERSION
 #define TK_TICKD_VERSION "0"
 #endif
+#ifndef TK_WEB_DIR
+#define TK_WEB_DIR "/usr/share/tickd/web"
+#endif
 
 static volatile sig_atomic_t tka__stop;
 
@@ -62,6 +65,8 @@ static void usage(FILE *out)
 		"                        env TICKD_API_RATE_LIMIT); 429 with Retry-After beyond\n"
 		"  --rate-burst B        requests at once (default 200)\n"
 		"  --rate-limit-loopback limit loopback clients too (exempt by default)\n"
+		"  --web-dir DIR         openapi.json, the /docs and /redoc pages and their npm\n"
+		"                        packages (env TICKD_WEB_DIR; default this build's api/web)\n"
 		"  TICKD_API_TOKEN       (environment or [api] token, never a flag) writes need\n"
 		"                        Authorization: Bearer <token>\n"
 		"  --shm-path PATH       the segment (env TICKD_SHM_PATH)\n");
@@ -80,6 +85,7 @@ int tk_cmd_api(int argc, char **argv)
 		{ "portfolio-cash", required_argument, 0, 'C' },
 		{ "rate-limit", required_argument, 0, 'r' },  { "rate-burst", required_argument, 0, 'b' },
 		{ "rate-limit-loopback", no_argument, 0, 'B' },
+		{ "web-dir", required_argument, 0, 'W' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -88,6 +94,7 @@ int tk_cmd_api(int argc, char **argv)
 	const char *portfolio_path = NULL;
 	double cash = 100000, rate = 100, burst = 200;
 	bool rate_loopback = false;
+	const char *web_dir = TK_WEB_DIR;
 	char pbuf[1024];
 	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .threads = 1200,
 				      .keep_alive_ns = 30 * 1000000000LL };
@@ -119,6 +126,7 @@ int tk_cmd_api(int argc, char **argv)
 		case 'r': rate = tk_opt_double("--rate-limit", optarg, 0, 1e9); break;
 		case 'b': burst = tk_opt_double("--rate-burst", optarg, 1, 1e9); break;
 		case 'B': rate_loopback = true; break;
+		case 'W': web_dir = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -153,6 +161,7 @@ int tk_cmd_api(int argc, char **argv)
 	}
 	ctx.portfolio = &portfolio;
 	tka_metrics_open(&ctx);
+	tka_assets_load(web_dir);
 	if (tka_limiter_init(&ctx.limiter, rate, burst, rate_loopback) < 0) {
 		tk_error("api: out of memory");
 		return 1;

@@ -59,6 +59,8 @@ void tka_resp_init(struct tka_resp *o, char *mem, size_t cap)
 	o->content_type = "application/json";
 	o->headers[0] = '\0';
 	o->headers_len = 0;
+	o->file = NULL;
+	o->file_len = 0;
 	tk_buf_init(&o->body, mem, cap);
 }
 
@@ -85,6 +87,8 @@ void tka_json(struct tka_resp *o, int status)
 {
 	o->status = status;
 	o->content_type = "application/json";
+	o->file = NULL;
+	o->file_len = 0;
 	o->body.len = 0;
 	o->body.overflow = 0;
 	if (o->body.cap > 0)

@@ -68,6 +68,9 @@ struct tka_resp {
 	char headers[512]; /* "Name: value\r\n" lines */
 	size_t headers_len;
 	struct tk_buf body;
+	/* A static file: the body is these bytes (not copied), cacheable. */
+	const char *file;
+	size_t file_len;
 };
 
 /* The method's bit (TKA_*), 0 for anything else. */

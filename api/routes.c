@@ -63,6 +63,14 @@ static bool tka__authorized(const struct tka_ctx *c, const struct tka_req *r)
 	return d == 0;
 }
 
+const char *tka_route(unsigned i, unsigned *methods)
+{
+	if (i >= sizeof(tka_routes) / sizeof(tka_routes[0]))
+		return NULL;
+	*methods = tka_routes[i].methods;
+	return tka_routes[i].pattern;
+}
+
 static bool tka__match(const char *pattern, const struct tka_req *r)
 {
 	const char *p = pattern + 1;
@@ -102,6 +110,8 @@ void tka_dispatch(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	unsigned methods = 0, method = r->method == TKA_HEAD ? TKA_GET : r->method;
 	size_t i;
 
+	if (tka_asset(r, o))
+		return;
 	for (i = 0; i < sizeof(tka_routes) / sizeof(tka_routes[0]); i++) {
 		if (!tka__match(tka_routes[i].pattern, r))
 			continue;

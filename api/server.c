@@ -146,16 +146,18 @@ static int tka__begin_request(struct mg_connection *conn)
 	{
 		char head[TKA_HEAD_ROOM];
 		bool no_body = status == 204 || status == 304;
+		size_t body_len = o.file != NULL ? o.file_len : o.body.len;
 
 		hn = snprintf(head, sizeof(head),
 			      "HTTP/1.1 %d %s\r\n"
 			      "Content-Type: %s\r\n"
 			      "Content-Length: %zu\r\n"
-			      "Cache-Control: no-store\r\n"
+			      "Cache-Control: %s\r\n"
 			      "%s%s"
 			      "\r\n",
 			      status, tka_status_text(status), o.content_type,
-			      no_body ? (size_t)0 : o.body.len, o.headers,
+			      no_body ? (size_t)0 : body_len,
+			      o.file != NULL ? "public, max-age=3600" : "no-store", o.headers,
 			      close_after ? "Connection: close\r\n"
 			      : http10 ? "Connection: keep-alive\r\n" : "");
 		if (hn < 0 || hn >= (int)sizeof(head)) {
@@ -163,8 +165,15 @@ static int tka__begin_request(struct mg_connection *conn)
 			return 500;
 		}
 		memcpy(o.body.p - hn, head, (size_t)hn);
-		mg_write(conn, o.body.p - hn,
-			 (size_t)hn + (no_body || req.method == TKA_HEAD ? 0 : o.body.len));
+		if (o.file != NULL) {
+			/* A static file leaves from where it is kept: two writes. */
+			mg_write(conn, o.body.p - hn, (size_t)hn);
+			if (!no_body && req.method != TKA_HEAD)
+				mg_write(conn, o.file, o.file_len);
+		} else {
+			mg_write(conn, o.body.p - hn,
+				 (size_t)hn + (no_body || req.method == TKA_HEAD ? 0 : o.body.len));
+		}
 	}
 	tka_count_request(s->c, status, tk_mono_ns() - t0);
 	return status;

@@ -203,6 +203,8 @@ const struct tk_setting tk_settings[] = {
 	{ "api", "rate-limit", { "TICKD_API_RATE_LIMIT", NULL }, TK_CMD_API, 0, "100",
 	  "requests a second per client address (token bucket; 0: off); 429 beyond it" },
 	{ "api", "rate-burst", { NULL }, TK_CMD_API, 0, "200", "the bucket's size: requests at once" },
+	{ "api", "web-dir", { "TICKD_WEB_DIR", NULL }, TK_CMD_API, 0, "(this build's api/web)",
+	  "the API's files: openapi.json, the /docs and /redoc pages and their npm packages" },
 	{ "api", "rate-limit-loopback", { NULL }, TK_CMD_API, TK_SET_BOOL, "false",
 	  "limit loopback clients too (they are exempt by default)" },
 

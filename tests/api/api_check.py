@@ -187,6 +187,37 @@ check(jget("/api/v1/stock/candle?symbol=NOPE&resolution=1&from=1&to=2") == {"s":
 check(jget("/api/v1/quote?symbol=NOPE") == {"c": 0, "d": None, "dp": None, "h": 0, "l": 0, "o": 0,
                                             "pc": 0, "t": 0}, "Finnhub quote NOPE")
 
+# ---- the OpenAPI document and its readers, served locally
+doc = jget("/openapi.json")
+check(doc["openapi"].startswith("3.1"), "OpenAPI 3.1")
+for path in ["/docs", "/redoc"]:
+    st, h, b = get(path)
+    check(st == 200 and h["content-type"].startswith("text/html"), f"{path}: {st}")
+    for src in __import__("re").findall(rb'(?:src|href)="(/[^"]+)"', b):
+        st2, h2, b2 = get(src.decode())
+        check(st2 == 200 and len(b2) > 0, f"{path} loads {src.decode()}: {st2}")
+st, h, b = get("/docs/swagger-ui-bundle.js")
+check(st == 200 and h["content-type"] == "text/javascript" and len(b) > 500000, "swagger-ui-bundle.js")
+# Every GET the document names answers with one of the statuses it documents,
+# called with its required parameters' examples.
+for path, item in doc["paths"].items():
+    for method, o in item.items():
+        ps = [doc["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
+              for p in o.get("parameters", [])]
+        url = path
+        for p in ps:
+            if p["in"] == "path":
+                url = url.replace("{" + p["name"] + "}", q(str(p.get("example", symbols[0]))))
+        qs = [f"{p['name']}={q(str(p['example']))}" for p in ps if p["in"] == "query" and p.get("required")]
+        if qs:
+            url += "?" + "&".join(qs)
+        if method == "get":
+            st, h, b = get(url)
+            check(str(st) in o["responses"], f"GET {url}: {st} is not among {list(o['responses'])}")
+        else:
+            st, h, b = get(url, "OPTIONS")
+            check(st == 204 and method.upper() in h.get("allow", ""), f"{method} {url}: Allow {h.get('allow')}")
+
 # ---- hostile requests: all 4xx, none 5xx, the server keeps serving
 hostile = []
 for path in ["/quote/", "/quote/%22x", "/quote/" + "A" * 40, "/quote/%C3%28", "/quote/%7F",

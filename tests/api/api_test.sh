@@ -92,6 +92,13 @@ done
 python3 "$S/tests/api/api_check.py" "127.0.0.1:$PORT" "$D" || { tail -20 "$D/run.log" >&2; fail "api_check"; }
 grep -E "api\[[0-9]+\].*(error|killed)|api .* was killed" "$D/run.log" && fail "the API logged errors or crashed"
 
+# The OpenAPI document as the API serves it, checked by an independent validator.
+curl -sf "http://127.0.0.1:$PORT/openapi.json" > "$D/openapi.json" || fail "GET /openapi.json"
+REDOCLY_TELEMETRY=off NO_UPDATE_NOTIFIER=1 "$S/api/web/node_modules/.bin/redocly" lint "$D/openapi.json" \
+  > "$D/lint.txt" 2>&1 || { cat "$D/lint.txt" >&2; fail "redocly lint of /openapi.json"; }
+grep -q "Your API description is valid" "$D/lint.txt" || { cat "$D/lint.txt" >&2; fail "redocly lint"; }
+echo "openapi.json: redocly lint: valid"
+
 # /metrics: clean for promtool, and its numbers are the run's.
 sleep 0.2 # the API publishes its own counters every 50 ms
 curl -sf "http://127.0.0.1:$PORT/metrics" > "$D/metrics.txt" || fail "GET /metrics"

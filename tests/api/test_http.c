@@ -224,3 +224,57 @@ Test(ratelimit, limiter_keeps_clients_apart)
 	}
 	tka_limiter_free(&l);
 }
+
+/* Every route is in the OpenAPI document, with its methods. */
+Test(routes, every_route_is_in_openapi_json)
+{
+	FILE *f = fopen(TK_SOURCE_DIR "/api/web/openapi.json", "r");
+	static char doc[1 << 20];
+	size_t n;
+	unsigned i, methods;
+	const char *pat;
+
+	cr_assert_not_null(f);
+	n = fread(doc, 1, sizeof(doc) - 1, f);
+	fclose(f);
+	doc[n] = '\0';
+	for (i = 0; (pat = tka_route(i, &methods)) != NULL; i++) {
+		char key[128], *at;
+		size_t k = 0;
+		const char *p;
+
+		/* A pattern's "*" is "{symbol}" there (any name). */
+		key[k++] = '"';
+		for (p = pat; *p != '\0' && *p != '*'; p++)
+			key[k++] = *p;
+		key[k] = '\0';
+		at = strstr(doc, key);
+		while (at != NULL && *pat != '\0' && strchr(pat, '*') == NULL && at[k] != '"')
+			at = strstr(at + 1, key);
+		if (strchr(pat, '*') != NULL)
+			while (at != NULL && at[k] != '{')
+				at = strstr(at + 1, key);
+		cr_assert_not_null(at, "route %s is not in openapi.json", pat);
+		/* Its methods, within its path item (up to the next path). */
+		{
+			char *end = strstr(at + 1, "\n  \"/");
+			static const struct {
+				unsigned bit;
+				const char *name;
+			} m[] = { { TKA_GET, "\"get\"" }, { TKA_POST, "\"post\"" },
+				  { TKA_PUT, "\"put\"" }, { TKA_DELETE, "\"delete\"" } };
+			unsigned k2;
+
+			if (end == NULL)
+				end = strstr(at, "\"components\"");
+			cr_assert_not_null(end);
+			for (k2 = 0; k2 < 4; k2++) {
+				char *hit = strstr(at, m[k2].name);
+
+				if (methods & m[k2].bit)
+					cr_assert(hit != NULL && hit < end, "%s %s is not in openapi.json", pat,
+						  m[k2].name);
+			}
+		}
+	}
+}
