@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,8 @@ static void usage(FILE *out)
 		"                        env TICKD_API_RATE_LIMIT); 429 with Retry-After beyond\n"
 		"  --rate-burst B        requests at once (default 200)\n"
 		"  --rate-limit-loopback limit loopback clients too (exempt by default)\n"
+		"  --nice N              scheduling niceness of the API's threads (default 10: below\n"
+		"                        the engine's; 0 keeps the caller's)\n"
 		"  --web-dir DIR         openapi.json, the /docs and /redoc pages and their npm\n"
 		"                        packages (env TICKD_WEB_DIR; default this build's api/web)\n"
 		"  TICKD_API_TOKEN       (environment or [api] token, never a flag) writes need\n"
@@ -86,6 +89,7 @@ int tk_cmd_api(int argc, char **argv)
 		{ "rate-limit", required_argument, 0, 'r' },  { "rate-burst", required_argument, 0, 'b' },
 		{ "rate-limit-loopback", no_argument, 0, 'B' },
 		{ "web-dir", required_argument, 0, 'W' },
+		{ "nice", required_argument, 0, 'n' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -95,6 +99,7 @@ int tk_cmd_api(int argc, char **argv)
 	double cash = 100000, rate = 100, burst = 200;
 	bool rate_loopback = false;
 	const char *web_dir = TK_WEB_DIR;
+	int nice_level = 10;
 	char pbuf[1024];
 	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .threads = 1200,
 				      .keep_alive_ns = 30 * 1000000000LL };
@@ -127,6 +132,7 @@ int tk_cmd_api(int argc, char **argv)
 		case 'b': burst = tk_opt_double("--rate-burst", optarg, 1, 1e9); break;
 		case 'B': rate_loopback = true; break;
 		case 'W': web_dir = optarg; break;
+		case 'n': nice_level = (int)tk_opt_u64("--nice", optarg, 0, 19); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -140,6 +146,11 @@ int tk_cmd_api(int argc, char **argv)
 	if (so.keep_alive_ns < 1000000LL)
 		tk_opt_fail("--keep-alive", "at least 1ms");
 	tk_msg_set_role("api");
+	/* Below the engine, the feed and the journal: on a host whose cores a
+	 * thousand server threads share with them, a busy API takes what they
+	 * leave (its threads inherit this). */
+	if (nice_level > 0 && setpriority(PRIO_PROCESS, 0, nice_level) != 0)
+		tk_warn("api: cannot lower its priority to nice %d: %s", nice_level, strerror(errno));
 	ctx.listen = so.listen;
 	ctx.started_ns = tk_wall_ns();
 	rc = tk_segment_attach(&ctx.seg, path, TK_ATTACH_READER);

@@ -41,7 +41,12 @@ static int tka__live(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t
 
 	if (st == NULL || tk_state_payload_size(st) < sizeof(struct tk_live))
 		return -EPROTO;
-	rc = tk_state_read(st, (uint32_t)id, live, len);
+	/* A writer descheduled mid-update (this host's cores shared with a
+	 * thousand server threads) gets up to 20 ms before the client is told
+	 * to retry: each read yields to it once it has spun 1 ms. */
+	for (int tries = 0; (rc = tk_state_read(st, (uint32_t)id, live, len)) == -EAGAIN && tries < 20;
+	     tries++)
+		;
 	if (rc < 0)
 		return rc;
 	return live->trades == 0 ? -ENODATA : 0;

@@ -205,6 +205,8 @@ const struct tk_setting tk_settings[] = {
 	{ "api", "rate-burst", { NULL }, TK_CMD_API, 0, "200", "the bucket's size: requests at once" },
 	{ "api", "web-dir", { "TICKD_WEB_DIR", NULL }, TK_CMD_API, 0, "(this build's api/web)",
 	  "the API's files: openapi.json, the /docs and /redoc pages and their npm packages" },
+	{ "api", "nice", { NULL }, TK_CMD_API, 0, "10",
+	  "the API threads' niceness: below the engine's, so a busy API takes what it leaves" },
 	{ "api", "rate-limit-loopback", { NULL }, TK_CMD_API, TK_SET_BOOL, "false",
 	  "limit loopback clients too (they are exempt by default)" },
 

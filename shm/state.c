@@ -1,6 +1,7 @@
 #include "shm/state.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -64,11 +65,14 @@ int tk_state_read(const struct tk_state_region *st, uint32_t id, void *out, size
 			ck_pr_stall();
 			continue;
 		}
-		/* Rare: a long update or a dead writer; bound the wait by time. */
+		/* Rare: a long update, a writer descheduled mid-update (more
+		 * readers than cores: give it the core back), or a dead writer;
+		 * bound the wait by time. */
 		if (deadline == 0)
 			deadline = tk_mono_ns() + 1000 * 1000;
 		else if (tk_mono_ns() > deadline)
 			return -EAGAIN;
+		sched_yield();
 		spins = 0;
 	}
 }
