@@ -390,7 +390,9 @@ enum tka_render { TKA_OHLCV, TKA_INDICATORS, TKA_SIGNALS };
 
 static void tka__render_row(struct tk_buf *b, const struct tka_row *w, enum tka_render how)
 {
-	char tf[16];
+	/* One timeframe per answer: its name made once, not per row. */
+	static _Thread_local int64_t tf_ns;
+	static _Thread_local char tf[16];
 
 	if (how != TKA_OHLCV) {
 		tk_render_json_named(b, w->seq, w->type, w->aux, &w->u,
@@ -398,7 +400,10 @@ static void tka__render_row(struct tk_buf *b, const struct tka_row *w, enum tka_
 				     w->symbol[0] != '\0' ? w->symbol : NULL);
 		return;
 	}
-	tk_tf_name(w->u.bar.tf_ns, tf, sizeof(tf));
+	if (tf_ns != w->u.bar.tf_ns || tf[0] == '\0') {
+		tk_tf_name(w->u.bar.tf_ns, tf, sizeof(tf));
+		tf_ns = w->u.bar.tf_ns;
+	}
 	tk_buf_puts(b, "{\"symbol\":");
 	tk_json_str(b, w->symbol, strlen(w->symbol));
 	tk_buf_puts(b, ",\"tf\":\"");

@@ -1,6 +1,7 @@
 #include "common/json.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,79 @@ static int tk__fmt_decimal(char *out, size_t cap, double v)
  * %f would print the digits of the binary value's exact integer part, which
  * the slow path below keeps).  -1: out of range.
  */
+/*
+ * The n-significant-digit rounding of |v| (half to even, as printf does
+ * it) and whether it reads back as v, exactly, in 128-bit integers:
+ * |v| = M * 2^-F, and for 1e-3 <= |v| < 1e14 both M * 10^k (k <= 19) and
+ * the digits times 2^(F+2) (F <= 62) stay below 2^121.  The decimal reads
+ * back iff it lies strictly between v's neighbours' midpoints, or on one
+ * when M is even (strtod rounds a midpoint to the even mantissa).
+ * Returns 1 with the digits in *q and the decimal exponent of the first in
+ * *e10, 0 when that rounding does not read back, -1 outside the range.
+ */
+static int tk__round_exact(double v, int n, uint64_t *q, int *e10)
+{
+	static const uint64_t p10[] = { 1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+					10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+					100000000000ull, 1000000000000ull, 10000000000000ull,
+					100000000000000ull, 1000000000000000ull,
+					10000000000000000ull, 100000000000000000ull,
+					1000000000000000000ull, 10000000000000000000ull };
+	double a = fabs(v);
+	uint64_t bits, m, d;
+	unsigned __int128 p, r, half, lhs, hi, lo;
+	int f, e, k, tries;
+	bool even;
+
+	if (!(a >= 1e-3 && a < 1e14))
+		return -1;
+	memcpy(&bits, &a, sizeof(bits));
+	m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+	f = 1075 - (int)((bits >> 52) & 0x7ff); /* a = m * 2^-f, 6 <= f <= 62 */
+	e = (int)floor(log10(a));
+	for (tries = 0; tries < 3; tries++) {
+		k = n - 1 - e;
+		if (k < 0 || k > 19)
+			return -1;
+		p = (unsigned __int128)m * p10[k];
+		d = (uint64_t)(p >> f);
+		if (d < p10[n - 1]) {
+			e--; /* log10 said one too many */
+			continue;
+		}
+		if (d >= p10[n]) {
+			e++;
+			continue;
+		}
+		break;
+	}
+	if (tries == 3)
+		return -1;
+	r = p & (((unsigned __int128)1 << f) - 1);
+	half = (unsigned __int128)1 << (f - 1);
+	if (r > half || (r == half && (d & 1)))
+		d++;
+	if (d == p10[n]) { /* 9.99..5 -> 10.0 */
+		d = p10[n - 1];
+		e++;
+		k--;
+	}
+	even = (m & 1) == 0;
+	/* d / 10^k against (2m + 1) / 2^(f + 1) and the lower midpoint. */
+	lhs = (unsigned __int128)d << (f + 1);
+	hi = (unsigned __int128)(2 * m + 1) * p10[k];
+	if (m == (1ull << 52)) {
+		lo = (unsigned __int128)(4 * m - 1) * p10[k];
+		lhs <<= 1;
+		hi <<= 1;
+	} else {
+		lo = (unsigned __int128)(2 * m - 1) * p10[k];
+	}
+	*q = d;
+	*e10 = e;
+	return (lhs < hi || (even && lhs == hi)) && (lhs > lo || (even && lhs == lo));
+}
+
 static int tk__fmt_digits(char *out, size_t cap, double v)
 {
 	char e[40], dig[24];
@@ -217,6 +291,19 @@ static int tk__fmt_digits(char *out, size_t cap, double v)
 
 	if (!(fabs(v) >= 1e-6 && fabs(v) < 1e14) || cap < 32) /* at most 26 bytes */
 		return -1;
+	for (prec = 15; prec <= 17; prec++) {
+		uint64_t q;
+		int rc = tk__round_exact(v, prec, &q, &exp);
+
+		if (rc < 0)
+			break; /* out of the exact range: printf below */
+		if (rc == 0)
+			continue;
+		for (i = prec - 1; i >= 0; i--, q /= 10)
+			dig[i] = (char)('0' + q % 10);
+		nd = prec;
+		goto digits;
+	}
 	for (prec = 15; prec <= 17; prec++) {
 		snprintf(e, sizeof(e), "%.*e", prec - 1, v);
 		if (strtod(e, NULL) == v)
@@ -229,6 +316,7 @@ static int tk__fmt_digits(char *out, size_t cap, double v)
 		if (*p >= '0' && *p <= '9')
 			dig[nd++] = *p;
 	exp = atoi(p + 1);
+digits:
 	while (nd > 1 && dig[nd - 1] == '0')
 		nd--;
 	if (v < 0)

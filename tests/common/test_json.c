@@ -131,6 +131,39 @@ Test(json, fast_decimals_equal_the_definition)
 	}
 }
 
+/* The exact digits path (1e-3 <= |v| < 1e14) where rounding is hardest:
+ * powers of two (whose lower neighbour is half as far) and ten, and the
+ * doubles beside them, against the definition. */
+Test(json, binade_and_decade_edges_equal_the_definition)
+{
+	char a[64], b[64];
+	int e, d;
+
+	for (e = -10; e <= 46; e++)
+		for (d = -3; d <= 3; d++) {
+			double v = ldexp(1.0, e), w = v;
+			int i;
+
+			for (i = 0; i < (d < 0 ? -d : d); i++)
+				w = nextafter(w, d < 0 ? 0.0 : INFINITY);
+			tk_fmt_double(a, sizeof(a), w);
+			reference(b, sizeof(b), w);
+			cr_assert_str_eq(a, b, "%.17g", w);
+			(void)v;
+		}
+	for (e = -3; e <= 13; e++)
+		for (d = -3; d <= 3; d++) {
+			double w = pow(10, e);
+			int i;
+
+			for (i = 0; i < (d < 0 ? -d : d); i++)
+				w = nextafter(w, d < 0 ? 0.0 : INFINITY);
+			tk_fmt_double(a, sizeof(a), w);
+			reference(b, sizeof(b), w);
+			cr_assert_str_eq(a, b, "%.17g", w);
+		}
+}
+
 /* The integer formatters print what printf prints: edges, every power of
  * ten and its neighbours, and a million pseudo-random values of every size. */
 Test(json, integers_as_printf_prints_them)
