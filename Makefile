@@ -45,6 +45,7 @@ bench: build
 	$(BUILD)/bench/feed
 	$(BUILD)/bench/persist
 	bench/kafka.sh $(BUILD)
+	bench/api.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
