@@ -542,7 +542,8 @@ static int tka__collect(struct tka_ctx *c, const struct tka_query *q, uint64_t l
 	}
 	for (i = 0; i < shm.n; i++)
 		all[i] = *tka__rows_at(&shm, i);
-	memcpy(all + shm.n, top.v, top.n * sizeof(*all));
+	if (top.n > 0)
+		memcpy(all + shm.n, top.v, top.n * sizeof(*all));
 	m = shm.n + top.n;
 	free(shm.v);
 	free(top.v);

@@ -29,10 +29,12 @@ cleanup() {
 trap cleanup EXIT
 cd "$D" || exit 1
 
-# 8 symbols, 2,000 trades a second of feed time from 2023-11-14 22:00 UTC for
-# 4 hours (a UTC midnight inside), as fast as the engine takes them.
-COUNT=${TICKD_API_TEST_COUNT:-400000}
-RATE=28
+# 8 symbols from 2023-11-14 22:13 UTC for 4 hours of feed time (a UTC
+# midnight inside), as fast as the engine takes them.
+# (TICKD_TEST_SCALE=small, the sanitizer builds: a quarter of the trades
+# over the same hours.)
+COUNT=${TICKD_API_TEST_COUNT:-$([ "${TICKD_TEST_SCALE:-}" = small ] && echo 100000 || echo 400000)}
+RATE=$((COUNT / 14400))
 START=1700000000
 "$T" init --history-depth 1s=40,1m=30,5m=10,1h=3 --bar-slots 512 >/dev/null || fail "tickd init"
 if [ "$MODE" = replay ]; then
@@ -47,7 +49,7 @@ px = {s: 100.0 + 37 * i for i, s in enumerate(syms)}
 t = int(sys.argv[3]) * 1000
 with open(sys.argv[1], "w") as f:
     for _ in range(int(sys.argv[2])):
-        t += random.randint(1, 100)
+        t += random.randint(1, 2 * 4 * 3600 * 1000 // int(sys.argv[2]))
         data = []
         for _ in range(random.randint(1, 3)):
             s = random.choice(syms)
