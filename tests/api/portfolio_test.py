@@ -85,11 +85,19 @@ run = start()
 
 
 def stop_all():
+    """SIGKILL to the run and every process of it (its children are in
+    groups of their own: each is named by the segment on its command line)."""
     try:
-        os.killpg(run.pid, signal.SIGKILL)
+        os.kill(run.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     run.wait()
+    subprocess.run(["pkill", "-9", "-f", "--", f"--shm-path {SHM}"], capture_output=True)
+    for _ in range(100):
+        if subprocess.run(["pgrep", "-f", "--", f"--shm-path {SHM}"], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.05)
+    print("FAIL: processes of the run survived SIGKILL", file=sys.stderr)
 
 
 wait_up()
