@@ -152,8 +152,8 @@ static int tka__walk_one(void *ctx, const struct tk_slot *slot)
 	row.aux = slot->aux;
 	memcpy(&row.u, slot->data, len);
 	w->oldest = tka__time_of(&row);
-	if (w->oldest < w->q->from - w->q->slack)
-		return 1; /* older than the range: the walk is done */
+	if (w->oldest < w->q->from && w->q->from - w->oldest > w->q->slack)
+		return 1; /* older than the range (and its slack): the walk is done */
 	if (!tka__wanted(w->q, &row))
 		return 0;
 	name = tk_symtab_name(tk_symtab_of(&w->c->seg), (int32_t)row.aux);
@@ -327,7 +327,8 @@ static int tka__range(struct tka_req *r, struct tka_resp *o, int64_t *from, int6
 	}
 	if (has_d) {
 		*from = d - (d % TKA_NS_PER_DAY + TKA_NS_PER_DAY) % TKA_NS_PER_DAY;
-		*to = *from + TKA_NS_PER_DAY;
+		if (__builtin_add_overflow(*from, TKA_NS_PER_DAY, to))
+			*to = INT64_MAX; /* the last day int64 nanoseconds reach */
 	} else if (has_f || has_t) {
 		*to = has_t ? t : INT64_MAX;
 		if (has_f) {
@@ -364,8 +365,13 @@ static int tka__tf(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o, int
 				return 0;
 	for (i = 0; i < c->index.n; i++) {
 		char tf[16];
+		unsigned k;
+		bool seen = false;
 
-		if (c->index.log[i].type != TK_REC_BAR || strchr(c->index.log[i].name + 5, '.') != NULL)
+		/* Each timeframe once, whatever the shards. */
+		for (k = 0; k < i && !seen; k++)
+			seen = c->index.log[k].type == TK_REC_BAR && c->index.log[k].tf_ns == c->index.log[i].tf_ns;
+		if (c->index.log[i].type != TK_REC_BAR || seen)
 			continue;
 		tk_tf_name(c->index.log[i].tf_ns, tf, sizeof(tf));
 		n += (size_t)snprintf(have + n, sizeof(have) - n, "%s%s", n ? ", " : "", tf);

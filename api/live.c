@@ -353,7 +353,7 @@ void tka_get_cache(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 void tka_get_symbols(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
 	const struct tk_symtab_region *t = tk_symtab_of(&c->seg);
-	uint32_t n = tk_symtab_count(t), id;
+	uint32_t n = tk_symtab_count(t), id, shown = 0;
 
 	if (tka_params_allow(r, "", o) < 0)
 		return;
@@ -367,7 +367,7 @@ void tka_get_symbols(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 		if (name == NULL)
 			continue;
 		traded = tka__live(c, (int32_t)id, &l, TKA_QUOTE_BYTES) == 0;
-		if (id > 0)
+		if (shown++ > 0)
 			tk_buf_puts(&o->body, ",");
 		tk_buf_puts(&o->body, "{\"symbol\":");
 		tk_json_str(&o->body, name, strlen(name));
@@ -384,19 +384,25 @@ void tka_get_symbols(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 		tk_buf_puts(&o->body, "}");
 	}
 	tk_buf_puts(&o->body, "],\"count\":");
-	tk_buf_u64(&o->body, n);
+	tk_buf_u64(&o->body, shown);
 	tk_buf_puts(&o->body, ",\"timeframes\":[");
 	{
+		/* Each timeframe once, whatever the shards (bars.1m, bars.1m.0, ...). */
 		struct tka_index *ix = &c->index;
-		unsigned i, shown = 0;
+		unsigned i, k, ntf = 0;
 
 		for (i = 0; i < ix->n; i++) {
 			char tf[16];
+			bool seen = false;
 
-			if (ix->log[i].type != TK_REC_BAR || strchr(ix->log[i].name + 5, '.') != NULL)
+			if (ix->log[i].type != TK_REC_BAR)
+				continue;
+			for (k = 0; k < i && !seen; k++)
+				seen = ix->log[k].type == TK_REC_BAR && ix->log[k].tf_ns == ix->log[i].tf_ns;
+			if (seen)
 				continue;
 			tk_tf_name(ix->log[i].tf_ns, tf, sizeof(tf));
-			tk_buf_puts(&o->body, shown++ ? ",\"" : "\"");
+			tk_buf_puts(&o->body, ntf++ ? ",\"" : "\"");
 			tk_buf_puts(&o->body, tf);
 			tk_buf_puts(&o->body, "\"");
 		}

@@ -424,7 +424,9 @@ enum { TKA_M_REQ_2XX, TKA_M_REQ_4XX, TKA_M_REQ_5XX, TKA_M_REQ_429, TKA_M_INDEXED
 
 void tka_metrics_open(struct tka_ctx *c)
 {
-	struct tk_role_slot *s = tk_metrics_claim(tk_metrics_of(&c->seg), "api");
+	/* A segment this user may only read: serve without a slot of its own. */
+	struct tk_role_slot *s = c->seg.readers_writable ? tk_metrics_claim(tk_metrics_of(&c->seg), "api")
+							 : NULL;
 
 	c->metrics = s;
 	if (s == NULL)

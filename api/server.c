@@ -108,7 +108,7 @@ static int tka__begin_request(struct mg_connection *conn)
 			tka_problem(&o, 429, NULL, "more than %g requests a second from %s: retry in %llu s",
 				    s->c->limiter.rate, ri->remote_addr, (unsigned long long)retry_s);
 			tka_resp_header(&o, "Retry-After: %llu", (unsigned long long)retry_s);
-			req.method = TKA_GET;
+			req.method = tka_method_bit(ri->request_method); /* a HEAD gets no body */
 		} else if (tka_req_init(&req, ri->request_method, ri->local_uri_raw, ri->query_string, &o) == 0) {
 			req.content_type = mg_get_header(conn, "Content-Type");
 			req.authorization = mg_get_header(conn, "Authorization");
@@ -176,6 +176,13 @@ static int tka__begin_request(struct mg_connection *conn)
 		}
 	}
 	tka_count_request(s->c, status, tk_mono_ns() - t0);
+	/* A thread keeps a large buffer only for the answer that needed it:
+	 * a thousand threads must not each hold 64 MiB. */
+	if (tka__cap > TKA_BUF_START) {
+		free(tka__mem);
+		tka__mem = NULL;
+		tka__cap = 0;
+	}
 	return status;
 }
 

@@ -293,6 +293,12 @@ for r in raw:
         code = int(data.split(b" ")[1]) if data.startswith(b"HTTP/") else 0
         check(code == 0 or code < 500 or code == 505, f"raw {r[:40]!r}: {data[:80]!r}")
 check(jget("/api/v1/ping")["status"] == "ok", "the server still serves after the hostile requests")
+# The far ends of the times an int64 of nanoseconds holds: empty answers, no overflow.
+for far in ["date=2262-04-11", "from=2262-04-11T23:47:16Z"]:
+    a = jget(f"/ohlcv/1m?symbol={q(symbols[0])}&{far}&limit=5")
+    check(a is not None and a["count"] == 0, f"far date {far}: {a}")
+    jget(f"/signals/recent?{far}&limit=5")
+
 
 # ---- a thousand idle keep-alive connections, and another client still answered
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
