@@ -164,7 +164,20 @@ int tk_cmd_api(int argc, char **argv)
 		if (ctx.data_dir[0] != '\0')
 			mkdir(ctx.data_dir, 0755); /* tickd persist makes it too; whoever is first */
 	}
-	rc = tka_portfolio_open(&portfolio, portfolio_path, cash);
+	/* Another API keeping this portfolio (a predecessor still exiting, a
+	 * second one by mistake): wait for it, saying so now and then. */
+	{
+		int64_t said = 0;
+
+		while ((rc = tka_portfolio_open(&portfolio, portfolio_path, cash)) == -EBUSY &&
+		       !tka__stop) {
+			if (said == 0 || tk_mono_ns() - said > 30 * 1000000000LL) {
+				tk_warn("%s; waiting for it", tk_err_msg());
+				said = tk_mono_ns();
+			}
+			tk_sleep_ns(200 * 1000000LL);
+		}
+	}
 	if (rc < 0) {
 		tk_error("%s", tk_err_msg());
 		tk_segment_detach(&ctx.seg);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -131,6 +132,21 @@ int tka_portfolio_open(struct tka_portfolio *p, const char *path, double cash)
 	FILE *f;
 
 	memset(p, 0, sizeof(*p));
+	snprintf(p->path, sizeof(p->path), "%s.lock", path);
+	p->lock_fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (p->lock_fd < 0) {
+		free(o);
+		return tk_err_set(-errno, "portfolio: cannot open %s: %s", p->path, strerror(errno));
+	}
+	/* The kernel drops the lock when this process dies, however it dies. */
+	if (flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(p->lock_fd);
+		free(o);
+		return tk_err_set(e == EWOULDBLOCK ? -EBUSY : -e, "portfolio: %s is kept by another "
+				  "tickd api (%s)", path, strerror(e));
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	p->pos = calloc(TKA_POSITIONS_MAX, sizeof(*p->pos));
@@ -202,6 +218,9 @@ void tka_portfolio_close(struct tka_portfolio *p)
 {
 	free(p->pos);
 	p->pos = NULL;
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
 	pthread_mutex_destroy(&p->mu);
 }
 

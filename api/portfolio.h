@@ -38,10 +38,14 @@ struct tka_portfolio {
 	uint64_t changes; /* changes written */
 	struct tka_position *pos;
 	unsigned n;
+	int lock_fd; /* <path>.lock, flock'ed while this process keeps the portfolio */
 };
 
-/* Load path (or start it with `cash` when it does not exist).  0, or
- * -errno with a message. */
+/* Load path (or start it with `cash` when it does not exist), after taking
+ * <path>.lock: one process keeps a portfolio at a time, so a second API on
+ * the same file cannot answer from a stale copy or write over the first's
+ * changes.  0, -EBUSY (another process holds it: retry), or -errno with a
+ * message. */
 int tka_portfolio_open(struct tka_portfolio *p, const char *path, double cash);
 /* Write the state durably (see above).  0 or -errno with a message. */
 int tka_portfolio_save(struct tka_portfolio *p);
