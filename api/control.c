@@ -53,13 +53,22 @@ static uint64_t tka__request_id(void)
 }
 
 /* Send one request; the outcome as a JSON array element. */
+/* A refused item takes at most this much of its buffer (a 40-byte name
+ * escaped, and the reason). */
+#define TKA_REFUSED_ITEM 512
+
 static void tka__send(struct tk_ctl_region *ring, uint32_t type, const char *symbol, size_t len,
-		      struct tk_buf *sent, struct tk_buf *refused)
+		      struct tk_buf *sent, struct tk_buf *refused, unsigned *omitted)
 {
 	char name[TK_NAME_MAX], why[160];
+	bool room = refused->cap - refused->len > TKA_REFUSED_ITEM;
 	int rc;
 
 	if (tk_symbol_check(symbol, len, why, sizeof(why)) < 0) {
+		if (!room) {
+			(*omitted)++; /* counted, not listed: the answer stays whole */
+			return;
+		}
 		tk_buf_puts(refused, refused->len > 1 ? ",{\"symbol\":" : "{\"symbol\":");
 		tk_json_str(refused, symbol, len > 40 ? 40 : len);
 		tk_buf_puts(refused, ",\"reason\":");
@@ -74,6 +83,10 @@ static void tka__send(struct tk_ctl_region *ring, uint32_t type, const char *sym
 		tk_json_str(sent, name, len);
 		return;
 	}
+	if (!room) {
+		(*omitted)++;
+		return;
+	}
 	tk_buf_puts(refused, refused->len > 1 ? ",{\"symbol\":" : "{\"symbol\":");
 	tk_json_str(refused, name, len);
 	tk_buf_puts(refused, rc == -EAGAIN ? ",\"reason\":\"the feed's control ring is full (the "
@@ -82,7 +95,8 @@ static void tka__send(struct tk_ctl_region *ring, uint32_t type, const char *sym
 }
 
 static void tka__answer(struct tka_resp *o, const char *action, uint64_t feed,
-			const struct tk_buf *sent, const struct tk_buf *refused, double interval)
+			const struct tk_buf *sent, const struct tk_buf *refused, unsigned omitted,
+			double interval)
 {
 	tka_json(o, 202);
 	tk_buf_printf(&o->body, "{\"action\":\"%s\",\"feed\":%llu,\"sent\":[", action,
@@ -91,6 +105,8 @@ static void tka__answer(struct tka_resp *o, const char *action, uint64_t feed,
 	tk_buf_puts(&o->body, "],\"refused\":[");
 	tk_buf_put(&o->body, refused->p + 1, refused->len - 1);
 	tk_buf_puts(&o->body, "]");
+	if (omitted > 0)
+		tk_buf_printf(&o->body, ",\"refused_not_listed\":%u", omitted);
 	if (interval > 0) {
 		/* The pipeline's poller asked every `interval` s; tickd streams. */
 		tk_buf_puts(&o->body, ",\"interval\":");
@@ -114,7 +130,7 @@ static void tka__subscribe(struct tka_req *r, struct tka_resp *o, struct tk_ctl_
 	struct tk_buf sent, refused;
 	const struct tka_jfield *f, *iv;
 	double interval = 0;
-	unsigned i, k;
+	unsigned i, k, omitted = 0;
 
 	if (tka_body(r, true, &m->obj, m->scratch, sizeof(m->scratch), o) < 0)
 		return;
@@ -142,8 +158,8 @@ static void tka__subscribe(struct tka_req *r, struct tka_resp *o, struct tk_ctl_
 	tk_buf_puts(&refused, "[");
 	for (i = 0; i < f->nitems; i++)
 		tka__send(ring, TK_CTL_SUBSCRIBE, m->obj.items[f->first + i],
-			  m->obj.item_len[f->first + i], &sent, &refused);
-	tka__answer(o, "subscribe", feed, &sent, &refused, interval);
+			  m->obj.item_len[f->first + i], &sent, &refused, &omitted);
+	tka__answer(o, "subscribe", feed, &sent, &refused, omitted, interval);
 }
 
 void tka_post_subscriptions(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
@@ -164,7 +180,7 @@ void tka_post_subscriptions(struct tka_ctx *c, struct tka_req *r, struct tka_res
 
 void tka_delete_subscription(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	char sbuf[256], rbuf[512];
+	char sbuf[256], rbuf[TKA_REFUSED_ITEM + 64];
 	struct tk_buf sent, refused;
 	struct tk_ctl_region *ring;
 	const char *symbol;
@@ -176,6 +192,8 @@ void tka_delete_subscription(struct tka_ctx *c, struct tka_req *r, struct tka_re
 	tk_buf_init(&refused, rbuf, sizeof(rbuf));
 	tk_buf_puts(&sent, "[");
 	tk_buf_puts(&refused, "[");
-	tka__send(ring, TK_CTL_UNSUBSCRIBE, symbol, strlen(symbol), &sent, &refused);
-	tka__answer(o, "unsubscribe", feed, &sent, &refused, 0);
+	unsigned omitted = 0;
+
+	tka__send(ring, TK_CTL_UNSUBSCRIBE, symbol, strlen(symbol), &sent, &refused, &omitted);
+	tka__answer(o, "unsubscribe", feed, &sent, &refused, omitted, 0);
 }
