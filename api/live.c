@@ -287,37 +287,42 @@ void tka_get_prices_latest(struct tka_ctx *c, struct tka_req *r, struct tka_resp
 		if (p[len] == '\0')
 			break;
 	}
+	/* One read per symbol: what was found goes to prices, the rest to
+	 * missing, so each name is in exactly one of the two. */
 	tka_json(o, 200);
 	tk_buf_puts(&o->body, "{\"prices\":[");
 	n = 0;
-	for (p = list->value;; p += strcspn(p, ",") + 1) {
-		size_t len = strcspn(p, ",");
-		char name[TK_NAME_MAX];
+	{
+		char found[1001] = { 0 };
+		unsigned k = 0;
 
-		snprintf(name, sizeof(name), "%.*s", (int)len, p);
-		id = tk_symtab_find(tk_symtab_of(&c->seg), name, (uint32_t)len);
-		if (id >= 0 && tka__live(c, id, &l, TKA_QUOTE_BYTES) == 0) {
-			if (n++ > 0)
-				tk_buf_puts(&o->body, ",");
-			tka__price(&o->body, name, &l, provider);
-		}
-		if (p[len] == '\0')
-			break;
-	}
-	tk_buf_puts(&o->body, "],\"missing\":[");
-	for (p = list->value;; p += strcspn(p, ",") + 1) {
-		size_t len = strcspn(p, ",");
-		char name[TK_NAME_MAX];
+		for (p = list->value;; p += strcspn(p, ",") + 1, k++) {
+			size_t len = strcspn(p, ",");
+			char name[TK_NAME_MAX];
 
-		snprintf(name, sizeof(name), "%.*s", (int)len, p);
-		id = tk_symtab_find(tk_symtab_of(&c->seg), name, (uint32_t)len);
-		if (id < 0 || tka__live(c, id, &l, TKA_QUOTE_BYTES) != 0) {
-			if (missing++ > 0)
-				tk_buf_puts(&o->body, ",");
-			tk_json_str(&o->body, name, len);
+			snprintf(name, sizeof(name), "%.*s", (int)len, p);
+			id = tk_symtab_find(tk_symtab_of(&c->seg), name, (uint32_t)len);
+			if (id >= 0 && tka__live(c, id, &l, TKA_QUOTE_BYTES) == 0) {
+				found[k] = 1;
+				if (n++ > 0)
+					tk_buf_puts(&o->body, ",");
+				tka__price(&o->body, name, &l, provider);
+			}
+			if (p[len] == '\0')
+				break;
 		}
-		if (p[len] == '\0')
-			break;
+		tk_buf_puts(&o->body, "],\"missing\":[");
+		for (p = list->value, k = 0;; p += strcspn(p, ",") + 1, k++) {
+			size_t len = strcspn(p, ",");
+
+			if (!found[k]) {
+				if (missing++ > 0)
+					tk_buf_puts(&o->body, ",");
+				tk_json_str(&o->body, p, len);
+			}
+			if (p[len] == '\0')
+				break;
+		}
 	}
 	tk_buf_puts(&o->body, "]}");
 }
