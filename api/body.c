@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shm/symbol.h"
+
 struct tka_jp {
 	const unsigned char *s;
 	size_t n, i;
@@ -71,38 +73,6 @@ static void tka__put_utf8(char *out, size_t *o, uint32_t cp)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (not ASCII), or 0. */
-static size_t tka__utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need, k;
-	uint32_t cp;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (need >= n)
-		return 0;
-	for (k = 1; k <= need; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
 /* A string at p->i (the opening quote), decoded into the scratch. */
 static int tka__jstr(struct tka_jp *p, const char **out, size_t *len)
 {
@@ -163,7 +133,8 @@ static int tka__jstr(struct tka_jp *p, const char **out, size_t *len)
 			d[w++] = (char)c;
 			p->i++;
 		} else {
-			size_t k = tka__utf8_len(p->s + p->i, p->n - p->i);
+			uint32_t cp;
+			size_t k = tk__symbol_utf8(p->s + p->i, p->n - p->i, &cp);
 
 			if (k == 0)
 				return tka__jfail(p, "invalid UTF-8 in a string");

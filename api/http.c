@@ -148,45 +148,24 @@ static bool tka__name_byte(unsigned char c)
 	       c == '_' || c == '-' || c == '.';
 }
 
-/* Valid UTF-8 (no overlongs, no surrogates) without control characters. */
+/* Valid UTF-8 (no overlongs, no surrogates; shm/symbol.h's decoder) without
+ * control characters, C0 or C1. */
 static bool tka__text_ok(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, k;
+	uint32_t cp;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		uint32_t cp;
-		size_t k, need;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
+		if (s[i] < 0x80) {
+			if (s[i] < 0x20 || s[i] == 0x7f)
 				return false;
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
+		k = tk__symbol_utf8(s + i, n - i, &cp);
+		if (k == 0 || cp < 0xa0)
 			return false;
-		}
-		if (i + need >= n)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-			return false;
-		i += need + 1;
+		i += k;
 	}
 	return true;
 }
