@@ -85,6 +85,23 @@ static void tka__live_problem(struct tka_resp *o, const char *symbol, int rc)
 		tka_resp_header(o, "Retry-After: 1");
 }
 
+/* The quote fields of a symbol the segment knows and has a trade of: 0,
+ * or -1 with the problem (404, 503) in o. */
+static int tka__quote_of(struct tka_ctx *c, const char *symbol, struct tk_live *l,
+			 struct tka_resp *o)
+{
+	int32_t id = tka_symbol_id(c, symbol, o);
+	int rc;
+
+	if (id < 0)
+		return -1;
+	if ((rc = tka__live(c, id, l, TKA_QUOTE_BYTES)) < 0) {
+		tka__live_problem(o, symbol, rc);
+		return -1;
+	}
+	return 0;
+}
+
 static int64_t tka__ms(int64_t ns)
 {
 	return ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000);
@@ -129,8 +146,6 @@ void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
 	const char *symbol;
 	struct tk_live l;
-	int32_t id;
-	int rc;
 
 	if (r->nseg == 2) {
 		if (tka_params_allow(r, "", o) < 0 || tka_seg_symbol(r, 1, &symbol, o) < 0)
@@ -139,12 +154,8 @@ void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 		   tka_param_symbol(r, "symbol", true, &symbol, o) < 0) {
 		return;
 	}
-	if ((id = tka_symbol_id(c, symbol, o)) < 0)
+	if (tka__quote_of(c, symbol, &l, o) < 0)
 		return;
-	if ((rc = tka__live(c, id, &l, TKA_QUOTE_BYTES)) < 0) {
-		tka__live_problem(o, symbol, rc);
-		return;
-	}
 	tka_json(o, 200);
 	tk_buf_puts(&o->body, "{\"symbol\":");
 	tk_json_str(&o->body, symbol, strlen(symbol));
@@ -236,7 +247,6 @@ void tka_get_prices_latest(struct tka_ctx *c, struct tka_req *r, struct tka_resp
 	struct tk_live l;
 	unsigned n = 0, missing = 0;
 	int32_t id;
-	int rc;
 
 	if (tka_params_allow(r, "symbol,symbols,provider", o) < 0)
 		return;
@@ -257,12 +267,8 @@ void tka_get_prices_latest(struct tka_ctx *c, struct tka_req *r, struct tka_resp
 	if (list == NULL) {
 		if (tka_param_symbol(r, "symbol", true, &symbol, o) < 0)
 			return;
-		if ((id = tka_symbol_id(c, symbol, o)) < 0)
+		if (tka__quote_of(c, symbol, &l, o) < 0)
 			return;
-		if ((rc = tka__live(c, id, &l, TKA_QUOTE_BYTES)) < 0) {
-			tka__live_problem(o, symbol, rc);
-			return;
-		}
 		tka_json(o, 200);
 		tka__price(&o->body, symbol, &l, provider);
 		return;
