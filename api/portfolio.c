@@ -348,17 +348,24 @@ static void tka__balance_fields(struct tk_buf *b, const struct tka_portfolio *p)
 	tk_json_double(b, p->realized);
 }
 
+/* A context without a portfolio (the tests' dispatch) answers 503. */
+static bool tka__no_portfolio(const struct tka_ctx *c, struct tka_resp *o)
+{
+	if (c->portfolio != NULL)
+		return false;
+	tka_problem(o, 503, NULL, "this API keeps no portfolio");
+	return true;
+}
+
 void tka_get_portfolio(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
 	struct tka_portfolio *p = c->portfolio;
 	double value = 0, unrealized = 0;
 	bool all_marked = true;
 	unsigned i;
-	if (c->portfolio == NULL) {
-		tka_problem(o, 503, NULL, "this API keeps no portfolio");
-		return;
-	}
 
+	if (tka__no_portfolio(c, o))
+		return;
 	if (tka_params_allow(r, "", o) < 0)
 		return;
 	tka_json(o, 200);
@@ -392,10 +399,8 @@ void tka_get_portfolio(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 
 void tka_get_balance(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	if (c->portfolio == NULL) {
-		tka_problem(o, 503, NULL, "this API keeps no portfolio");
+	if (tka__no_portfolio(c, o))
 		return;
-	}
 	if (tka_params_allow(r, "", o) < 0)
 		return;
 	tka_json(o, 200);
@@ -452,11 +457,9 @@ void tka_post_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	struct tka_undo u;
 	double shares, price, cost;
 	char why[160];
-	if (c->portfolio == NULL) {
-		tka_problem(o, 503, NULL, "this API keeps no portfolio");
-		return;
-	}
 
+	if (tka__no_portfolio(c, o))
+		return;
 	if (tka_params_allow(r, "", o) < 0 ||
 	    (b = tka__write_body(r, true, "symbol,shares,buy_price", o)) == NULL)
 		return;
@@ -537,11 +540,9 @@ void tka_put_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	struct tka_jobj *b;
 	struct tka_undo u;
 	bool have;
-	if (c->portfolio == NULL) {
-		tka_problem(o, 503, NULL, "this API keeps no portfolio");
-		return;
-	}
 
+	if (tka__no_portfolio(c, o))
+		return;
 	if (tka_params_allow(r, "", o) < 0 || tka_seg_symbol(r, 1, &symbol, o) < 0 ||
 	    (b = tka__write_body(r, true, "new_price,delta_shares,current_price", o)) == NULL)
 		return;
@@ -625,11 +626,9 @@ void tka_delete_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	struct tka_jobj *b;
 	struct tka_undo u;
 	int has;
-	if (c->portfolio == NULL) {
-		tka_problem(o, 503, NULL, "this API keeps no portfolio");
-		return;
-	}
 
+	if (tka__no_portfolio(c, o))
+		return;
 	if (tka_params_allow(r, "", o) < 0 || tka_seg_symbol(r, 1, &symbol, o) < 0 ||
 	    (b = tka__write_body(r, false, "sale_price", o)) == NULL)
 		return;
