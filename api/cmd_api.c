@@ -3,7 +3,7 @@
  *
  * A follower that never gates: it maps the segment read-only (but for the
  * control ring), follows the bar and signal logs anonymously for its index
- * (api/index.h), and answers on civetweb's threads (api/server.h) from the
+ * (api/index.h), and answers on one libwebsockets event loop (api/server.h) from the
  * live state, the bar history, that index and the journal.
  *
  *   attach -> open the index, start it -> serve
@@ -52,9 +52,12 @@ static void usage(FILE *out)
 		"never slows the engine.  The endpoints are in the README and in\n"
 		"GET /openapi.json.\n\n"
 		"  --listen HOST:PORT    address (env TICKD_API_LISTEN; default 127.0.0.1:8000)\n"
-		"  --threads N           server threads (default 1200): every open keep-alive\n"
-		"                        connection holds one while it is open\n"
-		"  --keep-alive D        idle keep-alive connections are closed after D (30s)\n"
+		"  --max-connections N   open connections at most (default 4096): one event loop\n"
+		"                        serves them all; an idle one costs a descriptor\n"
+		"  --keep-alive D        idle keep-alive connections are closed after D (30s;\n"
+		"                        whole seconds)\n"
+		"  --tls-cert FILE       serve https:// with this PEM certificate (and --tls-key)\n"
+		"  --tls-key FILE        its PEM private key\n"
 		"  --data-dir DIR        the journal, for history older than the rings\n"
 		"                        (env TICKD_DATA_DIR; default ./tickd-data; \"\": none)\n"
 		"  --health-max-age D    /health is 503 when a feed is silent this long (10s)\n"
@@ -78,7 +81,7 @@ static void usage(FILE *out)
 int tk_cmd_api(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "listen", required_argument, 0, 'l' },     { "threads", required_argument, 0, 't' },
+		{ "listen", required_argument, 0, 'l' },     { "max-connections", required_argument, 0, 't' },
 		{ "keep-alive", required_argument, 0, 'k' }, { "data-dir", required_argument, 0, 'J' },
 		{ "health-max-age", required_argument, 0, 'a' },
 		{ "health-max-lag", required_argument, 0, 'g' },
@@ -90,6 +93,7 @@ int tk_cmd_api(int argc, char **argv)
 		{ "rate-limit-loopback", no_argument, 0, 'B' },
 		{ "web-dir", required_argument, 0, 'W' },
 		{ "nice", required_argument, 0, 'n' },
+		{ "tls-cert", required_argument, 0, 'S' },  { "tls-key", required_argument, 0, 'K' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -101,7 +105,7 @@ int tk_cmd_api(int argc, char **argv)
 	const char *web_dir = TK_WEB_DIR;
 	int nice_level = 10;
 	char pbuf[1024];
-	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .threads = 1200,
+	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .max_connections = 4096,
 				      .keep_alive_ns = 30 * 1000000000LL };
 	const char *path = NULL;
 	struct tka_server *srv;
@@ -116,7 +120,11 @@ int tk_cmd_api(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': so.listen = optarg; break;
-		case 't': so.threads = (unsigned)tk_opt_u64("--threads", optarg, 4, 20000); break;
+		case 't':
+			so.max_connections = (unsigned)tk_opt_u64("--max-connections", optarg, 4, 1000000);
+			break;
+		case 'S': so.tls_cert = optarg; break;
+		case 'K': so.tls_key = optarg; break;
 		case 'k': so.keep_alive_ns = tk_opt_duration("--keep-alive", optarg); break;
 		case 'J': ctx.data_dir = optarg; break;
 		case 'a': ctx.health_max_age_ns = tk_opt_duration("--health-max-age", optarg); break;
@@ -143,8 +151,11 @@ int tk_cmd_api(int argc, char **argv)
 	}
 	if (strchr(so.listen, ':') == NULL)
 		tk_opt_fail("--listen", "'%s' is not HOST:PORT (like 127.0.0.1:8000)", so.listen);
-	if (so.keep_alive_ns < 1000000LL)
-		tk_opt_fail("--keep-alive", "at least 1ms");
+	if (so.keep_alive_ns < 1000000000LL)
+		tk_opt_fail("--keep-alive", "at least 1s");
+	if ((so.tls_cert == NULL) != (so.tls_key == NULL))
+		tk_opt_fail(so.tls_cert == NULL ? "--tls-key" : "--tls-cert",
+			    "needs %s too", so.tls_cert == NULL ? "--tls-cert" : "--tls-key");
 	tk_msg_set_role("api");
 	/* Below the engine, the feed and the journal: on a host whose cores a
 	 * thousand server threads share with them, a busy API takes what they
@@ -215,8 +226,8 @@ int tk_cmd_api(int argc, char **argv)
 		}
 	}
 	if (srv != NULL)
-		tk_info("serving http://%s on %u threads (segment %s, journal %s)", so.listen,
-			so.threads, ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
+		tk_info("serving %s://%s, %u connections at most (segment %s, journal %s)",
+			so.tls_cert != NULL ? "https" : "http", so.listen, so.max_connections, ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
 	while (!tka__stop) {
 		tka_publish(&ctx);
 		tk_sleep_ns(50 * 1000000LL);

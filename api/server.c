@@ -1,13 +1,15 @@
-/* civetweb carries the API's requests to tka_dispatch (server.h). */
+/* libwebsockets carries the API's requests to tka_dispatch (server.h). */
 #include "api/server.h"
 
-#include <civetweb.h>
 #include <errno.h>
+#include <libwebsockets.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "common/clock.h"
 #include "common/err.h"
@@ -16,236 +18,490 @@
 #define TKA_HEAD_ROOM 1024 /* bytes before the body for the status line and headers */
 #define TKA_BUF_START (256 * 1024)
 #define TKA_BUF_MAX (64u << 20)
+#define TKA_HEADER_DATA 16384 /* request line and headers, as civetweb's max_request_size was */
+/* The request target with every '%' escaped again: at most three times its bytes. */
+#define TKA_TARGET_MAX (3 * (TKA_PATH_MAX + TKA_QUERY_MAX) + 8)
 
 struct tka_server {
-	struct mg_context *mg;
+	struct lws_context *lws;
 	struct tka_ctx *c;
+	pthread_t thread;
+	atomic_bool stop;
+	char iface[64];
+	/* The one response buffer: the loop answers one request at a time. */
+	char *mem;
+	size_t cap;
 };
 
-/* Each server thread's response buffer: headers are written into the room
- * before the body, so the whole response is one contiguous write. */
-static _Thread_local char *tka__mem;
-static _Thread_local size_t tka__cap;
+/*
+ * A request the loop has started: kept while its body arrives (the
+ * headers are copied out, since lws may reuse them), NULL otherwise.
+ */
+struct tka_pending {
+	unsigned method_idx;
+	bool close_after;
+	int refuse;        /* a status refusing the framing (400, 411, 413); then close */
+	char why[96];
+	char addr[64];
+	char content_type[128];
+	char authorization[512];
+	bool has_content_type, has_authorization;
+	char path[TKA_TARGET_MAX];
+	char query[TKA_TARGET_MAX];
+	bool has_query;
+	size_t body_len;
+	char body[TKA_BODY_MAX + 2];
+};
 
-static char *tka__buffer(size_t cap)
+struct tka_conn {
+	struct tka_pending *p;
+};
+
+static const char *const tka__methods[] = { "GET",    "POST",    "OPTIONS", "PUT",
+					    "PATCH",  "DELETE",  "CONNECT", "HEAD" };
+
+/*
+ * lws hands the target decoded ('+' in the query already a space); the
+ * request model (http.h) takes it as it came and decodes it by its own
+ * rules.  So escape again what decoding gave a meaning: '%' everywhere,
+ * and in a query value '&' and '+'; and the control bytes, so that an
+ * encoded NUL cannot end the string early: the model refuses them with a
+ * 400.
+ */
+static size_t tka__escape(char *out, size_t at, size_t cap, const char *s, size_t n, bool value)
 {
-	if (tka__cap < cap) {
-		char *m = realloc(tka__mem, cap);
+	size_t i;
+
+	for (i = 0; i < n && at + 4 < cap; i++) {
+		char ch = s[i];
+
+		if (ch == '%' || (unsigned char)ch < 0x20 || ch == 0x7f ||
+		    (value && (ch == '&' || ch == '+'))) {
+			static const char hex[] = "0123456789ABCDEF";
+
+			out[at++] = '%';
+			out[at++] = hex[(unsigned char)ch >> 4];
+			out[at++] = hex[(unsigned char)ch & 15];
+		} else {
+			out[at++] = ch;
+		}
+	}
+	out[at] = '\0';
+	return at;
+}
+
+/* The query: lws keeps it as "name=value" fragments, each decoded. */
+static bool tka__query(struct lws *wsi, char *out, size_t cap)
+{
+	char frag[TKA_QUERY_MAX + 1];
+	size_t at = 0;
+	int n, i;
+
+	out[0] = '\0';
+	for (i = 0; (n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0;
+	     i++) {
+		const char *eq = memchr(frag, '=', (size_t)n);
+		size_t nlen = eq != NULL ? (size_t)(eq - frag) : (size_t)n;
+
+		if (i > 0 && at + 1 < cap)
+			out[at++] = '&';
+		at = tka__escape(out, at, cap, frag, nlen, false);
+		if (eq != NULL) {
+			if (at + 1 < cap)
+				out[at++] = '=';
+			at = tka__escape(out, at, cap, eq + 1, (size_t)n - nlen - 1, true);
+		}
+	}
+	return i > 0;
+}
+
+/* A header's value into out (cap bytes); false when absent. */
+static bool tka__header(struct lws *wsi, enum lws_token_indexes h, char *out, int cap)
+{
+	out[0] = '\0';
+	return lws_hdr_total_length(wsi, h) > 0 && lws_hdr_copy(wsi, out, cap, h) >= 0;
+}
+
+/* Close after this answer: the client asked for it, or spoke HTTP/1.0
+ * without asking to keep the connection (lws closes it alike). */
+static bool tka__close_after(struct lws *wsi)
+{
+	char conn[64], version[16];
+	bool has_conn = tka__header(wsi, WSI_TOKEN_CONNECTION, conn, sizeof(conn));
+
+	if (has_conn && strcasecmp(conn, "close") == 0)
+		return true;
+	tka__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version));
+	return strcmp(version, "HTTP/1.0") == 0 && !(has_conn && strcasecmp(conn, "keep-alive") == 0);
+}
+
+static char *tka__buffer(struct tka_server *s, size_t cap)
+{
+	if (s->cap < cap) {
+		char *m = realloc(s->mem, cap);
 
 		if (m == NULL)
 			return NULL;
-		tka__mem = m;
-		tka__cap = cap;
+		s->mem = m;
+		s->cap = cap;
 	}
-	return tka__mem;
+	return s->mem;
 }
 
-/* Read the body: at most TKA_BODY_MAX bytes.  0, or the status refusing it. */
-static _Thread_local char *tka__body;
-
-static int tka__read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-			  struct tka_req *r, struct tka_resp *o)
+/*
+ * Answer the request p describes: rate limit, dispatch, write.  Returns
+ * what the callback returns: -1 closes the connection (after what was
+ * written has left).
+ */
+static int tka__answer(struct lws *wsi, struct tka_server *s, struct tka_pending *p)
 {
-	size_t got = 0;
-	char *body;
-	int n;
-
-	if (ri->content_length > (long long)TKA_BODY_MAX) {
-		tka_problem(o, 413, NULL, "the body is %lld bytes, at most %d are taken",
-			    ri->content_length, TKA_BODY_MAX);
-		return 413;
-	}
-	if (ri->content_length == 0)
-		return 0;
-	if (tka__body == NULL && (tka__body = malloc(TKA_BODY_MAX + 2)) == NULL) {
-		tka_problem(o, 503, NULL, "out of memory");
-		return 503;
-	}
-	body = tka__body;
-	/* Content-Length, or chunked (civetweb decodes it): read to the end
-	 * or one byte past the limit. */
-	while (got <= TKA_BODY_MAX && (n = mg_read(conn, body + got, TKA_BODY_MAX + 1 - got)) > 0)
-		got += (size_t)n;
-	if (got > TKA_BODY_MAX) {
-		tka_problem(o, 413, NULL, "the body is more than %d bytes", TKA_BODY_MAX);
-		return 413;
-	}
-	body[got] = '\0';
-	r->body = body;
-	r->body_len = got;
-	return 0;
-}
-
-static int tka__begin_request(struct mg_connection *conn)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	struct tka_server *s = mg_get_user_data(mg_get_context(conn));
-	struct tka_req req;
-	const char *conn_hdr = mg_get_header(conn, "Connection");
-	bool http10 = ri->http_version != NULL && strcmp(ri->http_version, "1.0") == 0;
-	bool close_after = false;
-	size_t cap = tka__cap > 0 ? tka__cap : TKA_BUF_START;
+	struct tka_ctx *c = s->c;
+	const char *method = tka__methods[p->method_idx];
 	uint64_t remaining = 0, reset_s = 0, retry_s = 0;
+	size_t cap = s->cap > 0 ? s->cap : TKA_BUF_START;
+	int64_t t0 = tk_mono_ns();
+	struct tka_req req;
 	struct tka_resp o;
+	char head[TKA_HEAD_ROOM];
+	size_t body_len;
+	bool no_body;
 	char *mem;
 	int status, hn, limited;
 
-	int64_t t0 = tk_mono_ns();
-
-	/* The client's bucket first: a refused request costs nothing more. */
-	limited = tka_limiter_take(&s->c->limiter, ri->remote_addr, tk_mono_coarse_ns(), &remaining,
-				   &reset_s, &retry_s);
-	if (limited == 0)
-		close_after = ri->content_length != 0; /* its body is not read */
+	limited = tka_limiter_take(&c->limiter, p->addr, tk_mono_coarse_ns(), &remaining, &reset_s,
+				   &retry_s);
 	for (;;) {
-		mem = tka__buffer(cap);
-		if (mem == NULL) {
-			mg_send_http_error(conn, 503, "out of memory");
-			return 503;
-		}
-		tka_resp_init(&o, mem + TKA_HEAD_ROOM, tka__cap - TKA_HEAD_ROOM);
+		mem = tka__buffer(s, cap);
+		if (mem == NULL)
+			return -1; /* out of memory: the client sees the connection close */
+		tka_resp_init(&o, mem + LWS_PRE + TKA_HEAD_ROOM, s->cap - LWS_PRE - TKA_HEAD_ROOM);
+		req.method = tka_method_bit(method); /* a HEAD gets no body, even refused */
 		if (limited == 0) {
 			tka_problem(&o, 429, NULL, "more than %g requests a second from %s: retry in %llu s",
-				    s->c->limiter.rate, ri->remote_addr, (unsigned long long)retry_s);
+				    c->limiter.rate, p->addr, (unsigned long long)retry_s);
 			tka_resp_header(&o, "Retry-After: %llu", (unsigned long long)retry_s);
-			req.method = tka_method_bit(ri->request_method); /* a HEAD gets no body */
-		} else if (tka_req_init(&req, ri->request_method, ri->local_uri_raw, ri->query_string, &o) == 0) {
-			req.content_type = mg_get_header(conn, "Content-Type");
-			req.authorization = mg_get_header(conn, "Authorization");
-			if (tka__read_body(conn, ri, &req, &o) != 0)
-				close_after = true; /* the rest of the body is still on the wire */
-			else
-				tka_dispatch(s->c, &req, &o);
+		} else if (p->refuse != 0) {
+			tka_problem(&o, p->refuse, NULL, "%s", p->why);
+		} else if (tka_req_init(&req, method, p->path, p->has_query ? p->query : NULL, &o) == 0) {
+			req.content_type = p->has_content_type ? p->content_type : NULL;
+			req.authorization = p->has_authorization ? p->authorization : NULL;
+			if (p->body_len > 0) {
+				p->body[p->body_len] = '\0';
+				req.body = p->body;
+				req.body_len = p->body_len;
+			}
+			tka_dispatch(c, &req, &o);
 		}
 		/* Too big for the buffer: a read-only answer is made again in a
 		 * bigger one; anything else is answered as it is. */
 		if (!o.body.overflow || (req.method != TKA_GET && req.method != TKA_HEAD) ||
-		    tka__cap >= TKA_BUF_MAX)
+		    s->cap >= TKA_BUF_MAX)
 			break;
-		cap = tka__cap * 4 < TKA_BUF_MAX ? tka__cap * 4 : TKA_BUF_MAX;
-		if (cap <= tka__cap)
-			break;
+		cap = s->cap * 4 < TKA_BUF_MAX ? s->cap * 4 : TKA_BUF_MAX;
 	}
-	if (o.body.overflow) {
+	if (o.body.overflow)
 		tka_problem(&o, 507, NULL, "the answer is larger than %u bytes: ask for fewer rows",
 			    TKA_BUF_MAX);
-	}
 	if (limited >= 0)
 		tka_resp_header(&o, "RateLimit-Limit: %.0f\r\nRateLimit-Remaining: %llu\r\n"
-				"RateLimit-Reset: %llu", s->c->limiter.burst, (unsigned long long)remaining,
+				"RateLimit-Reset: %llu", c->limiter.burst, (unsigned long long)remaining,
 				(unsigned long long)reset_s);
-	if (conn_hdr != NULL && strcasecmp(conn_hdr, "close") == 0)
-		close_after = true;
-	if (http10 && (conn_hdr == NULL || strcasecmp(conn_hdr, "keep-alive") != 0))
-		close_after = true;
-	if (close_after)
-		mg_disable_connection_keep_alive(conn);
 	status = o.status;
-	if (limited == 0)
-		status = 429;
+	no_body = status == 204 || status == 304;
+	body_len = o.file != NULL ? o.file_len : o.body.len;
+	hn = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %d %s\r\n"
+		      "Content-Type: %s\r\n"
+		      "Content-Length: %zu\r\n"
+		      "Cache-Control: %s\r\n"
+		      "%s%s"
+		      "\r\n",
+		      status, tka_status_text(status), o.content_type, no_body ? (size_t)0 : body_len,
+		      o.file != NULL ? "public, max-age=3600" : "no-store", o.headers,
+		      p->close_after || p->refuse != 0 ? "Connection: close\r\n" : "");
+	if (hn < 0 || hn >= (int)sizeof(head))
+		return -1;
+	memcpy(o.body.p - hn, head, (size_t)hn);
 	{
-		char head[TKA_HEAD_ROOM];
-		bool no_body = status == 204 || status == 304;
-		size_t body_len = o.file != NULL ? o.file_len : o.body.len;
+		/* lws_write takes the whole buffer: what the socket does not
+		 * take now, lws keeps and sends as it drains. */
+		unsigned char *out = (unsigned char *)o.body.p - hn;
+		size_t n = (size_t)hn;
+		bool with_body = !no_body && req.method != TKA_HEAD;
 
-		hn = snprintf(head, sizeof(head),
-			      "HTTP/1.1 %d %s\r\n"
-			      "Content-Type: %s\r\n"
-			      "Content-Length: %zu\r\n"
-			      "Cache-Control: %s\r\n"
-			      "%s%s"
-			      "\r\n",
-			      status, tka_status_text(status), o.content_type,
-			      no_body ? (size_t)0 : body_len,
-			      o.file != NULL ? "public, max-age=3600" : "no-store", o.headers,
-			      close_after ? "Connection: close\r\n"
-			      : http10 ? "Connection: keep-alive\r\n" : "");
-		if (hn < 0 || hn >= (int)sizeof(head)) {
-			mg_send_http_error(conn, 500, "response headers too long");
-			return 500;
-		}
-		memcpy(o.body.p - hn, head, (size_t)hn);
-		if (o.file != NULL) {
-			/* A static file leaves from where it is kept: two writes. */
-			mg_write(conn, o.body.p - hn, (size_t)hn);
-			if (!no_body && req.method != TKA_HEAD)
-				mg_write(conn, o.file, o.file_len);
-		} else {
-			mg_write(conn, o.body.p - hn,
-				 (size_t)hn + (no_body || req.method == TKA_HEAD ? 0 : o.body.len));
+		if (o.file == NULL && with_body)
+			n += o.body.len;
+		if (lws_write(wsi, out, n, LWS_WRITE_HTTP) < (int)n)
+			return -1;
+		if (o.file != NULL && with_body && o.file_len > 0) {
+			/* A static file leaves from where it is kept, after LWS_PRE
+			 * bytes of room lws writes into: copied once behind the
+			 * headers when it fits the buffer. */
+			if (tka__buffer(s, LWS_PRE + o.file_len) == NULL)
+				return -1;
+			memcpy(s->mem + LWS_PRE, o.file, o.file_len);
+			if (lws_write(wsi, (unsigned char *)s->mem + LWS_PRE, o.file_len, LWS_WRITE_HTTP) <
+			    (int)o.file_len)
+				return -1;
 		}
 	}
-	tka_count_request(s->c, status, tk_mono_ns() - t0);
-	/* A thread keeps a large buffer only for the answer that needed it:
-	 * a thousand threads must not each hold 64 MiB. */
-	if (tka__cap > TKA_BUF_START) {
-		free(tka__mem);
-		tka__mem = NULL;
-		tka__cap = 0;
+	tka_count_request(c, status, tk_mono_ns() - t0);
+	/* The loop keeps a large buffer only for the answer that needed it. */
+	if (s->cap > TKA_BUF_START) {
+		free(s->mem);
+		s->mem = NULL;
+		s->cap = 0;
 	}
-	return status;
+	if (p->close_after || p->refuse != 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int tka__log_message(const struct mg_connection *conn, const char *message)
+/* The request's line and headers into p; true when a body follows. */
+static bool tka__start(struct lws *wsi, const char *uri, size_t uri_len, struct tka_pending *p,
+		       unsigned method_idx)
 {
-	(void)conn;
-	tk_warn("http: %s", message);
-	return 1;
+	char len[32], te[32];
+	unsigned long long n = 0;
+	size_t i;
+
+	p->method_idx = method_idx;
+	p->close_after = tka__close_after(wsi);
+	p->refuse = 0;
+	p->body_len = 0;
+	if (lws_get_peer_simple(wsi, p->addr, sizeof(p->addr)) == NULL)
+		snprintf(p->addr, sizeof(p->addr), "unknown");
+	p->has_content_type = tka__header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type,
+					  sizeof(p->content_type));
+	p->has_authorization = tka__header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, p->authorization,
+					   sizeof(p->authorization));
+	tka__escape(p->path, 0, sizeof(p->path), uri, uri_len, false);
+	p->has_query = tka__query(wsi, p->query, sizeof(p->query));
+	/* A body the API cannot frame is refused and the connection closed,
+	 * whatever follows being unread: lws does not decode a chunked request
+	 * body, and a Content-Length must be one number (lws joins repeated
+	 * headers with a space). */
+	if (tka__header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof(te))) {
+		p->refuse = 411;
+		snprintf(p->why, sizeof(p->why), "a body needs a Content-Length (a chunked body "
+			 "is not taken)");
+		return false;
+	}
+	if (!tka__header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof(len)))
+		return false;
+	for (i = 0; len[i] != '\0'; i++) {
+		if (len[i] < '0' || len[i] > '9' || i >= 18) {
+			p->refuse = 400;
+			snprintf(p->why, sizeof(p->why), "Content-Length must be one number of bytes");
+			return false;
+		}
+		n = n * 10 + (unsigned)(len[i] - '0');
+	}
+	if (i == 0) {
+		p->refuse = 400;
+		snprintf(p->why, sizeof(p->why), "Content-Length must be one number of bytes");
+		return false;
+	}
+	if (n > TKA_BODY_MAX) {
+		p->refuse = 413;
+		snprintf(p->why, sizeof(p->why), "the body is %llu bytes, at most %d are taken", n,
+			 TKA_BODY_MAX);
+		return false;
+	}
+	return n > 0;
+}
+
+static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			 size_t len)
+{
+	struct tka_server *s = lws_context_user(lws_get_context(wsi));
+	struct tka_conn *pc = user;
+	static struct tka_pending now; /* a request without a body: answered at once */
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP: {
+		/* The path with its length: a decoded NUL must not end it. */
+		char *uri = NULL;
+		int uri_len = 0;
+		int m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+		struct tka_pending *p;
+
+		(void)in;
+		if (m < 0 || m >= (int)(sizeof(tka__methods) / sizeof(tka__methods[0])) || uri == NULL)
+			return -1; /* lws has refused it already */
+		if (!tka__start(wsi, uri, (size_t)uri_len, &now, (unsigned)m))
+			return tka__answer(wsi, s, &now);
+		/* A body follows: keep the request while it arrives. */
+		p = pc->p != NULL ? pc->p : malloc(sizeof(*p));
+		if (p == NULL)
+			return -1;
+		memcpy(p, &now, offsetof(struct tka_pending, body));
+		pc->p = p;
+		return 0;
+	}
+	case LWS_CALLBACK_HTTP_BODY:
+		if (pc->p == NULL)
+			return -1;
+		if (pc->p->body_len + len > TKA_BODY_MAX) {
+			pc->p->refuse = 413;
+			snprintf(pc->p->why, sizeof(pc->p->why), "the body is more than %d bytes",
+				 TKA_BODY_MAX);
+			tka__answer(wsi, s, pc->p);
+			return -1; /* the rest is still on the wire */
+		}
+		memcpy(pc->p->body + pc->p->body_len, in, len);
+		pc->p->body_len += len;
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+		int rc;
+
+		if (pc->p == NULL)
+			return -1;
+		rc = tka__answer(wsi, s, pc->p);
+		free(pc->p);
+		pc->p = NULL;
+		return rc;
+	}
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (pc != NULL) {
+			free(pc->p);
+			pc->p = NULL;
+		}
+		return 0;
+	case LWS_CALLBACK_RAW_RX: {
+		/* lws turns a CONNECT into a raw socket (its proxy fallback):
+		 * answer it as any method this API does not take, and close. */
+		static const char refuse[] =
+			"{\"type\":\"about:blank\",\"title\":\"Method Not Allowed\",\"status\":405,"
+			"\"detail\":\"CONNECT is not a method this API takes\"}";
+		char out[LWS_PRE + 512];
+		int n = snprintf(out + LWS_PRE, sizeof(out) - LWS_PRE,
+				 "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/problem+json\r\n"
+				 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+				 sizeof(refuse) - 1, refuse);
+
+		lws_write(wsi, (unsigned char *)out + LWS_PRE, (size_t)n, LWS_WRITE_RAW);
+		tka_count_request(s->c, 405, 0);
+		return -1;
+	}
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols tka__protocols[] = {
+	{ "http", tka__callback, sizeof(struct tka_conn), 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void tka__lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		tk_warn("http: %.*s", (int)n, line);
+	else
+		tk_info("http: %.*s", (int)n, line);
+}
+
+static void *tka__loop(void *arg)
+{
+	struct tka_server *s = arg;
+
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire))
+		if (lws_service(s->lws, 0) < 0)
+			break;
+	return NULL;
+}
+
+/* HOST:PORT into iface and port; "[v6]:port" for IPv6. */
+static int tka__split_listen(const char *listen, char *host, size_t cap, int *port, bool *v6)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *h = listen;
+	size_t hlen;
+	char *end;
+	long p;
+
+	if (colon == NULL)
+		return -EINVAL;
+	hlen = (size_t)(colon - listen);
+	*v6 = false;
+	if (hlen >= 2 && listen[0] == '[' && listen[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+		*v6 = true;
+	}
+	if (hlen == 0 || hlen >= cap)
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || p < 1 || p > 65535)
+		return -EINVAL;
+	*port = (int)p;
+	return 0;
 }
 
 struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_opts *o)
 {
 	struct tka_server *s = calloc(1, sizeof(*s));
-	char threads[16], keep[24], queue[16];
-	const char *opts[32];
-	struct mg_callbacks cb;
-	pthread_attr_t attr;
-	unsigned n = 0;
+	struct lws_context_creation_info info;
+	struct rlimit rl;
+	int port;
+	bool v6;
 
 	if (s == NULL) {
 		tk_err_set(-ENOMEM, "api: out of memory");
 		return NULL;
 	}
 	s->c = c;
-	snprintf(threads, sizeof(threads), "%u", o->threads);
-	snprintf(keep, sizeof(keep), "%lld", (long long)(o->keep_alive_ns / 1000000));
-	snprintf(queue, sizeof(queue), "%u", o->threads);
-	opts[n++] = "listening_ports";
-	opts[n++] = o->listen;
-	opts[n++] = "num_threads";
-	opts[n++] = threads;
-	opts[n++] = "connection_queue";
-	opts[n++] = queue;
-	opts[n++] = "listen_backlog";
-	opts[n++] = "1024";
-	opts[n++] = "enable_keep_alive";
-	opts[n++] = "yes";
-	opts[n++] = "keep_alive_timeout_ms";
-	opts[n++] = keep;
-	opts[n++] = "request_timeout_ms";
-	opts[n++] = "10000";
-	opts[n++] = "tcp_nodelay";
-	opts[n++] = "1";
-	opts[n++] = "max_request_size";
-	opts[n++] = "16384";
-	opts[n++] = "decode_url";
-	opts[n++] = "no"; /* the path's escapes are decoded per segment, strictly (http.c) */
-	opts[n] = NULL;
-	memset(&cb, 0, sizeof(cb));
-	cb.begin_request = tka__begin_request;
-	cb.log_message = tka__log_message;
-	/* A thread per connection: small stacks, so a thousand cost little.
-	 * civetweb creates its threads with default attributes. */
-	if (pthread_attr_init(&attr) == 0) {
-		pthread_attr_setstacksize(&attr, 256 * 1024);
-		pthread_setattr_default_np(&attr);
-		pthread_attr_destroy(&attr);
+	if (tka__split_listen(o->listen, s->iface, sizeof(s->iface), &port, &v6) < 0) {
+		tk_err_set(-EINVAL, "api: '%s' is not HOST:PORT", o->listen);
+		free(s);
+		return NULL;
 	}
-	mg_init_library(0);
-	s->mg = mg_start(&cb, s, opts);
-	if (s->mg == NULL) {
-		tk_err_set(-EADDRINUSE, "api: cannot serve on %s (in use, not an address of this "
-			   "host, or not HOST:PORT)", o->listen);
+	/* Every connection is a descriptor: allow what --max-connections asks. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < o->max_connections + 64u) {
+		rl.rlim_cur = rl.rlim_max < o->max_connections + 64u ? rl.rlim_max : o->max_connections + 64u;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	lws_set_log_level(LLL_ERR, tka__lws_log);
+	memset(&info, 0, sizeof(info));
+	info.port = port;
+	/* 0.0.0.0 and :: are every address: lws binds all when iface is NULL. */
+	info.iface = strcmp(s->iface, "0.0.0.0") == 0 || strcmp(s->iface, "::") == 0 ? NULL : s->iface;
+	info.protocols = tka__protocols;
+	info.user = s;
+	info.options = v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.keepalive_timeout = (int)((o->keep_alive_ns + 999999999LL) / 1000000000LL);
+	info.timeout_secs = 10; /* a request's headers or body must arrive within it */
+	info.fd_limit_per_thread = o->max_connections + 16;
+	info.max_http_header_data = TKA_HEADER_DATA;
+	info.max_http_header_pool = 256;
+	info.count_threads = 1;
+	if (o->tls_cert != NULL) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = o->tls_cert;
+		info.ssl_private_key_filepath = o->tls_key;
+		info.alpn = "http/1.1";
+	}
+	s->lws = lws_create_context(&info);
+	if (s->lws == NULL) {
+		tk_err_set(-EADDRINUSE, "api: cannot serve on %s (in use, not an address of this host%s)",
+			   o->listen, o->tls_cert != NULL ? ", or the certificate or key cannot be loaded" : "");
+		free(s);
+		return NULL;
+	}
+	if (pthread_create(&s->thread, NULL, tka__loop, s) != 0) {
+		lws_context_destroy(s->lws);
+		tk_err_set(-EAGAIN, "api: cannot start the server thread");
 		free(s);
 		return NULL;
 	}
@@ -256,7 +512,10 @@ void tka_server_stop(struct tka_server *s)
 {
 	if (s == NULL)
 		return;
-	mg_stop(s->mg);
-	mg_exit_library();
+	atomic_store_explicit(&s->stop, true, memory_order_release);
+	lws_cancel_service(s->lws);
+	pthread_join(s->thread, NULL);
+	lws_context_destroy(s->lws);
+	free(s->mem);
 	free(s);
 }

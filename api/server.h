@@ -1,9 +1,11 @@
 /*
- * The HTTP server of tickd api: civetweb, one thread per open connection
- * (its model), so `threads` bounds the connections served at once and an
- * idle keep-alive connection holds a thread until keep_alive_ms closes it.
- * Each thread has its own response buffer; a response (headers and body)
- * leaves in one write.
+ * The HTTP server of tickd api: one libwebsockets event loop on one thread.
+ * Every connection is a socket in the loop (an idle keep-alive connection
+ * costs a file descriptor and a few hundred bytes, no thread); a request is
+ * answered on the loop as it completes, headers and body in one write, and
+ * what the socket does not take at once is sent as it drains, so a client
+ * that does not read never holds anyone else.  With --tls-cert/--tls-key
+ * the same loop speaks TLS (OpenSSL, through libwebsockets).
  */
 #ifndef TK_API_SERVER_H
 #define TK_API_SERVER_H
@@ -13,15 +15,18 @@
 #include "api/api.h"
 
 struct tka_server_opts {
-	const char *listen;   /* HOST:PORT */
-	unsigned threads;
-	int64_t keep_alive_ns;
+	const char *listen;      /* HOST:PORT, HOST an IPv4 or IPv6 address ([::1]:8000) */
+	unsigned max_connections;
+	int64_t keep_alive_ns;   /* an idle keep-alive connection is closed after this */
+	const char *tls_cert;    /* PEM files; both or neither */
+	const char *tls_key;
 };
 
 struct tka_server;
 
-/* Start serving c.  NULL with a message (tk_err_msg) when the address
- * cannot be bound or civetweb refuses its options. */
+/* Start serving c on a thread of its own.  NULL with a message
+ * (tk_err_msg) when the address cannot be bound, the certificate or key
+ * cannot be loaded, or libwebsockets refuses the options. */
 struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_opts *o);
 void tka_server_stop(struct tka_server *s);
 

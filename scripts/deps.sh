@@ -6,7 +6,6 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config python3   # python3: the tools test checks JSON with it
   libck-dev libjemalloc-dev liburing-dev libwebsockets-dev librdkafka-dev
-  libcivetweb-dev civetweb   # civetweb: Debian's CMake package for it names /usr/bin/civetweb
   libcriterion-dev libsimdjson-dev libinih-dev
   clang libclang-rt-14-dev   # the parser's libFuzzer target
   libjansson-dev             # bench/feed compares the parser with jansson

@@ -138,7 +138,7 @@ PY
 # RateLimit fields, and answers again a second later.
 P2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$T" api --listen "127.0.0.1:$P2" --data-dir "" --portfolio "$D/p2.json" --rate-limit 5 \
-  --rate-burst 10 --rate-limit-loopback --threads 8 2>"$D/api2.log" &
+  --rate-burst 10 --rate-limit-loopback --max-connections 8 2>"$D/api2.log" &
 API2=$!
 python3 - "$P2" <<'PY' || { kill $API2; fail "rate limiting"; }
 import http.client, sys, time
@@ -168,4 +168,59 @@ assert r.status == 200, r.status
 print("rate limit: 10 answered, then 429 with Retry-After 1; answered again after 1 s")
 PY
 kill $API2; wait $API2 2>/dev/null
+
+# TLS: a third API with a certificate made here answers https:// the same
+# bytes as the first one answers http://, keeps the connection alive, and
+# refuses plain HTTP on its port without stopping.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$D/tls.key" -out "$D/tls.crt" 2>/dev/null \
+  || fail "openssl req (the test certificate)"
+P3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$T" api --listen "127.0.0.1:$P3" --data-dir "" --portfolio "$D/p3.json" \
+  --tls-cert "$D/tls.crt" --tls-key "$D/tls.key" 2>"$D/api3.log" &
+API3=$!
+python3 - "$PORT" "$P3" "$D/tls.crt" AAPL <<'PY' || { kill $API3; cat "$D/api3.log" >&2; fail "TLS"; }
+import http.client, socket, ssl, sys, time
+plain, port, cert, sym = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=cert)
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+def fetch(c, path):
+    c.request("GET", path)
+    r = c.getresponse()
+    return r.status, r.read(), r
+h = http.client.HTTPConnection("127.0.0.1", plain, timeout=10)
+want = fetch(h, f"/quote/{sym}")
+c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+got = fetch(c, f"/quote/{sym}")
+assert got[:2] == want[:2], (got[:2], want[:2])
+assert c.sock.version() in ("TLSv1.2", "TLSv1.3"), c.sock.version()
+sock = c.sock
+for _ in range(100):  # one connection, kept alive
+    st, b, r = fetch(c, "/api/v1/ping")
+    assert st == 200 and not r.will_close and c.sock is sock, st
+# Plain HTTP on the TLS port: no answer in the clear, no harm.
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    data = s.recv(4096)
+except OSError:
+    data = b""
+assert b'"pong"' not in data, data[:100]
+s.close()
+# An untrusting client fails the handshake; the server goes on.
+try:
+    http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ssl.create_default_context()).request("GET", "/")
+    raise SystemExit("a client without the certificate's CA completed a handshake")
+except ssl.SSLError:
+    pass
+c2 = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+assert fetch(c2, "/api/v1/ping")[0] == 200
+print(f"tls: {c.sock.version()}, /quote/{sym} over https = over http, 100 requests on one connection")
+PY
+kill $API3; wait $API3 2>/dev/null
 echo "PASS: api ($MODE)"
