@@ -1,11 +1,12 @@
 /*
  * The API's requests and responses, apart from the HTTP server: pure
  * functions over caller-owned memory, so the handlers, the tests and the
- * fuzz target see one request model whatever server carries it (civetweb
- * for HTTP today; the WebSocket stream may use another).
+ * fuzz target see one request model whatever server carries it
+ * (libwebsockets' event loop, api/server.c).
  *
- * A request arrives as method, path and query string as they came (still
- * percent-encoded), a few headers and a bounded body.  tka_query_parse decodes
+ * A request arrives as method, path and query string percent-encoded (as
+ * they came, or escaped again by the server where it has decoded them), a
+ * few headers and a bounded body.  tka_query_parse decodes
  * the query strictly: every name a plain word, every value valid UTF-8
  * without control characters, percent escapes well formed, no name twice.
  * A handler then names the parameters it takes (tka_params_allow) and

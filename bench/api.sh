@@ -8,9 +8,12 @@
 #
 # The run: `tickd run` as users run it (journal on): a synthetic market of 8
 # symbols at 5 trades/s of feed time, 600 times real time (3,000 trades a
-# second, and a 1-minute bar every 0.1 s), until AAPL has 100 closed 1m bars.
+# second, and a 1-minute bar every 0.1 s) from 2023-11-14 00:00 UTC of feed
+# time, asked for with from= and to= thirty days apart (the default range,
+# today by the wall clock, would miss bars once feed time crosses midnight),
+# until AAPL has 100 closed 1m bars: the newest 100, from shared memory.
 # Then, ROUNDS times in turn: wrk against /quote/AAPL, against nginx's copy
-# of that answer, against /ohlcv/1m?symbol=AAPL&limit=100, against nginx's
+# of that answer, against /ohlcv/1m?symbol=AAPL&from=1699920000000&to=1702512000000&limit=100, against nginx's
 # copy of that one.  Pinned as far as two cores allow: the server under test
 # (tickd api's threads, or nginx's one worker) on cpu 0, wrk on cpu 1; the
 # feed, engine and journal float; both servers at tickd api's niceness (10).  Figures: the median of the rounds; p50
@@ -47,11 +50,11 @@ cleanup() {
 trap cleanup EXIT
 A=http://127.0.0.1:$PA
 
-"$T" run --fresh --shm-path "$P" --seed 1 --symbols 8 --rate 5 --speed 600 --start now \
+"$T" run --fresh --shm-path "$P" --seed 1 --symbols 8 --rate 5 --speed 600 --start 1699920000 \
   --data-dir "$D/data" --listen "127.0.0.1:$PA" > "$D/run.log" 2>&1 &
 RUN=$!
 for _ in $(seq 1 600); do
-  n=$( (curl -s "$A/ohlcv/1m?symbol=AAPL&limit=100" || true) | python3 -c 'import json,sys
+  n=$( (curl -s "$A/ohlcv/1m?symbol=AAPL&from=1699920000000&to=1702512000000&limit=100" || true) | python3 -c 'import json,sys
 try: print(json.load(sys.stdin)["count"])
 except Exception: print(0)')
   [ "$n" = 100 ] && break
@@ -63,7 +66,7 @@ done
 mkdir -p "$D/www"
 chmod 755 "$D" "$D/www" # nginx's worker runs as www-data
 curl -s "$A/quote/AAPL" > "$D/www/quote.json"
-curl -s "$A/ohlcv/1m?symbol=AAPL&limit=100" > "$D/www/ohlcv.json"
+curl -s "$A/ohlcv/1m?symbol=AAPL&from=1699920000000&to=1702512000000&limit=100" > "$D/www/ohlcv.json"
 cat > "$D/nginx.conf" <<NGX
 worker_processes 1;
 daemon off;
@@ -111,7 +114,7 @@ for r in $(seq 1 "$ROUNDS"); do
   wait $!
   busy=$(cat "$D/eng.load")
   nq=$(load "http://127.0.0.1:$PN/quote.json")
-  o=$(load "$A/ohlcv/1m?symbol=AAPL&limit=100")
+  o=$(load "$A/ohlcv/1m?symbol=AAPL&from=1699920000000&to=1702512000000&limit=100")
   no=$(load "http://127.0.0.1:$PN/ohlcv.json")
   rows+=("$q|$nq|$o|$no|$idle|$busy")
   echo "round $r: quote $q  nginx $nq  ohlcv $o  nginx $no  engine idle $idle  under /quote load $busy" >&2
