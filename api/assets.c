@@ -18,26 +18,26 @@ struct tka_asset {
 	const char *url;
 	const char *file; /* under the web folder */
 	const char *type;
+	char *mem;  /* TKA_FILE_ROOM bytes for the server's headers, then the file */
 	char *data;
 	size_t len;
 };
 
 static struct tka_asset tka__assets[] = {
-	{ "/openapi.json", "openapi.json", "application/json", NULL, 0 },
-	{ "/docs", "docs.html", "text/html; charset=utf-8", NULL, 0 },
-	{ "/redoc", "redoc.html", "text/html; charset=utf-8", NULL, 0 },
-	{ "/docs/swagger-ui.css", "node_modules/swagger-ui-dist/swagger-ui.css", "text/css", NULL, 0 },
+	{ "/openapi.json", "openapi.json", "application/json" },
+	{ "/docs", "docs.html", "text/html; charset=utf-8" },
+	{ "/redoc", "redoc.html", "text/html; charset=utf-8" },
+	{ "/docs/swagger-ui.css", "node_modules/swagger-ui-dist/swagger-ui.css", "text/css" },
 	{ "/docs/swagger-ui-bundle.js", "node_modules/swagger-ui-dist/swagger-ui-bundle.js",
-	  "text/javascript", NULL, 0 },
+	  "text/javascript" },
 	{ "/docs/swagger-ui-standalone-preset.js",
-	  "node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js", "text/javascript", NULL, 0 },
-	{ "/docs/favicon-32x32.png", "node_modules/swagger-ui-dist/favicon-32x32.png", "image/png",
-	  NULL, 0 },
-	{ "/docs/LICENSE", "node_modules/swagger-ui-dist/LICENSE", "text/plain; charset=utf-8", NULL, 0 },
-	{ "/docs/NOTICE", "node_modules/swagger-ui-dist/NOTICE", "text/plain; charset=utf-8", NULL, 0 },
+	  "node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js", "text/javascript" },
+	{ "/docs/favicon-32x32.png", "node_modules/swagger-ui-dist/favicon-32x32.png", "image/png" },
+	{ "/docs/LICENSE", "node_modules/swagger-ui-dist/LICENSE", "text/plain; charset=utf-8" },
+	{ "/docs/NOTICE", "node_modules/swagger-ui-dist/NOTICE", "text/plain; charset=utf-8" },
 	{ "/redoc/redoc.standalone.js", "node_modules/redoc/bundles/redoc.standalone.js",
-	  "text/javascript", NULL, 0 },
-	{ "/redoc/LICENSE", "node_modules/redoc/LICENSE", "text/plain; charset=utf-8", NULL, 0 },
+	  "text/javascript" },
+	{ "/redoc/LICENSE", "node_modules/redoc/LICENSE", "text/plain; charset=utf-8" },
 };
 
 static char tka__dir[1024];
@@ -57,18 +57,20 @@ int tka_assets_load(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, a->file);
 		f = fopen(path, "rb");
 		if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-		    fseek(f, 0, SEEK_SET) != 0 || (a->data = malloc((size_t)n + 1)) == NULL ||
-		    fread(a->data, 1, (size_t)n, f) != (size_t)n) {
+		    fseek(f, 0, SEEK_SET) != 0 ||
+		    (a->mem = malloc(TKA_FILE_ROOM + (size_t)n + 1)) == NULL ||
+		    fread(a->mem + TKA_FILE_ROOM, 1, (size_t)n, f) != (size_t)n) {
 			if (missing++ == 0)
 				tk_warn("%s is missing: %s will answer 503 (scripts/web-deps.sh installs "
 					"the documentation's packages)", path, a->url);
-			free(a->data);
-			a->data = NULL;
+			free(a->mem);
+			a->mem = NULL;
 			if (f != NULL)
 				fclose(f);
 			continue;
 		}
 		fclose(f);
+		a->data = a->mem + TKA_FILE_ROOM;
 		a->len = (size_t)n;
 	}
 	return missing;

@@ -209,6 +209,13 @@ int tk_cmd_api(int argc, char **argv)
 		tk_segment_detach(&ctx.seg);
 		return 1;
 	}
+	if (so.tls_cert != NULL && tka_tls_check(so.tls_cert, so.tls_key) < 0) {
+		tk_error("%s", tk_err_msg());
+		tka_index_close(&ctx.index);
+		tka_portfolio_close(&portfolio);
+		tk_segment_detach(&ctx.seg);
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, tka__on_signal);
 	signal(SIGTERM, tka__on_signal);

@@ -27,6 +27,7 @@
 #define TKA_PATH_MAX 512
 #define TKA_MAX_SEGMENTS 8
 #define TKA_BODY_MAX (64 * 1024)
+#define TKA_FILE_ROOM 2048 /* bytes kept before a static file's data (struct tka_resp) */
 
 struct tka_param {
 	const char *name;  /* NUL-terminated, in the request's scratch */
@@ -69,8 +70,10 @@ struct tka_resp {
 	char headers[512]; /* "Name: value\r\n" lines */
 	size_t headers_len;
 	struct tk_buf body;
-	/* A static file: the body is these bytes (not copied), cacheable. */
-	const char *file;
+	/* A static file: the body is these bytes (not copied), cacheable.
+	 * TKA_FILE_ROOM bytes before them are the server's, to write the
+	 * status line and headers in front so the answer leaves in one write. */
+	char *file;
 	size_t file_len;
 };
 

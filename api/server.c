@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/resource.h>
 
 #include "common/clock.h"
@@ -18,7 +20,7 @@
 #define TKA_HEAD_ROOM 1024 /* bytes before the body for the status line and headers */
 #define TKA_BUF_START (256 * 1024)
 #define TKA_BUF_MAX (64u << 20)
-#define TKA_HEADER_DATA 16384 /* request line and headers, as civetweb's max_request_size was */
+#define TKA_HEADER_DATA 8192 /* request line and headers */
 /* The request target with every '%' escaped again: at most three times its bytes. */
 #define TKA_TARGET_MAX (3 * (TKA_PATH_MAX + TKA_QUERY_MAX) + 8)
 
@@ -53,23 +55,24 @@ struct tka_pending {
 	char body[TKA_BODY_MAX + 2];
 };
 
+/* Per connection, but lws frees and zeroes it at the end of every
+ * transaction (lws_http_transaction_completed): nothing outlives a request. */
 struct tka_conn {
 	struct tka_pending *p;
-	char addr[64]; /* the peer's address, asked once per connection */
 };
 
 static const char *const tka__methods[] = { "GET",    "POST",    "OPTIONS", "PUT",
 					    "PATCH",  "DELETE",  "CONNECT", "HEAD" };
 
 /*
- * lws hands the target decoded ('+' in the query already a space); the
- * request model (http.h) takes it as it came and decodes it by its own
- * rules.  So escape again what decoding gave a meaning: '%' everywhere,
- * and in a query value '&' and '+'; and the control bytes, so that an
- * encoded NUL cannot end the string early: the model refuses them with a
- * 400.
+ * lws hands the target decoded ('+' already a space); the request model
+ * (http.h) takes it percent-encoded and decodes it by its own rules.  So
+ * escape again what decoding gave a meaning: '%' everywhere, '&', '+' and
+ * '=' in the query (`also`), and the control bytes, so that an encoded NUL
+ * cannot end the string early: the model refuses them with a 400.
  */
-static size_t tka__escape(char *out, size_t at, size_t cap, const char *s, size_t n, bool value)
+static size_t tka__escape(char *out, size_t at, size_t cap, const char *s, size_t n,
+			  const char *also)
 {
 	size_t i;
 
@@ -77,7 +80,7 @@ static size_t tka__escape(char *out, size_t at, size_t cap, const char *s, size_
 		char ch = s[i];
 
 		if (ch == '%' || (unsigned char)ch < 0x20 || ch == 0x7f ||
-		    (value && (ch == '&' || ch == '+'))) {
+		    (ch != '\0' && strchr(also, ch) != NULL)) {
 			static const char hex[] = "0123456789ABCDEF";
 
 			out[at++] = '%';
@@ -91,49 +94,68 @@ static size_t tka__escape(char *out, size_t at, size_t cap, const char *s, size_
 	return at;
 }
 
-/* The query: lws keeps it as "name=value" fragments, each decoded. */
-static bool tka__query(struct lws *wsi, char *out, size_t cap)
+/*
+ * The query: lws keeps it as "name=value" fragments, each decoded.
+ * Returns 1 (a query), 0 (none), or -1 when a fragment is longer than
+ * TKA_QUERY_MAX (lws gives no part of it).
+ */
+static int tka__query(struct lws *wsi, char *out, size_t cap)
 {
 	char frag[TKA_QUERY_MAX + 1];
 	size_t at = 0;
 	int n, i;
 
 	out[0] = '\0';
-	for (i = 0; (n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i)) >= 0;
-	     i++) {
-		const char *eq = memchr(frag, '=', (size_t)n);
-		size_t nlen = eq != NULL ? (size_t)(eq - frag) : (size_t)n;
+	for (i = 0;; i++) {
+		const char *eq;
+		size_t nlen;
 
+		n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0) {
+			if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0)
+				return -1;
+			break;
+		}
+		eq = memchr(frag, '=', (size_t)n);
+		nlen = eq != NULL ? (size_t)(eq - frag) : (size_t)n;
 		if (i > 0 && at + 1 < cap)
 			out[at++] = '&';
-		at = tka__escape(out, at, cap, frag, nlen, false);
+		at = tka__escape(out, at, cap, frag, nlen, "&+=");
 		if (eq != NULL) {
 			if (at + 1 < cap)
 				out[at++] = '=';
-			at = tka__escape(out, at, cap, eq + 1, (size_t)n - nlen - 1, true);
+			at = tka__escape(out, at, cap, eq + 1, (size_t)n - nlen - 1, "&+");
 		}
 	}
 	return i > 0;
 }
 
-/* A header's value into out (cap bytes); false when absent. */
-static bool tka__header(struct lws *wsi, enum lws_token_indexes h, char *out, int cap)
+/* A header's value into out (cap bytes): 1, 0 when absent, -1 when it is
+ * longer than cap - 1 bytes. */
+static int tka__header(struct lws *wsi, enum lws_token_indexes h, char *out, int cap)
 {
 	out[0] = '\0';
-	return lws_hdr_total_length(wsi, h) > 0 && lws_hdr_copy(wsi, out, cap, h) >= 0;
+	if (lws_hdr_total_length(wsi, h) <= 0)
+		return 0;
+	return lws_hdr_copy(wsi, out, cap, h) >= 0 ? 1 : -1;
 }
 
-/* Close after this answer: the client asked for it, or spoke HTTP/1.0
- * without asking to keep the connection (lws closes it alike). */
+/* Close after this answer as lws decides it (lws_http_action): HTTP/1.1
+ * keeps the connection, any other version closes it, and a Connection
+ * header of keep-alive or close overrides either. */
 static bool tka__close_after(struct lws *wsi)
 {
 	char conn[64], version[16];
-	bool has_conn = tka__header(wsi, WSI_TOKEN_CONNECTION, conn, sizeof(conn));
+	bool close = !(tka__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version)) == 1 &&
+		       strlen(version) > 7 && version[5] == '1' && version[7] == '1');
 
-	if (has_conn && strcasecmp(conn, "close") == 0)
-		return true;
-	tka__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version));
-	return strcmp(version, "HTTP/1.0") == 0 && !(has_conn && strcasecmp(conn, "keep-alive") == 0);
+	if (tka__header(wsi, WSI_TOKEN_CONNECTION, conn, sizeof(conn)) == 1) {
+		if (strcasecmp(conn, "keep-alive") == 0)
+			close = false;
+		else if (strcasecmp(conn, "close") == 0)
+			close = true;
+	}
+	return close;
 }
 
 static char *tka__buffer(struct tka_server *s, size_t cap)
@@ -210,41 +232,35 @@ static int tka__answer(struct lws *wsi, struct tka_server *s, struct tka_pending
 	status = o.status;
 	no_body = status == 204 || status == 304;
 	body_len = o.file != NULL ? o.file_len : o.body.len;
-	hn = snprintf(head, sizeof(head),
-		      "HTTP/1.1 %d %s\r\n"
-		      "Content-Type: %s\r\n"
-		      "Content-Length: %zu\r\n"
-		      "Cache-Control: %s\r\n"
-		      "%s%s"
-		      "\r\n",
-		      status, tka_status_text(status), o.content_type, no_body ? (size_t)0 : body_len,
-		      o.file != NULL ? "public, max-age=3600" : "no-store", o.headers,
-		      p->close_after || p->refuse != 0 ? "Connection: close\r\n" : "");
+	if (no_body) /* RFC 9110: a 204 has no content, so no length or type of it */
+		hn = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nCache-Control: no-store\r\n%s%s\r\n",
+			      status, tka_status_text(status), o.headers,
+			      p->close_after || p->refuse != 0 ? "Connection: close\r\n" : "");
+	else
+		hn = snprintf(head, sizeof(head),
+			      "HTTP/1.1 %d %s\r\n"
+			      "Content-Type: %s\r\n"
+			      "Content-Length: %zu\r\n"
+			      "Cache-Control: %s\r\n"
+			      "%s%s"
+			      "\r\n",
+			      status, tka_status_text(status), o.content_type, body_len,
+			      o.file != NULL ? "public, max-age=3600" : "no-store", o.headers,
+			      p->close_after || p->refuse != 0 ? "Connection: close\r\n" : "");
 	if (hn < 0 || hn >= (int)sizeof(head))
 		return -1;
-	memcpy(o.body.p - hn, head, (size_t)hn);
 	{
-		/* lws_write takes the whole buffer: what the socket does not
-		 * take now, lws keeps and sends as it drains. */
-		unsigned char *out = (unsigned char *)o.body.p - hn;
-		size_t n = (size_t)hn;
-		bool with_body = !no_body && req.method != TKA_HEAD;
+		/* The headers go in front of the body (a static file keeps
+		 * TKA_FILE_ROOM bytes before its data for them): one write.
+		 * lws_write takes the whole buffer; what the socket does not take
+		 * now, lws copies and sends as the client reads. */
+		char *body = o.file != NULL ? o.file : o.body.p;
+		unsigned char *out = (unsigned char *)body - hn;
+		size_t n = (size_t)hn + (no_body || req.method == TKA_HEAD ? 0 : body_len);
 
-		if (o.file == NULL && with_body)
-			n += o.body.len;
-		if (lws_write(wsi, out, n, LWS_WRITE_HTTP) < (int)n)
+		memcpy(out, head, (size_t)hn);
+		if (lws_write(wsi, out, n, LWS_WRITE_HTTP) < 0)
 			return -1;
-		if (o.file != NULL && with_body && o.file_len > 0) {
-			/* A static file leaves from where it is kept, after LWS_PRE
-			 * bytes of room lws writes into: copied once behind the
-			 * headers when it fits the buffer. */
-			if (tka__buffer(s, LWS_PRE + o.file_len) == NULL)
-				return -1;
-			memcpy(s->mem + LWS_PRE, o.file, o.file_len);
-			if (lws_write(wsi, (unsigned char *)s->mem + LWS_PRE, o.file_len, LWS_WRITE_HTTP) <
-			    (int)o.file_len)
-				return -1;
-		}
 	}
 	tka_count_request(c, status, tk_mono_ns() - t0);
 	/* The loop keeps a large buffer only for the answer that needed it. */
@@ -259,38 +275,59 @@ static int tka__answer(struct lws *wsi, struct tka_server *s, struct tka_pending
 }
 
 /* The request's line and headers into p; true when a body follows. */
-static bool tka__start(struct lws *wsi, struct tka_conn *pc, const char *uri, size_t uri_len,
-		       struct tka_pending *p, unsigned method_idx)
+static bool tka__start(struct lws *wsi, const char *uri, size_t uri_len, struct tka_pending *p,
+		       unsigned method_idx)
 {
 	char len[32], te[32];
 	unsigned long long n = 0;
 	size_t i;
+	int q;
 
 	p->method_idx = method_idx;
 	p->close_after = tka__close_after(wsi);
 	p->refuse = 0;
 	p->body_len = 0;
-	if (pc->addr[0] == '\0' && lws_get_peer_simple(wsi, pc->addr, sizeof(pc->addr)) == NULL)
-		snprintf(pc->addr, sizeof(pc->addr), "unknown");
-	memcpy(p->addr, pc->addr, sizeof(p->addr));
+	if (lws_get_peer_simple(wsi, p->addr, sizeof(p->addr)) == NULL)
+		snprintf(p->addr, sizeof(p->addr), "unknown");
+	tka__escape(p->path, 0, sizeof(p->path), uri, uri_len, "");
+	q = tka__query(wsi, p->query, sizeof(p->query));
+	p->has_query = q > 0;
+	if (q < 0) {
+		p->refuse = 414;
+		snprintf(p->why, sizeof(p->why), "a query parameter is more than %d bytes",
+			 TKA_QUERY_MAX);
+		return false;
+	}
+	/* A header too long to copy is refused, never read as absent. */
 	p->has_content_type = tka__header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type,
-					  sizeof(p->content_type));
+					  sizeof(p->content_type)) == 1;
 	p->has_authorization = tka__header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, p->authorization,
-					   sizeof(p->authorization));
-	tka__escape(p->path, 0, sizeof(p->path), uri, uri_len, false);
-	p->has_query = tka__query(wsi, p->query, sizeof(p->query));
+					   sizeof(p->authorization)) == 1;
+	if ((lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) > 0 && !p->has_content_type) ||
+	    (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 && !p->has_authorization)) {
+		p->refuse = 400;
+		snprintf(p->why, sizeof(p->why), "a Content-Type over %zu or an Authorization over "
+			 "%zu bytes", sizeof(p->content_type) - 1, sizeof(p->authorization) - 1);
+		return false;
+	}
 	/* A body the API cannot frame is refused and the connection closed,
 	 * whatever follows being unread: lws does not decode a chunked request
 	 * body, and a Content-Length must be one number (lws joins repeated
 	 * headers with a space). */
-	if (tka__header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof(te))) {
+	if (tka__header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof(te)) != 0) {
 		p->refuse = 411;
 		snprintf(p->why, sizeof(p->why), "a body needs a Content-Length (a chunked body "
 			 "is not taken)");
 		return false;
 	}
-	if (!tka__header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof(len)))
+	switch (tka__header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof(len))) {
+	case 0:
 		return false;
+	case -1:
+		len[0] = 'x'; /* too long to be a length: refused below */
+		len[1] = '\0';
+		break;
+	}
 	for (i = 0; len[i] != '\0'; i++) {
 		if (len[i] < '0' || len[i] > '9' || i >= 18) {
 			p->refuse = 400;
@@ -313,6 +350,20 @@ static bool tka__start(struct lws *wsi, struct tka_conn *pc, const char *uri, si
 	return n > 0;
 }
 
+/* A client that sent "Expect: 100-continue" waits for this before its body. */
+static void tka__continue(struct lws *wsi)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	unsigned char out[LWS_PRE + sizeof(cont)];
+	char expect[32];
+
+	if (tka__header(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof(expect)) != 1 ||
+	    strcasecmp(expect, "100-continue") != 0)
+		return;
+	memcpy(out + LWS_PRE, cont, sizeof(cont) - 1);
+	lws_write(wsi, out + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP);
+}
+
 static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			 size_t len)
 {
@@ -331,7 +382,7 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		(void)in;
 		if (m < 0 || m >= (int)(sizeof(tka__methods) / sizeof(tka__methods[0])) || uri == NULL)
 			return -1; /* lws has refused it already */
-		if (!tka__start(wsi, pc, uri, (size_t)uri_len, &now, (unsigned)m))
+		if (!tka__start(wsi, uri, (size_t)uri_len, &now, (unsigned)m))
 			return tka__answer(wsi, s, &now);
 		/* A body follows: keep the request while it arrives. */
 		p = pc->p != NULL ? pc->p : malloc(sizeof(*p));
@@ -339,29 +390,27 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 			return -1;
 		memcpy(p, &now, offsetof(struct tka_pending, body));
 		pc->p = p;
+		tka__continue(wsi);
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		if (pc->p == NULL)
+		/* lws delivers at most the Content-Length, which tka__start
+		 * bounded: more would be lws's fault, and closes. */
+		if (pc->p == NULL || pc->p->body_len + len > TKA_BODY_MAX)
 			return -1;
-		if (pc->p->body_len + len > TKA_BODY_MAX) {
-			pc->p->refuse = 413;
-			snprintf(pc->p->why, sizeof(pc->p->why), "the body is more than %d bytes",
-				 TKA_BODY_MAX);
-			tka__answer(wsi, s, pc->p);
-			return -1; /* the rest is still on the wire */
-		}
 		memcpy(pc->p->body + pc->p->body_len, in, len);
 		pc->p->body_len += len;
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+		/* Taken out of pc first: completing the transaction frees pc. */
+		struct tka_pending *p = pc->p;
 		int rc;
 
-		if (pc->p == NULL)
+		if (p == NULL)
 			return -1;
-		rc = tka__answer(wsi, s, pc->p);
-		free(pc->p);
 		pc->p = NULL;
+		rc = tka__answer(wsi, s, p);
+		free(p);
 		return rc;
 	}
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -454,6 +503,32 @@ static int tka__split_listen(const char *listen, char *host, size_t cap, int *po
 	return 0;
 }
 
+int tka_tls_check(const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *what = NULL;
+	char why[256] = "";
+
+	if (ctx == NULL) {
+		tk_err_set(-ENOMEM, "api: OpenSSL cannot make a TLS context");
+		return -ENOMEM;
+	}
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		what = "--tls-cert: cannot load the certificate";
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		what = "--tls-key: cannot load the private key";
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		what = "--tls-key: the key is not the certificate's";
+	if (what != NULL)
+		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+	SSL_CTX_free(ctx);
+	if (what == NULL)
+		return 0;
+	tk_err_set(-EINVAL, "%s (%s, %s): %s", what, cert, key, why[0] != '\0' ? why : "no reason given");
+	return -EINVAL;
+}
+
 struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_opts *o)
 {
 	struct tka_server *s = calloc(1, sizeof(*s));
@@ -489,13 +564,17 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 	info.timeout_secs = 10; /* a request's headers or body must arrive within it */
 	info.fd_limit_per_thread = o->max_connections + 16;
 	info.max_http_header_data = TKA_HEADER_DATA;
-	info.max_http_header_pool = 256;
+	/* A header table per connection that is sending its headers, so
+	 * slow senders cannot hold the others' (the tables are made on demand). */
+	info.max_http_header_pool = (unsigned short)(o->max_connections < 65535 ? o->max_connections : 65535);
 	info.count_threads = 1;
 	if (o->tls_cert != NULL) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = o->tls_cert;
 		info.ssl_private_key_filepath = o->tls_key;
 		info.alpn = "http/1.1";
+		/* TLS 1.2 and 1.3 only, whatever openssl.cnf allows. */
+		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
 	}
 	s->lws = lws_create_context(&info);
 	if (s->lws == NULL) {

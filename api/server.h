@@ -24,6 +24,12 @@ struct tka_server_opts {
 
 struct tka_server;
 
+/* Load the PEM certificate (a chain) and its key as the server will, and
+ * check they are a pair: 0, or -errno with the file and OpenSSL's reason
+ * (tk_err_msg).  tickd api checks before it starts, so a bad pair is a
+ * clear error at once and not a start retried forever. */
+int tka_tls_check(const char *cert, const char *key);
+
 /* Start serving c on a thread of its own.  NULL with a message
  * (tk_err_msg) when the address cannot be bound, the certificate or key
  * cannot be loaded, or libwebsockets refuses the options. */

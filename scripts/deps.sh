@@ -10,6 +10,7 @@ pkgs=(
   clang libclang-rt-14-dev   # the parser's libFuzzer target
   libjansson-dev             # bench/feed compares the parser with jansson
   openssl ca-certificates    # the system trust store for wss://; test certificates
+  libssl-dev                 # tickd api checks its TLS certificate and key with OpenSSL
   strace procps util-linux   # the system tests count syscalls, find processes, unshare /proc
   postgresql python3-pandas  # the journal test loads exported CSV into a real PostgreSQL server and pandas
   fio                        # bench/persist: fio's sequential O_DIRECT write beside the journal's

@@ -256,7 +256,8 @@ for path in ["/quote/", "/quote/%22x", "/quote/" + "A" * 40, "/quote/%C3%28", "/
              "/a/b/c/d/e/f/g/h/i/j", "/" + "x" * 600, "/quote?symbol=" + "A" * 5000,
              "/quote?" + "&".join(f"p{i}=1" for i in range(40)), "/api/v1/status?all=1",
              "/quote?symbol=%E2%80%AE", "/ohlcv/1m?symbol=AAPL&limit=%20", "/signals/recent?from=1&to=1",
-             "/cache/x", "/health/x", "/quote?symbol=AAPL%3Brm%20-rf", "/ohlcv/1m?symbol=AAPL&from=%2B1"]:
+             "/cache/x", "/health/x", "/quote?symbol=AAPL%3Brm%20-rf", "/ohlcv/1m?symbol=AAPL&from=%2B1",
+             "/ohlcv/1m?symbol=AAPL&token%26limit=1", "/quote/AAPL?x=" + "a" * 5000]:
     hostile.append(("GET", path, None, {}))
 for m in ["DELETE", "PUT", "PATCH", "TRACE", "FOO", "POST"]:
     hostile.append((m, "/quote/AAPL", None, {}))
@@ -299,6 +300,8 @@ raw = [b"GET / HTTP/1.1\r\n\r\n", b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n",
        b"POST /trades HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n",
        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+       b"POST /trades HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"0" * 40 + b"3\r\n\r\n{}x",
+       b"POST /trades HTTP/1.1\r\nContent-Type: application/json" + b"x" * 200 + b"\r\nContent-Length: 2\r\n\r\n{}",
        b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n"]
 for r in raw:
     s = socket.create_connection((HOST, PORT), timeout=10)
@@ -311,6 +314,16 @@ for r in raw:
     if data:
         code = int(data.split(b" ")[1]) if data.startswith(b"HTTP/") else 0
         check(code == 0 or code < 500 or code == 505, f"raw {r[:40]!r}: {data[:80]!r}")
+# Expect: 100-continue gets its interim answer, then the body is read and answered.
+s = socket.create_connection((HOST, PORT), timeout=10)
+s.sendall(b"POST /trades HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+          b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+interim = s.recv(4096)
+check(interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), f"Expect: 100-continue: {interim[:60]!r}")
+s.sendall(b"{}")
+final = s.recv(4096)
+check(final.startswith(b"HTTP/1.1 400") and b"problem+json" in final, f"after 100 Continue: {final[:80]!r}")
+s.close()
 check(jget("/api/v1/ping")["status"] == "ok", "the server still serves after the hostile requests")
 # The far ends of the times an int64 of nanoseconds holds: empty answers, no overflow.
 for far in ["date=2262-04-11", "from=2262-04-11T23:47:16Z"]:

@@ -223,4 +223,14 @@ assert fetch(c2, "/api/v1/ping")[0] == 200
 print(f"tls: {c.sock.version()}, /quote/{sym} over https = over http, 100 requests on one connection")
 PY
 kill $API3; wait $API3 2>/dev/null
+# A key that is not the certificate's: exit 2 at once, saying so (not a
+# start retried every second).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other" -keyout "$D/other.key" \
+  -out "$D/other.crt" 2>/dev/null || fail "openssl req (a second key)"
+rc=0
+timeout 20 "$T" api --listen "127.0.0.1:$P3" --data-dir "" --portfolio "$D/p4.json" \
+  --tls-cert "$D/tls.crt" --tls-key "$D/other.key" 2>"$D/api4.log" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--tls-key: .*key values mismatch" "$D/api4.log" \
+  || { cat "$D/api4.log" >&2; fail "a mismatched TLS key: exit $rc"; }
+echo "tls: a key that is not the certificate's: exit 2, $(grep -o -- '--tls-key: [^(]*' "$D/api4.log")"
 echo "PASS: api ($MODE)"
