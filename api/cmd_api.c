@@ -58,6 +58,9 @@ static void usage(FILE *out)
 		"                        whole seconds)\n"
 		"  --tls-cert FILE       serve https:// with this PEM certificate (and --tls-key)\n"
 		"  --tls-key FILE        its PEM private key\n"
+		"  --ws-max-clients N    /ws and /ws/finnhub connections at most (default 2000)\n"
+		"  --ws-max-lag N        records a stream client may fall behind on a log before\n"
+		"                        it is conflated and told the gap (default 65536)\n"
 		"  --data-dir DIR        the journal, for history older than the rings\n"
 		"                        (env TICKD_DATA_DIR; default ./tickd-data; \"\": none)\n"
 		"  --health-max-age D    /health is 503 when a feed is silent this long (10s)\n"
@@ -94,6 +97,8 @@ int tk_cmd_api(int argc, char **argv)
 		{ "web-dir", required_argument, 0, 'W' },
 		{ "nice", required_argument, 0, 'n' },
 		{ "tls-cert", required_argument, 0, 'S' },  { "tls-key", required_argument, 0, 'K' },
+		{ "ws-max-clients", required_argument, 0, 'w' },
+		{ "ws-max-lag", required_argument, 0, 'G' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -106,6 +111,7 @@ int tk_cmd_api(int argc, char **argv)
 	int nice_level = 10;
 	char pbuf[1024];
 	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .max_connections = 4096,
+				      .ws_max_clients = 2000, .ws_max_lag = 65536,
 				      .keep_alive_ns = 30 * 1000000000LL };
 	const char *path = NULL;
 	struct tka_server *srv;
@@ -124,6 +130,10 @@ int tk_cmd_api(int argc, char **argv)
 			so.max_connections = (unsigned)tk_opt_u64("--max-connections", optarg, 4, 1000000);
 			break;
 		case 'S': so.tls_cert = optarg; break;
+		case 'w':
+			so.ws_max_clients = (unsigned)tk_opt_u64("--ws-max-clients", optarg, 1, 1000000);
+			break;
+		case 'G': so.ws_max_lag = tk_opt_u64("--ws-max-lag", optarg, 16, UINT64_MAX); break;
 		case 'K': so.tls_key = optarg; break;
 		case 'k': so.keep_alive_ns = tk_opt_duration("--keep-alive", optarg); break;
 		case 'J': ctx.data_dir = optarg; break;

@@ -41,8 +41,8 @@ static int tka__live(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t
 
 	if (st == NULL || tk_state_payload_size(st) < sizeof(struct tk_live))
 		return -EPROTO;
-	/* A writer descheduled mid-update (this host's cores shared with a
-	 * thousand server threads) gets up to 20 ms before the client is told
+	/* A writer descheduled mid-update (this host's cores shared with the
+	 * API and everything else) gets up to 20 ms before the client is told
 	 * to retry: each read yields to it once it has spun 1 ms. */
 	for (int tries = 0; (rc = tk_state_read(st, (uint32_t)id, live, len)) == -EAGAIN && tries < 20;
 	     tries++)
@@ -142,6 +142,29 @@ static void tka__finnhub_fields(struct tk_buf *b, const struct tk_live *l)
 	tk_buf_i64(b, tka__ms(l->last_ts) / 1000);
 }
 
+/* /quote's answer: Finnhub's fields and tickd's. */
+static void tka__quote_body(struct tk_buf *b, const char *symbol, const struct tk_live *l)
+{
+	tk_buf_puts(b, "{\"symbol\":");
+	tk_json_str(b, symbol, strlen(symbol));
+	tk_buf_puts(b, ",");
+	tka__finnhub_fields(b, l);
+	tka__num(b, "price", l->last_price);
+	tka__num(b, "size", l->last_size);
+	tk_buf_puts(b, ",\"ts\":");
+	tk_buf_i64(b, tka__ms(l->last_ts));
+	tka__num(b, "volume", l->day_volume);
+	tk_buf_puts(b, ",\"day\":");
+	tk_buf_i64(b, tka__ms(l->day));
+	tk_buf_puts(b, ",\"trade_count\":");
+	tk_buf_u64(b, l->trades);
+	tk_buf_puts(b, ",\"late\":");
+	tk_buf_u64(b, l->late);
+	tk_buf_puts(b, ",\"seq\":");
+	tk_buf_u64(b, l->last_seq);
+	tk_buf_puts(b, "}");
+}
+
 void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
 	const char *symbol;
@@ -157,24 +180,18 @@ void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	if (tka__quote_of(c, symbol, &l, o) < 0)
 		return;
 	tka_json(o, 200);
-	tk_buf_puts(&o->body, "{\"symbol\":");
-	tk_json_str(&o->body, symbol, strlen(symbol));
-	tk_buf_puts(&o->body, ",");
-	tka__finnhub_fields(&o->body, &l);
-	tka__num(&o->body, "price", l.last_price);
-	tka__num(&o->body, "size", l.last_size);
-	tk_buf_puts(&o->body, ",\"ts\":");
-	tk_buf_i64(&o->body, tka__ms(l.last_ts));
-	tka__num(&o->body, "volume", l.day_volume);
-	tk_buf_puts(&o->body, ",\"day\":");
-	tk_buf_i64(&o->body, tka__ms(l.day));
-	tk_buf_puts(&o->body, ",\"trade_count\":");
-	tk_buf_u64(&o->body, l.trades);
-	tk_buf_puts(&o->body, ",\"late\":");
-	tk_buf_u64(&o->body, l.late);
-	tk_buf_puts(&o->body, ",\"seq\":");
-	tk_buf_u64(&o->body, l.last_seq);
-	tk_buf_puts(&o->body, "}");
+	tka__quote_body(&o->body, symbol, &l);
+}
+
+int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_buf *b)
+{
+	struct tk_live l;
+	int rc = tka__live(c, id, &l, TKA_QUOTE_BYTES);
+
+	if (rc < 0)
+		return rc;
+	tka__quote_body(b, symbol, &l);
+	return 0;
 }
 
 /* Finnhub's own quote: for a symbol it has no trade of, Finnhub answers

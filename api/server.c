@@ -1,5 +1,6 @@
 /* libwebsockets carries the API's requests to tka_dispatch (server.h). */
 #include "api/server.h"
+#include "api/ws.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -33,6 +34,9 @@ struct tka_server {
 	/* The one response buffer: the loop answers one request at a time. */
 	char *mem;
 	size_t cap;
+	struct tka_ws ws; /* /ws and /ws/finnhub */
+	lws_sorted_usec_list_t tick;
+	bool ticking; /* the stream's timer runs while it has clients */
 };
 
 /*
@@ -59,6 +63,7 @@ struct tka_pending {
  * transaction (lws_http_transaction_completed): nothing outlives a request. */
 struct tka_conn {
 	struct tka_pending *p;
+	void *ws; /* a WebSocket connection: the stream's client */
 };
 
 static const char *const tka__methods[] = { "GET",    "POST",    "OPTIONS", "PUT",
@@ -364,6 +369,8 @@ static void tka__continue(struct lws *wsi)
 	lws_write(wsi, out + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP);
 }
 
+static void tka__tick(lws_sorted_usec_list_t *sul);
+
 static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			 size_t len)
 {
@@ -436,6 +443,19 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		tka_count_request(s->c, 405, 0);
 		return -1;
 	}
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+	case LWS_CALLBACK_ESTABLISHED:
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLOSED: {
+		int rc = tka_ws_callback(&s->ws, wsi, reason, pc != NULL ? &pc->ws : NULL, in, len);
+
+		if (s->ws.clients > 0 && !s->ticking) {
+			s->ticking = true;
+			lws_sul_schedule(s->lws, 0, &s->tick, tka__tick, TKA_WS_TICK_NS / 1000);
+		}
+		return rc;
+	}
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		return 0;
 	default:
@@ -462,6 +482,17 @@ static void tka__lws_log(int level, const char *line)
 		tk_warn("http: %.*s", (int)n, line);
 	else
 		tk_info("http: %.*s", (int)n, line);
+}
+
+static void tka__tick(lws_sorted_usec_list_t *sul)
+{
+	struct tka_server *s = lws_container_of(sul, struct tka_server, tick);
+
+	tka_ws_tick(&s->ws, s->lws, &tka__protocols[0]);
+	/* An API without stream clients sleeps: no timer. */
+	s->ticking = s->ws.clients > 0;
+	if (s->ticking)
+		lws_sul_schedule(s->lws, 0, &s->tick, tka__tick, TKA_WS_TICK_NS / 1000);
 }
 
 static void *tka__loop(void *arg)
@@ -580,6 +611,11 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 	if (s->lws == NULL) {
 		tk_err_set(-EADDRINUSE, "api: cannot serve on %s (in use, not an address of this host%s)",
 			   o->listen, o->tls_cert != NULL ? ", or the certificate or key cannot be loaded" : "");
+		free(s);
+		return NULL;
+	}
+	if (tka_ws_open(&s->ws, c, o->ws_max_clients, o->ws_max_lag) < 0) {
+		lws_context_destroy(s->lws);
 		free(s);
 		return NULL;
 	}

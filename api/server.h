@@ -20,6 +20,8 @@ struct tka_server_opts {
 	int64_t keep_alive_ns;   /* an idle keep-alive connection is closed after this */
 	const char *tls_cert;    /* PEM files; both or neither */
 	const char *tls_key;
+	unsigned ws_max_clients; /* /ws connections at most */
+	uint64_t ws_max_lag;     /* records a stream client may fall behind before it is conflated */
 };
 
 struct tka_server;

@@ -15,6 +15,7 @@ pkgs=(
   postgresql python3-pandas  # the journal test loads exported CSV into a real PostgreSQL server and pandas
   fio                        # bench/persist: fio's sequential O_DIRECT write beside the journal's
   kcat                       # the Kafka tests: an independent producer and consumer (issue 10)
+  python3-websockets         # the stream's test clients (issue 12)
   curl wrk nginx prometheus  # the API: make run's example, bench/api's load and baseline, promtool
 )
 

@@ -1,0 +1,676 @@
+/* The stream: /ws and /ws/finnhub (ws.h). */
+#include "api/ws.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/body.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/msg.h"
+#include "shm/records.h"
+#include "shm/render.h"
+#include "shm/symtab.h"
+
+#define TKA_WS_SLOT_MAX 4096 /* bytes of the largest slot read */
+
+struct tka_ws_client {
+	bool finnhub;
+	bool close_slow;           /* conflated too often: close with 1013 */
+	struct tka_ws_sub sub;
+	uint8_t *ids;              /* bitmap of the named symbols' ids */
+	uint32_t nids;             /* bits in ids (the symbol table's capacity) */
+	uint32_t resolved;         /* names found in the symbol table so far */
+	uint64_t next[TKA_WS_LOGS];
+	int laps;
+	int64_t lap_t0;
+	int64_t last_ping_ns;
+	char ctl[8192];            /* control messages not sent yet, comma-separated */
+	size_t ctl_len;
+	char *rx;                  /* an incoming message being assembled */
+	size_t rx_len;
+};
+
+/* ------------------------------------------------------------- setup */
+
+int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint64_t max_lag)
+{
+	const struct tk_segment *seg = &c->seg;
+	uint32_t i;
+
+	memset(w, 0, sizeof(*w));
+	w->c = c;
+	w->max_clients = max_clients;
+	w->max_lag = max_lag;
+	for (i = 0; i < seg->hdr->config.nlogs && w->nlogs < TKA_WS_LOGS; i++) {
+		const struct tk_log_spec *spec = &seg->hdr->config.logs[i];
+		struct tk_reader_opts opts = { .start = TK_START_END };
+		struct tka_ws_log *l = &w->log[w->nlogs];
+		int64_t tf;
+		int rc;
+
+		if (strncmp(spec->name, "ticks.", 6) == 0) {
+			l->kind = TKA_WS_TICKS;
+		} else if (strncmp(spec->name, "bars.", 5) == 0 &&
+			   tk_tf_parse(spec->name + 5, strlen(spec->name + 5), &tf) == 0) {
+			l->kind = TKA_WS_BARS;
+		} else if (strcmp(spec->name, "signals") == 0) {
+			l->kind = TKA_WS_SIGNALS;
+		} else {
+			continue;
+		}
+		rc = tk_log_reader_open(&l->r, seg, spec->name, &opts);
+		if (rc < 0)
+			return rc;
+		if (l->r.slot_size > TKA_WS_SLOT_MAX)
+			return tk_err_set(-EPROTO, "api: log %s has %u-byte slots, the stream reads at "
+					  "most %d", spec->name, l->r.slot_size, TKA_WS_SLOT_MAX);
+		snprintf(l->channel, sizeof(l->channel), "%s",
+			 l->kind == TKA_WS_TICKS ? "trades" : spec->name);
+		l->index_log = l->kind == TKA_WS_BARS ? (unsigned)tka_index_find(&c->index, spec->name)
+						      : -1u;
+		w->seen[w->nlogs] = tk_log_write_seq(l->r.log);
+		w->nlogs++;
+	}
+	return 0;
+}
+
+/* A channel name's bits: every log it names (all ticks.* for "trades"). */
+static uint64_t tka__channel_bits(const struct tka_ws *w, const char *name)
+{
+	uint64_t bits = 0;
+	unsigned i;
+
+	if (strcmp(name, "quotes") == 0)
+		return 1ull << TKA_WS_QUOTES;
+	for (i = 0; i < w->nlogs; i++)
+		if (strcmp(w->log[i].channel, name) == 0)
+			bits |= 1ull << i;
+	return bits;
+}
+
+int tka_ws_channel(const struct tka_ws *w, const char *name)
+{
+	uint64_t bits = tka__channel_bits(w, name);
+
+	return bits != 0 ? __builtin_ctzll(bits) : -1;
+}
+
+/* ---------------------------------------------------- client messages */
+
+static void tka__names(struct tk_buf *b, const struct tka_ws *w, uint64_t channels)
+{
+	bool first = true;
+	unsigned i;
+
+	tk_buf_puts(b, "[");
+	if (channels & (1ull << TKA_WS_QUOTES)) {
+		tk_buf_puts(b, "\"quotes\"");
+		first = false;
+	}
+	for (i = 0; i < w->nlogs; i++) {
+		if (!(channels & (1ull << i)))
+			continue;
+		/* "trades" once, however many tick logs carry it */
+		if (w->log[i].kind == TKA_WS_TICKS && (channels & ((1ull << i) - 1) &
+						       tka__channel_bits(w, "trades")))
+			continue;
+		tk_buf_puts(b, first ? "\"" : ",\"");
+		tk_buf_puts(b, w->log[i].channel);
+		tk_buf_puts(b, "\"");
+		first = false;
+	}
+	tk_buf_puts(b, "]");
+}
+
+static void tka__error(struct tk_buf *ack, bool finnhub, const char *fmt, const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	tk_buf_puts(ack, finnhub ? "{\"type\":\"error\",\"msg\":" : "{\"type\":\"error\",\"error\":");
+	tk_json_str(ack, msg, strlen(msg));
+	tk_buf_puts(ack, "}");
+}
+
+static int tka__sym_index(const struct tka_ws_sub *sub, const char *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < sub->nsym; i++)
+		if (strcmp(sub->sym[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Add (or remove) one symbol name; the error into ack on refusal. */
+static int tka__sym_edit(struct tka_ws_sub *sub, const char *s, size_t len, bool add, bool finnhub,
+			 struct tk_buf *ack)
+{
+	int at;
+
+	if (len == 1 && s[0] == '*') {
+		sub->all_symbols = add;
+		return 0;
+	}
+	if (tk_symbol_check(s, len, NULL, 0) != 0) {
+		tka__error(ack, finnhub, "'%s' is not a symbol", s);
+		return -EINVAL;
+	}
+	at = tka__sym_index(sub, s);
+	if (add && at < 0) {
+		if (sub->nsym == TKA_WS_SYMBOLS_MAX) {
+			tka__error(ack, finnhub, "more than %s symbols on one connection", "1000");
+			return -EINVAL;
+		}
+		memcpy(sub->sym[sub->nsym], s, len + 1);
+		sub->nsym++;
+	} else if (!add && at >= 0) {
+		memmove(sub->sym[at], sub->sym[at + 1], (sub->nsym - (uint32_t)at - 1) * sizeof(sub->sym[0]));
+		sub->nsym--;
+	}
+	return 0;
+}
+
+int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t len,
+		 struct tka_ws_sub *sub, struct tk_buf *ack)
+{
+	static struct tka_jobj o;
+	static char scratch[TKA_WS_RX_MAX + 16];
+	char why[160];
+	const struct tka_jfield *act, *syms, *chans;
+	bool add;
+	unsigned i;
+
+	if (len > TKA_WS_RX_MAX) {
+		tka__error(ack, finnhub, "a message of more than %s bytes", "16384");
+		return -EINVAL;
+	}
+	if (tka_json_object(msg, len, &o, scratch, sizeof(scratch), why, sizeof(why)) != 0) {
+		tka__error(ack, finnhub, "not a JSON object: %s", why);
+		return -EINVAL;
+	}
+	act = tka_jget(&o, finnhub ? "type" : "action");
+	if (act == NULL || act->type != TKA_J_STR ||
+	    (strcmp(act->str, "subscribe") != 0 && strcmp(act->str, "unsubscribe") != 0)) {
+		tka__error(ack, finnhub, finnhub ? "\"type\" must be \"subscribe\" or \"unsubscribe\"%s"
+					: "\"action\" must be \"subscribe\" or \"unsubscribe\"%s", "");
+		return -EINVAL;
+	}
+	add = strcmp(act->str, "subscribe") == 0;
+	if (finnhub) {
+		const struct tka_jfield *s = tka_jget(&o, "symbol");
+
+		if (o.n != 2 || s == NULL || s->type != TKA_J_STR) {
+			tka__error(ack, true, "a message is {\"type\":\"subscribe\",\"symbol\":\"AAPL\"}%s", "");
+			return -EINVAL;
+		}
+		if (tka__sym_edit(sub, s->str, s->len, add, true, ack) < 0)
+			return -EINVAL;
+		sub->channels = tka__channel_bits(w, "trades");
+		return 0; /* Finnhub acknowledges nothing */
+	}
+	syms = tka_jget(&o, "symbols");
+	chans = tka_jget(&o, "channels");
+	for (i = 0; i < o.n; i++)
+		if (strcmp(o.f[i].name, "action") != 0 && strcmp(o.f[i].name, "symbols") != 0 &&
+		    strcmp(o.f[i].name, "channels") != 0) {
+			tka__error(ack, false, "unknown key \"%s\" (a message takes action, channels, symbols)",
+				   o.f[i].name);
+			return -EINVAL;
+		}
+	if ((syms != NULL && syms->type != TKA_J_ARR) || (chans != NULL && chans->type != TKA_J_ARR) ||
+	    (add && (syms == NULL || chans == NULL)) || (!add && syms == NULL && chans == NULL)) {
+		tka__error(ack, false, "%s takes \"channels\" and \"symbols\", arrays of strings",
+			   add ? "subscribe" : "unsubscribe: at least one of");
+		return -EINVAL;
+	}
+	{
+		struct tka_ws_sub next = *sub;
+		uint64_t bits = 0;
+
+		for (i = 0; chans != NULL && i < chans->nitems; i++) {
+			const char *name = o.items[chans->first + i];
+			uint64_t b = tka__channel_bits(w, name);
+
+			if (b == 0) {
+				tka__error(ack, false, "unknown channel '%s' (trades, quotes, signals, "
+					   "bars.<timeframe>)", name);
+				return -EINVAL;
+			}
+			bits |= b;
+		}
+		/* subscribe adds both; unsubscribe removes what it names (only
+		 * channels keeps the symbols, and the reverse). */
+		for (i = 0; syms != NULL && i < syms->nitems; i++)
+			if (tka__sym_edit(&next, o.items[syms->first + i], o.item_len[syms->first + i],
+					  add, false, ack) < 0)
+				return -EINVAL;
+		if (add)
+			next.channels |= bits;
+		else
+			next.channels &= ~bits;
+		*sub = next;
+	}
+	tk_buf_puts(ack, "{\"type\":\"subscribed\",\"channels\":");
+	tka__names(ack, w, sub->channels);
+	tk_buf_puts(ack, ",\"symbols\":[");
+	if (sub->all_symbols)
+		tk_buf_puts(ack, sub->nsym > 0 ? "\"*\"," : "\"*\"");
+	for (i = 0; i < sub->nsym; i++) {
+		if (i > 0)
+			tk_buf_puts(ack, ",");
+		tk_json_str(ack, sub->sym[i], strlen(sub->sym[i]));
+	}
+	tk_buf_puts(ack, "]}");
+	return 0;
+}
+
+/* ------------------------------------------------------------ frames */
+
+/* The ids of the names the symbol table knows: rebuilt when a name is
+ * added or a symbol appears after it was named. */
+static void tka__resolve(struct tka_ws *w, struct tka_ws_client *k)
+{
+	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
+	uint32_t i, found = 0;
+
+	if (t == NULL)
+		return;
+	if (k->ids == NULL) {
+		k->nids = t->capacity;
+		k->ids = calloc((k->nids + 7) / 8, 1);
+		if (k->ids == NULL)
+			return;
+	}
+	memset(k->ids, 0, (k->nids + 7) / 8);
+	for (i = 0; i < k->sub.nsym; i++) {
+		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
+
+		if (id >= 0 && (uint32_t)id < k->nids) {
+			k->ids[id / 8] |= (uint8_t)(1u << (id % 8));
+			found++;
+		}
+	}
+	k->resolved = found;
+}
+
+static bool tka__wants(const struct tka_ws_client *k, uint32_t id)
+{
+	return k->sub.all_symbols || (id < k->nids && (k->ids[id / 8] & (1u << (id % 8))));
+}
+
+/* Append one message (already rendered in m) to the frame f, with the
+ * separator; false when it does not fit (the caller stops there). */
+static bool tka__append(struct tk_buf *f, const struct tk_buf *m, size_t room, bool first)
+{
+	if (m->overflow || f->len + m->len + 2 > room)
+		return false;
+	if (!first)
+		tk_buf_put(f, ",", 1);
+	tk_buf_put(f, m->p, m->len);
+	return true;
+}
+
+/* Queue a control message (ack, error, gap) for the client's next frame. */
+static void tka__ctl(struct tka_ws_client *k, const char *json, size_t len)
+{
+	if (k->ctl_len + len + 1 > sizeof(k->ctl))
+		return; /* a flood of bad messages: the later errors are dropped */
+	if (k->ctl_len > 0)
+		k->ctl[k->ctl_len++] = ',';
+	memcpy(k->ctl + k->ctl_len, json, len);
+	k->ctl_len += len;
+}
+
+/* The client is behind on log li: latest quotes (and bars) of its symbols,
+ * the gap it missed, and its position at the newest record. */
+static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li, uint64_t head,
+			  int64_t now)
+{
+	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
+	char mem[1024];
+	struct tk_buf m;
+	uint32_t i;
+
+	if (now - k->lap_t0 > TKA_WS_LAP_WINDOW_NS) {
+		k->lap_t0 = now;
+		k->laps = 0;
+	}
+	if (++k->laps >= TKA_WS_MAX_LAPS)
+		k->close_slow = true;
+	for (i = 0; t != NULL && i < k->sub.nsym && w->log[li].kind == TKA_WS_TICKS; i++) {
+		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
+
+		tk_buf_init(&m, mem, sizeof(mem));
+		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
+		if (id < 0 || tka_quote_json(w->c, id, k->sub.sym[i], &m) < 0)
+			continue;
+		tk_buf_puts(&m, ",\"conflated\":true}");
+		if (!m.overflow)
+			tka__ctl(k, m.p, m.len);
+	}
+	tk_buf_init(&m, mem, sizeof(mem));
+	tk_buf_puts(&m, "{\"type\":\"gap\",\"channel\":");
+	tk_json_str(&m, w->log[li].channel, strlen(w->log[li].channel));
+	tk_buf_puts(&m, ",\"log\":");
+	tk_json_str(&m, w->log[li].r.log->name, strlen(w->log[li].r.log->name));
+	tk_buf_puts(&m, ",\"from\":");
+	tk_buf_u64(&m, k->next[li]);
+	tk_buf_puts(&m, ",\"to\":");
+	tk_buf_u64(&m, head);
+	tk_buf_puts(&m, "}");
+	tka__ctl(k, m.p, m.len);
+	k->next[li] = head + 1;
+	w->gaps++;
+}
+
+/*
+ * The client's next frame into f (room bytes): its control messages, then
+ * what its logs hold for it.  Returns the messages put in; *more when
+ * something is left for another frame.
+ */
+static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_buf *f, size_t room,
+			   bool *more, int64_t now)
+{
+	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
+	_Alignas(64) uint8_t slotmem[TKA_WS_SLOT_MAX];
+	struct tk_slot *slot = (struct tk_slot *)slotmem;
+	static uint8_t quoted[(1u << 20) / 8]; /* symbols traded in this frame (quotes) */
+	char mem[4096];
+	struct tk_buf m;
+	unsigned n = 0, li;
+	uint32_t nquoted = 0, qids[512];
+	bool want_quotes = k->sub.channels & (1ull << TKA_WS_QUOTES);
+
+	*more = false;
+	if (k->sub.nsym != k->resolved)
+		tka__resolve(w, k);
+	tk_buf_puts(f, k->finnhub ? "{\"type\":\"trade\",\"data\":[" : "[");
+	if (!k->finnhub && k->ctl_len > 0 && f->len + k->ctl_len + 2 <= room) {
+		tk_buf_put(f, k->ctl, k->ctl_len);
+		n++;
+		k->ctl_len = 0;
+	}
+	for (li = 0; li < w->nlogs; li++) {
+		struct tka_ws_log *l = &w->log[li];
+		bool on = k->sub.channels & (1ull << li);
+		uint64_t head = tk_log_write_seq(l->r.log);
+
+		if (l->kind == TKA_WS_TICKS && want_quotes)
+			on = true;
+		if (!on)
+			continue;
+		if (k->next[li] == 0)
+			k->next[li] = head + 1; /* from now on */
+		if (k->next[li] <= head && (head - k->next[li] + 1 > w->max_lag ||
+					    k->next[li] < tk_log_oldest(l->r.log))) {
+			tka__conflate(w, k, li, head, now);
+			*more = true; /* the gap goes out in the next frame */
+			continue;
+		}
+		while (k->next[li] <= head) {
+			uint32_t id;
+
+			if (!tk_log_read_at(&l->r, k->next[li], slot)) {
+				/* overwritten under us: conflated next frame */
+				if (k->next[li] < tk_log_oldest(l->r.log))
+					*more = true;
+				break;
+			}
+			id = slot->aux;
+			tk_buf_init(&m, mem, sizeof(mem));
+			if (l->kind == TKA_WS_TICKS && slot->type == TK_REC_GAP) {
+				if (!k->finnhub && (k->sub.channels & (1ull << li))) {
+					tk_buf_puts(&m, "{\"channel\":\"trades\",\"data\":");
+					tk_render_json(&m, slot->seq, slot->type, slot->aux, slot->data,
+						       l->r.slot_size - TK_SLOT_HEADER, t);
+					tk_buf_puts(&m, "}");
+				}
+			} else if ((l->kind != TKA_WS_TICKS || slot->type == TK_REC_TICK) &&
+				   tka__wants(k, id)) {
+				if (l->kind == TKA_WS_TICKS && want_quotes && id < (1u << 20) &&
+				    !(quoted[id / 8] & (1u << (id % 8))) && nquoted < 512) {
+					quoted[id / 8] |= (uint8_t)(1u << (id % 8));
+					qids[nquoted++] = id;
+				}
+				if (!(k->sub.channels & (1ull << li))) {
+					/* quotes only */
+				} else if (k->finnhub) {
+					struct tk_tick tk;
+					const char *name = t != NULL ? tk_symtab_name(t, (int32_t)id) : NULL;
+
+					memcpy(&tk, slot->data, sizeof(tk));
+					tk_buf_puts(&m, "{\"s\":");
+					tk_json_str(&m, name != NULL ? name : "", name != NULL ? strlen(name) : 0);
+					tk_buf_puts(&m, ",\"p\":");
+					tk_json_double(&m, tk.price);
+					tk_buf_puts(&m, ",\"t\":");
+					tk_buf_i64(&m, tk.ts_ns / 1000000);
+					tk_buf_puts(&m, ",\"v\":");
+					tk_json_double(&m, tk.size);
+					tk_buf_puts(&m, ",\"c\":");
+					if (tk.conditions == 0) {
+						tk_buf_puts(&m, "null");
+					} else {
+						int bit, first = 1;
+
+						tk_buf_puts(&m, "[");
+						for (bit = 0; bit < 32; bit++)
+							if (tk.conditions & (1u << bit)) {
+								tk_buf_printf(&m, "%s\"%d\"", first ? "" : ",", bit);
+								first = 0;
+							}
+						tk_buf_puts(&m, "]");
+					}
+					tk_buf_puts(&m, "}");
+				} else {
+					tk_buf_puts(&m, "{\"channel\":");
+					tk_json_str(&m, l->channel, strlen(l->channel));
+					tk_buf_puts(&m, ",\"data\":");
+					tk_render_json(&m, slot->seq, slot->type, slot->aux, slot->data,
+						       l->r.slot_size - TK_SLOT_HEADER, t);
+					tk_buf_puts(&m, "}");
+				}
+			}
+			if (m.len > 0) {
+				if (!tka__append(f, &m, room - 2, n == 0)) {
+					*more = true;
+					break;
+				}
+				n++;
+				w->messages++;
+			}
+			k->next[li]++;
+		}
+		if (k->next[li] <= head)
+			*more = true;
+	}
+	/* One quote per symbol traded in this frame: the newest. */
+	for (uint32_t i = 0; i < nquoted; i++) {
+		const char *name = t != NULL ? tk_symtab_name(t, (int32_t)qids[i]) : NULL;
+
+		quoted[qids[i] / 8] &= (uint8_t)~(1u << (qids[i] % 8));
+		if (name == NULL)
+			continue;
+		tk_buf_init(&m, mem, sizeof(mem));
+		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
+		if (tka_quote_json(w->c, (int32_t)qids[i], name, &m) < 0)
+			continue;
+		tk_buf_puts(&m, "}");
+		if (tka__append(f, &m, room - 2, n == 0)) {
+			n++;
+			w->messages++;
+		}
+	}
+	tk_buf_puts(f, k->finnhub ? "]}" : "]");
+	return n;
+}
+
+/* ---------------------------------------------------------- lws glue */
+
+static int tka__send(struct lws *wsi, char *buf, size_t len)
+{
+	return lws_write(wsi, (unsigned char *)buf, len, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+}
+
+static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client *k)
+{
+	static char out[LWS_PRE + TKA_WS_FRAME];
+	int64_t now = tk_mono_coarse_ns();
+	struct tk_buf f;
+	bool more;
+	unsigned n;
+
+	if (k->close_slow) {
+		static const char why[] = "too slow: conflated 3 times in 30 s";
+
+		lws_close_reason(wsi, (enum lws_close_status)1013 /* try again later */, (unsigned char *)why,
+				 sizeof(why) - 1);
+		w->closed_slow++;
+		return -1;
+	}
+	if (now - k->last_ping_ns >= TKA_WS_PING_NS) {
+		/* The server's ping, as a message (Finnhub's own way). */
+		k->last_ping_ns = now;
+		tk_buf_init(&f, out + LWS_PRE, TKA_WS_FRAME);
+		if (k->finnhub)
+			tk_buf_puts(&f, "{\"type\":\"ping\"}");
+		else
+			tk_buf_printf(&f, "[{\"type\":\"ping\",\"ts\":%lld}]", (long long)(tk_wall_ns() / 1000000));
+		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	tk_buf_init(&f, out + LWS_PRE, TKA_WS_FRAME);
+	n = tka__frame(w, k, &f, TKA_WS_FRAME, &more, now);
+	if (n > 0) {
+		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
+			return -1;
+		w->frames++;
+	}
+	if (more || k->ctl_len > 0)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* An incoming message, whole: applied, and its answer queued. */
+static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client *k)
+{
+	char mem[2048];
+	struct tk_buf ack;
+	uint32_t before = k->sub.nsym;
+
+	tk_buf_init(&ack, mem, sizeof(mem));
+	if (tka_ws_apply(w, k->finnhub, k->rx, k->rx_len, &k->sub, &ack) < 0)
+		w->refused++;
+	if (k->sub.nsym != before || k->resolved != k->sub.nsym)
+		tka__resolve(w, k);
+	if (ack.len > 0 && !ack.overflow) {
+		if (k->finnhub) {
+			/* Finnhub answers errors in a frame of their own */
+			static char out[LWS_PRE + 2048];
+
+			memcpy(out + LWS_PRE, ack.p, ack.len);
+			tka__send(wsi, out + LWS_PRE, ack.len);
+		} else {
+			tka__ctl(k, ack.p, ack.len);
+		}
+	}
+	lws_callback_on_writable(wsi);
+}
+
+int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, void *in, size_t len)
+{
+	struct tka_ws_client **pk = (struct tka_ws_client **)slot;
+	struct tka_ws_client *k = pk != NULL ? *pk : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		char uri[64];
+
+		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
+		    (strcmp(uri, "/ws") != 0 && strcmp(uri, "/ws/finnhub") != 0))
+			return 1; /* no stream at this path */
+		if (w->clients >= w->max_clients) {
+			w->refused++;
+			return 1;
+		}
+		return 0;
+	}
+	case LWS_CALLBACK_ESTABLISHED: {
+		char uri[64];
+
+		k = calloc(1, sizeof(*k));
+		if (k == NULL || pk == NULL)
+			return -1;
+		k->finnhub = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
+			     strcmp(uri, "/ws/finnhub") == 0;
+		k->last_ping_ns = tk_mono_coarse_ns();
+		k->lap_t0 = k->last_ping_ns;
+		*pk = k;
+		w->clients++;
+		return 0;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		if (k == NULL)
+			return -1;
+		if (k->rx == NULL && (k->rx = malloc(TKA_WS_RX_MAX + 1)) == NULL)
+			return -1;
+		if (k->rx_len + len > TKA_WS_RX_MAX) {
+			static const char why[] = "a message of more than 16384 bytes";
+
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+					 sizeof(why) - 1);
+			return -1;
+		}
+		memcpy(k->rx + k->rx_len, in, len);
+		k->rx_len += len;
+		if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+			tka__receive(w, wsi, k);
+			k->rx_len = 0;
+		}
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return k != NULL ? tka__writable(w, wsi, k) : -1;
+	case LWS_CALLBACK_CLOSED:
+		if (k != NULL) {
+			free(k->ids);
+			free(k->rx);
+			free(k);
+			*pk = NULL;
+			w->clients--;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void tka_ws_tick(struct tka_ws *w, struct lws_context *ctx, const struct lws_protocols *proto)
+{
+	static int64_t last_all;
+	int64_t now = tk_mono_coarse_ns();
+	bool news = false;
+	unsigned i;
+
+	if (w->clients == 0)
+		return;
+	for (i = 0; i < w->nlogs; i++) {
+		uint64_t s = tk_log_write_seq(w->log[i].r.log);
+
+		if (s != w->seen[i]) {
+			w->seen[i] = s;
+			news = true;
+		}
+	}
+	/* New records, or a second gone by (pings): every client is asked. */
+	if (news || now - last_all > 1000000000LL) {
+		last_all = now;
+		lws_callback_on_writable_all_protocol(ctx, proto);
+	}
+}

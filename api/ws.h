@@ -1,0 +1,106 @@
+/*
+ * The stream of tickd api: /ws (tickd's protocol) and /ws/finnhub
+ * (Finnhub's), on the HTTP server's libwebsockets loop.
+ *
+ * DESIGN.  The logs are the queue.  A client holds, per log it may be
+ * sent (every ticks.*, bars.* and signals log of the segment), the next
+ * sequence it is owed; nothing is copied for it until it can take it.
+ * When lws says a client's socket is writable, its logs are read from
+ * its positions with tk_log_read_at (the API is an anonymous reader: it
+ * never slows the engine), filtered by its subscriptions, and written as
+ * one frame: a JSON array of messages (Finnhub's protocol: one
+ * {"type":"trade","data":[...]} of every trade in the frame).  One frame
+ * per writable callback, of at most TKA_WS_FRAME bytes, so a client that
+ * does not read holds at most one frame in lws and nothing else waits for
+ * it.  A timer (every TKA_WS_TICK_NS) looks at the logs' write sequences
+ * and asks lws to call every client with something new.
+ *
+ * A client more than --ws-max-lag records behind on a log (or lapped by
+ * the ring) is conflated: its position jumps to the newest record, it gets
+ * the latest quote (and the latest closed bar of each bar channel) of each
+ * symbol it names, and a {"type":"gap","channel","from","to"} message with
+ * the exact sequences it missed.  Conflated TKA_WS_MAX_LAPS times within
+ * TKA_WS_LAP_WINDOW_NS, it is closed with 1013 (try again later).
+ */
+#ifndef TK_API_WS_H
+#define TK_API_WS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "shm/log.h"
+
+#define TKA_WS_LOGS TK_SEG_MAX_LOGS
+#define TKA_WS_FRAME (64 * 1024)     /* bytes of one outgoing frame at most */
+#define TKA_WS_RX_MAX (16 * 1024)    /* bytes of one incoming message at most */
+#define TKA_WS_SYMBOLS_MAX 1000      /* symbols one client may name */
+#define TKA_WS_MAX_LAPS 3
+#define TKA_WS_LAP_WINDOW_NS (30 * 1000000000LL)
+#define TKA_WS_TICK_NS (1000000LL)   /* how often the logs are looked at */
+#define TKA_WS_PING_NS (15 * 1000000000LL)
+
+enum tka_ws_kind { TKA_WS_TICKS, TKA_WS_BARS, TKA_WS_SIGNALS };
+
+/* A log the stream serves: an anonymous reader for random access. */
+struct tka_ws_log {
+	struct tk_log_reader r;
+	enum tka_ws_kind kind;
+	char channel[TK_NAME_MAX]; /* "trades", "bars.1m", "signals" */
+	unsigned index_log;        /* bars: its log in the API's index (conflation), or -1u */
+};
+
+/* The stream's state: one per server, used by the loop thread only. */
+struct tka_ws {
+	struct tka_ctx *c;
+	struct tka_ws_log log[TKA_WS_LOGS];
+	unsigned nlogs;
+	uint64_t seen[TKA_WS_LOGS];  /* write sequences at the last tick */
+	unsigned clients;
+	unsigned max_clients;
+	uint64_t max_lag;
+	/* counters, for /metrics */
+	uint64_t messages, frames, gaps, closed_slow, refused;
+};
+
+/* What a client asked for. */
+struct tka_ws_sub {
+	uint64_t channels;         /* bit per channel: see tka_ws_channel() */
+	bool all_symbols;          /* "*" */
+	uint32_t nsym;
+	char sym[TKA_WS_SYMBOLS_MAX][32];
+};
+
+/* The channel bit of name ("trades", "quotes", "signals", "bars.1m", ...):
+ * the log's index for a log channel, TKA_WS_QUOTES for quotes; -1 unknown. */
+#define TKA_WS_QUOTES 63
+int tka_ws_channel(const struct tka_ws *w, const char *name);
+
+/* Open the stream's readers on seg's logs.  0 or -errno. */
+int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint64_t max_lag);
+
+/*
+ * A client's message, parsed: tickd's {"action":"subscribe"|"unsubscribe",
+ * "channels":[...],"symbols":[...]} (finnhub false) or Finnhub's
+ * {"type":"subscribe"|"unsubscribe","symbol":"AAPL"} (finnhub true).
+ * Applies it to sub and writes the acknowledgement (or the error) as one
+ * JSON message into ack.  Returns 0, or -EINVAL when it was refused (ack
+ * then holds the error).  Pure but for the channel names of w.
+ */
+int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t len,
+		 struct tka_ws_sub *sub, struct tk_buf *ack);
+
+struct lws;
+struct lws_context;
+struct lws_protocols;
+/* The lws callback for /ws and /ws/finnhub: server.c hands it the
+ * WebSocket reasons and a pointer-sized slot of the connection's user data
+ * the stream owns. */
+int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, void *in,
+		    size_t len);
+/* The loop's timer (every TKA_WS_TICK_NS): new records anywhere, or a
+ * second gone by (pings), and every client is called when writable. */
+void tka_ws_tick(struct tka_ws *w, struct lws_context *ctx, const struct lws_protocols *proto);
+
+#endif

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The stream of tickd api (issue 12) against a running `tickd run`: clients
+# of /ws (one symbol with quotes, and "*") and of /ws/finnhub receive every
+# trade `tickd tail` shows from their first one on, in order, byte for byte
+# the data contract's JSON; malformed and oversized messages get an error
+# message or a 1009 close and the server goes on.
+#
+# usage: ws_test.sh BUILD_DIR SOURCE_DIR
+set -u
+B=$(cd "$1" && pwd)
+S=$(cd "$2" && pwd)
+T=$B/tickd
+. "$S/tests/system/lib.sh"
+PY=/usr/bin/python3 # Debian's python3-websockets is for this one, whatever python3 is on PATH
+$PY -c 'import websockets' 2>/dev/null || fail "python3-websockets is not installed (scripts/deps.sh)"
+D=$(mktemp -d /tmp/tickd-ws-test.XXXXXX)
+SHM=/dev/shm/tickd-ws-test-$$
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUN=
+cleanup() {
+  [ -n "$RUN" ] && kill "$RUN" 2>/dev/null && wait "$RUN" 2>/dev/null
+  "$T" clean --shm-path "$SHM" >/dev/null 2>&1
+  rm -f "$SHM" "$SHM".*
+  rm -rf "$D"
+}
+trap cleanup EXIT
+
+# 8 symbols, 120,000 trades at 20,000 a second of real time (the feed starts
+# before the API, so the clients see at least the last 100,000).
+COUNT=${TICKD_WS_TEST_COUNT:-$([ "${TICKD_TEST_SCALE:-}" = small ] && echo 60000 || echo 120000)}
+"$T" run --fresh --shm-path "$SHM" --seed 5 --symbols 8 --rate 50 --count "$COUNT" --speed 400 \
+  --start 1700000000 --data-dir "$D/data" --listen "127.0.0.1:$PORT" > "$D/run.log" 2>&1 &
+RUN=$!
+$PY - "$PORT" "$D" <<'PY' || { tail -20 "$D/run.log" >&2; fail "stream clients"; }
+import asyncio, json, socket, sys, time, websockets
+port, d = int(sys.argv[1]), sys.argv[2]
+url = f"ws://127.0.0.1:{port}"
+for _ in range(400):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+
+async def client(path, hello, out, quiet=4.0):
+    got = []
+    async with websockets.connect(url + path, max_size=1 << 22) as ws:
+        for h in hello:
+            await ws.send(json.dumps(h))
+        while True:
+            try:
+                frame = await asyncio.wait_for(ws.recv(), quiet)
+            except asyncio.TimeoutError:
+                break
+            got.append(frame)
+    with open(out, "w") as f:
+        for fr in got:
+            f.write(fr + "\n")
+
+async def hostile():
+    # Not JSON, a wrong action, an unknown channel, a bad symbol, unknown keys:
+    # one error message each, and the connection still serves.
+    async with websockets.connect(url + "/ws") as ws:
+        bad = ["not json", "[]", '{"action":"dance"}', '{"action":"subscribe","channels":["nope"],"symbols":["A"]}',
+               '{"action":"subscribe","channels":["trades"],"symbols":["A B\\u0000"]}',
+               '{"action":"subscribe","channels":["trades"],"symbols":["A"],"x":1}',
+               '{"action":"subscribe","channels":"trades","symbols":["A"]}', '{"action":"subscribe"}']
+        for b in bad:
+            await ws.send(b)
+        errors = 0
+        while errors < len(bad):
+            for m in json.loads(await asyncio.wait_for(ws.recv(), 5)):
+                if m.get("type") == "error":
+                    errors += 1
+                    assert isinstance(m.get("error"), str) and m["error"], m
+        await ws.send(b"\x00\xff binary")  # a binary frame: also an error, not a crash
+        await ws.send(json.dumps({"action": "subscribe", "channels": ["trades"], "symbols": ["AAPL"]}))
+        ok = False
+        while not ok:
+            for m in json.loads(await asyncio.wait_for(ws.recv(), 5)):
+                ok = ok or m.get("type") == "subscribed"
+    # A message over 16 KiB closes with 1009.
+    async with websockets.connect(url + "/ws") as ws:
+        await ws.send("x" * 20000)
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except websockets.ConnectionClosed as e:
+            assert e.rcvd is not None and e.rcvd.code == 1009, e
+    # Not a stream path: refused at the upgrade (libwebsockets closes it).
+    try:
+        async with websockets.connect(url + "/nope") as ws:
+            raise SystemExit("a WebSocket at /nope was accepted")
+    except (websockets.InvalidHandshake, EOFError, OSError):
+        pass
+    print("stream: 8 malformed messages answered with errors (and a binary frame survived), 20 KB closed 1009, /nope refused")
+
+async def main():
+    await asyncio.gather(
+        client("/ws", [{"action": "subscribe", "channels": ["trades", "quotes"], "symbols": ["AAPL"]}], f"{d}/one.txt"),
+        client("/ws", [{"action": "subscribe", "channels": ["trades"], "symbols": ["*"]}], f"{d}/all.txt"),
+        client("/ws/finnhub", [{"type": "subscribe", "symbol": "MSFT"}], f"{d}/fh.txt"),
+        hostile())
+asyncio.run(main())
+PY
+"$T" tail ticks.0 --from-start --no-follow --shm-path "$SHM" > "$D/tail.jsonl" 2>"$D/tail.err" \
+  || fail "tickd tail: $(cat "$D/tail.err")"
+$PY - "$D" "$COUNT" <<'PY' || fail "stream contents"
+import json, sys
+d, count = sys.argv[1], int(sys.argv[2])
+tail = [json.loads(l) for l in open(f"{d}/tail.jsonl")]
+trades = [t for t in tail if "price" in t]
+assert len(trades) == count, (len(trades), count)
+by_seq = {t["seq"]: t for t in trades}
+def frames(name):
+    return [json.loads(l) for l in open(f"{d}/{name}")]
+def check(name, want_sym):
+    got = [m["data"] for fr in frames(name) for m in fr if m.get("channel") == "trades"]
+    assert got, f"{name}: no trades"
+    first = got[0]["seq"]
+    want = [t for t in trades if t["seq"] >= first and (want_sym is None or t["symbol"] == want_sym)]
+    assert got == want, f"{name}: {len(got)} trades, tail has {len(want)} from seq {first}; first difference at " + \
+        str(next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want))))
+    gaps = [m for fr in frames(name) for m in fr if m.get("type") == "gap"]
+    assert not gaps, gaps
+    return got
+allt = check("all.txt", None)
+assert len(allt) >= 100000 * count // 120000, f"only {len(allt)} trades reached the '*' client"
+one = check("one.txt", "AAPL")
+quotes = [m["data"] for fr in frames("one.txt") for m in fr if m.get("channel") == "quotes"]
+assert quotes and all(q["symbol"] == "AAPL" for q in quotes), quotes[:3]
+assert quotes[-1]["seq"] == one[-1]["seq"] and quotes[-1]["price"] == one[-1]["price"], (quotes[-1], one[-1])
+# Finnhub's frames: {"type":"trade","data":[{"s","p","t","v","c"}]} of MSFT, every one from the first.
+fh = [t for fr in frames("fh.txt") if fr.get("type") == "trade" for t in fr["data"]]
+assert fh and all(t["s"] == "MSFT" for t in fh), fh[:3]
+ms = [t for t in trades if t["symbol"] == "MSFT"]
+start = next(i for i, t in enumerate(ms) if t["ts"] == fh[0]["t"] and t["price"] == fh[0]["p"])
+want = [{"s": "MSFT", "p": t["price"], "t": t["ts"], "v": t["size"], "c": None} for t in ms[start:]]
+assert fh == want, (len(fh), len(want))
+print(f"stream: '*' got {len(allt)} trades, AAPL {len(one)} (+{len(quotes)} quotes), Finnhub MSFT {len(fh)}: "
+      f"each equal to tickd tail from its first, in order")
+PY
+echo "PASS: ws"
