@@ -332,6 +332,7 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 			  int64_t now)
 {
 	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
+	uint64_t from = k->next[li];
 	char mem[1024];
 	struct tk_buf m;
 	uint32_t i;
@@ -342,6 +343,10 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 	}
 	if (++k->laps >= TKA_WS_MAX_LAPS)
 		k->close_slow = true;
+	k->next[li] = head + 1;
+	w->gaps++;
+	if (k->finnhub)
+		return; /* Finnhub's protocol has no gap message: the trades go on from here */
 	for (i = 0; t != NULL && i < k->sub.nsym && w->log[li].kind == TKA_WS_TICKS; i++) {
 		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
 
@@ -359,13 +364,11 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 	tk_buf_puts(&m, ",\"log\":");
 	tk_json_str(&m, w->log[li].r.log->name, strlen(w->log[li].r.log->name));
 	tk_buf_puts(&m, ",\"from\":");
-	tk_buf_u64(&m, k->next[li]);
+	tk_buf_u64(&m, from);
 	tk_buf_puts(&m, ",\"to\":");
 	tk_buf_u64(&m, head);
 	tk_buf_puts(&m, "}");
 	tka__ctl(k, m.p, m.len);
-	k->next[li] = head + 1;
-	w->gaps++;
 }
 
 /*
@@ -570,6 +573,12 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 		w->refused++;
 	if (k->sub.nsym != before || k->resolved != k->sub.nsym)
 		tka__resolve(w, k);
+	/* A log no longer followed starts from the newest record again if it
+	 * is subscribed later, instead of from where it was left. */
+	for (unsigned li = 0; li < w->nlogs; li++)
+		if (!(k->sub.channels & (1ull << li)) &&
+		    !(w->log[li].kind == TKA_WS_TICKS && (k->sub.channels & (1ull << TKA_WS_QUOTES))))
+			k->next[li] = 0;
 	if (ack.len > 0 && !ack.overflow) {
 		if (k->finnhub) {
 			/* Finnhub answers errors in a frame of their own */
