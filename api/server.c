@@ -35,8 +35,14 @@ struct tka_server {
 	char *mem;
 	size_t cap;
 	struct tka_ws ws; /* /ws and /ws/finnhub */
-	lws_sorted_usec_list_t tick;
-	bool ticking; /* the stream's timer runs while it has clients */
+	/* The stream's waker: a thread that looks at the logs every
+	 * TKA_WS_TICK_NS while there are clients and interrupts the loop's
+	 * poll when something moved (an lws timer under 1 ms made its poll
+	 * return at once, a spin). */
+	pthread_t waker;
+	bool waker_running;
+	atomic_uint clients;   /* the stream's, mirrored for the waker */
+	atomic_bool wake_all;  /* set by the waker, taken by the loop */
 };
 
 /*
@@ -369,7 +375,7 @@ static void tka__continue(struct lws *wsi)
 	lws_write(wsi, out + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP);
 }
 
-static void tka__tick(lws_sorted_usec_list_t *sul);
+static const struct lws_protocols tka__protocols[];
 
 static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			 size_t len)
@@ -443,20 +449,11 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		tka_count_request(s->c, 405, 0);
 		return -1;
 	}
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-	case LWS_CALLBACK_ESTABLISHED:
-	case LWS_CALLBACK_RECEIVE:
-	case LWS_CALLBACK_SERVER_WRITEABLE:
-	case LWS_CALLBACK_CLOSED: {
-		int rc = tka_ws_callback(&s->ws, wsi, reason, pc != NULL ? &pc->ws : NULL, in, len);
-
-		if (s->ws.clients > 0 && !s->ticking) {
-			s->ticking = true;
-			lws_sul_schedule(s->lws, 0, &s->tick, tka__tick, TKA_WS_TICK_NS / 1000);
-		}
-		return rc;
-	}
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* The waker saw new records (or a second passed): every stream
+		 * client is asked for its next frame. */
+		if (atomic_exchange(&s->wake_all, false))
+			lws_callback_on_writable_all_protocol(s->lws, &tka__protocols[1]);
 		return 0;
 	default:
 		break;
@@ -464,11 +461,34 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* The stream's connections: their own protocol, so that waking them all
+ * wakes no HTTP connection. */
+static int tka__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			    size_t len)
+{
+	struct tka_server *s = lws_context_user(lws_get_context(wsi));
+	int rc;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+	case LWS_CALLBACK_ESTABLISHED:
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLOSED:
+		rc = tka_ws_callback(&s->ws, wsi, reason, user, in, len);
+		atomic_store(&s->clients, s->ws.clients);
+		return rc;
+	default:
+		return 0;
+	}
+}
+
 /* tx_packet_size: lws sends at most this much of a buffered answer per
  * wakeup; its default (4 KiB) sent a 17 KB answer in five sends with a
  * poll between each. */
 static const struct lws_protocols tka__protocols[] = {
 	{ "http", tka__callback, sizeof(struct tka_conn), 0, 0, NULL, 4u << 20 },
+	{ "tickd-stream", tka__ws_callback, sizeof(void *), 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -484,15 +504,35 @@ static void tka__lws_log(int level, const char *line)
 		tk_info("http: %.*s", (int)n, line);
 }
 
-static void tka__tick(lws_sorted_usec_list_t *sul)
+static void *tka__waker(void *arg)
 {
-	struct tka_server *s = lws_container_of(sul, struct tka_server, tick);
+	struct tka_server *s = arg;
+	uint64_t seen[TKA_WS_LOGS] = { 0 };
+	int64_t last_all = 0;
 
-	tka_ws_tick(&s->ws, s->lws, &tka__protocols[0]);
-	/* An API without stream clients sleeps: no timer. */
-	s->ticking = s->ws.clients > 0;
-	if (s->ticking)
-		lws_sul_schedule(s->lws, 0, &s->tick, tka__tick, TKA_WS_TICK_NS / 1000);
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+		int64_t now = tk_mono_ns();
+		bool news = false;
+
+		if (atomic_load(&s->clients) == 0) {
+			tk_sleep_ns(50 * 1000000LL); /* no stream client: nothing to look at */
+			continue;
+		}
+		for (unsigned i = 0; i < s->ws.nlogs; i++) {
+			uint64_t w = tk_log_write_seq(s->ws.log[i].r.log);
+
+			news |= w != seen[i];
+			seen[i] = w;
+		}
+		/* A second gone by: the clients' pings are due now and then. */
+		if (news || now - last_all > 1000000000LL) {
+			last_all = now;
+			atomic_store(&s->wake_all, true);
+			lws_cancel_service(s->lws);
+		}
+		tk_sleep_ns(TKA_WS_TICK_NS);
+	}
+	return NULL;
 }
 
 static void *tka__loop(void *arg)
@@ -607,6 +647,10 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 		/* TLS 1.2 and 1.3 only, whatever openssl.cnf allows. */
 		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
 	}
+	/* A WebSocket upgrade that names no subprotocol is the stream's. */
+	static const struct lws_protocol_vhost_options pvo_default = { NULL, NULL, "default", "1" };
+	static const struct lws_protocol_vhost_options pvo = { NULL, &pvo_default, "tickd-stream", "" };
+	info.pvo = &pvo;
 	s->lws = lws_create_context(&info);
 	if (s->lws == NULL) {
 		tk_err_set(-EADDRINUSE, "api: cannot serve on %s (in use, not an address of this host%s)",
@@ -619,6 +663,10 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 		free(s);
 		return NULL;
 	}
+	if (pthread_create(&s->waker, NULL, tka__waker, s) == 0)
+		s->waker_running = true;
+	else
+		tk_warn("api: no thread to wake the stream's clients: /ws answers only what they ask");
 	if (pthread_create(&s->thread, NULL, tka__loop, s) != 0) {
 		lws_context_destroy(s->lws);
 		tk_err_set(-EAGAIN, "api: cannot start the server thread");
@@ -635,6 +683,8 @@ void tka_server_stop(struct tka_server *s)
 	atomic_store_explicit(&s->stop, true, memory_order_release);
 	lws_cancel_service(s->lws);
 	pthread_join(s->thread, NULL);
+	if (s->waker_running)
+		pthread_join(s->waker, NULL);
 	lws_context_destroy(s->lws);
 	free(s->mem);
 	free(s);

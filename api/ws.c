@@ -24,12 +24,14 @@ struct tka_ws_client {
 	uint8_t *ids;              /* bitmap of the named symbols' ids */
 	uint32_t nids;             /* bits in ids (the symbol table's capacity) */
 	uint32_t resolved;         /* names found in the symbol table so far */
+	uint32_t resolved_at;      /* the table's size then */
 	uint64_t next[TKA_WS_LOGS];
 	int laps;
 	int64_t lap_t0;
 	int64_t last_ping_ns;
-	char ctl[8192];            /* control messages not sent yet, comma-separated */
-	size_t ctl_len;
+	char *ctl;                 /* control messages not sent yet, comma-separated */
+	size_t ctl_len, ctl_cap;
+	bool lapped;               /* conflated in the frame being made */
 	char *rx;                  /* an incoming message being assembled */
 	size_t rx_len;
 };
@@ -70,8 +72,6 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint6
 					  "most %d", spec->name, l->r.slot_size, TKA_WS_SLOT_MAX);
 		snprintf(l->channel, sizeof(l->channel), "%s",
 			 l->kind == TKA_WS_TICKS ? "trades" : spec->name);
-		l->index_log = l->kind == TKA_WS_BARS ? (unsigned)tka_index_find(&c->index, spec->name)
-						      : -1u;
 		w->seen[w->nlogs] = tk_log_write_seq(l->r.log);
 		w->nlogs++;
 	}
@@ -271,6 +271,14 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 
 /* ------------------------------------------------------------ frames */
 
+/* Symbols in the table so far. */
+static uint32_t tka__symbols(const struct tka_ws *w)
+{
+	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
+
+	return t != NULL ? __atomic_load_n(&t->next_id, __ATOMIC_ACQUIRE) : 0;
+}
+
 /* The ids of the names the symbol table knows: rebuilt when a name is
  * added or a symbol appears after it was named. */
 static void tka__resolve(struct tka_ws *w, struct tka_ws_client *k)
@@ -281,11 +289,12 @@ static void tka__resolve(struct tka_ws *w, struct tka_ws_client *k)
 	if (t == NULL)
 		return;
 	if (k->ids == NULL) {
-		k->nids = t->capacity;
-		k->ids = calloc((k->nids + 7) / 8, 1);
+		k->ids = calloc((t->capacity + 7) / 8, 1);
 		if (k->ids == NULL)
 			return;
+		k->nids = t->capacity;
 	}
+	k->resolved_at = tka__symbols(w);
 	memset(k->ids, 0, (k->nids + 7) / 8);
 	for (i = 0; i < k->sub.nsym; i++) {
 		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
@@ -315,19 +324,38 @@ static bool tka__append(struct tk_buf *f, const struct tk_buf *m, size_t room, b
 	return true;
 }
 
-/* Queue a control message (ack, error, gap) for the client's next frame. */
+/* Queue a control message (ack, error, gap) for the client's next frame.
+ * Never dropped: a client that lets more than TKA_WS_CTL_MAX pile up (a
+ * flood of bad messages it does not read the answers of) is closed. */
+#define TKA_WS_CTL_MAX (TKA_WS_FRAME - 64)
 static void tka__ctl(struct tka_ws_client *k, const char *json, size_t len)
 {
-	if (k->ctl_len + len + 1 > sizeof(k->ctl))
-		return; /* a flood of bad messages: the later errors are dropped */
-	if (k->ctl_len > 0)
-		k->ctl[k->ctl_len++] = ',';
+	size_t need = k->ctl_len + len + 1;
+
+	if (need > TKA_WS_CTL_MAX) {
+		k->close_slow = true;
+		return;
+	}
+	if (need > k->ctl_cap) {
+		size_t cap = need < 4096 ? 4096 : need * 2 < TKA_WS_CTL_MAX ? need * 2 : TKA_WS_CTL_MAX;
+		char *p = realloc(k->ctl, cap);
+
+		if (p == NULL) {
+			k->close_slow = true;
+			return;
+		}
+		k->ctl = p;
+		k->ctl_cap = cap;
+	}
+	if (k->ctl_len > 0) /* Finnhub's go out one a frame: a line each */
+		k->ctl[k->ctl_len++] = k->finnhub ? '\n' : ',';
 	memcpy(k->ctl + k->ctl_len, json, len);
 	k->ctl_len += len;
 }
 
-/* The client is behind on log li: latest quotes (and bars) of its symbols,
- * the gap it missed, and its position at the newest record. */
+/* The client is behind on log li: the gap it missed, the latest quotes of
+ * the symbols it names, and its position at the newest record.  A frame
+ * with any number of conflated logs is one lap. */
 static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li, uint64_t head,
 			  int64_t now)
 {
@@ -337,27 +365,19 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 	struct tk_buf m;
 	uint32_t i;
 
-	if (now - k->lap_t0 > TKA_WS_LAP_WINDOW_NS) {
-		k->lap_t0 = now;
-		k->laps = 0;
+	if (!k->lapped) {
+		k->lapped = true;
+		if (now - k->lap_t0 > TKA_WS_LAP_WINDOW_NS) {
+			k->lap_t0 = now;
+			k->laps = 0;
+		}
+		if (++k->laps >= TKA_WS_MAX_LAPS)
+			k->close_slow = true;
 	}
-	if (++k->laps >= TKA_WS_MAX_LAPS)
-		k->close_slow = true;
 	k->next[li] = head + 1;
 	w->gaps++;
 	if (k->finnhub)
 		return; /* Finnhub's protocol has no gap message: the trades go on from here */
-	for (i = 0; t != NULL && i < k->sub.nsym && w->log[li].kind == TKA_WS_TICKS; i++) {
-		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
-
-		tk_buf_init(&m, mem, sizeof(mem));
-		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
-		if (id < 0 || tka_quote_json(w->c, id, k->sub.sym[i], &m) < 0)
-			continue;
-		tk_buf_puts(&m, ",\"conflated\":true}");
-		if (!m.overflow)
-			tka__ctl(k, m.p, m.len);
-	}
 	tk_buf_init(&m, mem, sizeof(mem));
 	tk_buf_puts(&m, "{\"type\":\"gap\",\"channel\":");
 	tk_json_str(&m, w->log[li].channel, strlen(w->log[li].channel));
@@ -369,6 +389,17 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 	tk_buf_u64(&m, head);
 	tk_buf_puts(&m, "}");
 	tka__ctl(k, m.p, m.len);
+	for (i = 0; t != NULL && i < k->sub.nsym && w->log[li].kind == TKA_WS_TICKS; i++) {
+		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
+
+		tk_buf_init(&m, mem, sizeof(mem));
+		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
+		if (id < 0 || tka_quote_json(w->c, id, k->sub.sym[i], &m) < 0)
+			continue;
+		tk_buf_puts(&m, ",\"conflated\":true}");
+		if (!m.overflow)
+			tka__ctl(k, m.p, m.len);
+	}
 }
 
 /*
@@ -388,9 +419,13 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 	unsigned n = 0, li;
 	uint32_t nquoted = 0, qids[512];
 	bool want_quotes = k->sub.channels & (1ull << TKA_WS_QUOTES);
+	/* Room kept for the frame's quotes (one per symbol traded in it). */
+	size_t data_room = (want_quotes ? room - TKA_WS_FRAME / 4 : room) - 2;
 
 	*more = false;
-	if (k->sub.nsym != k->resolved)
+	k->lapped = false;
+	/* A name not known yet is looked up again once the table has grown. */
+	if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
 		tka__resolve(w, k);
 	tk_buf_puts(f, k->finnhub ? "{\"type\":\"trade\",\"data\":[" : "[");
 	if (!k->finnhub && k->ctl_len > 0 && f->len + k->ctl_len + 2 <= room) {
@@ -480,7 +515,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 				}
 			}
 			if (m.len > 0) {
-				if (!tka__append(f, &m, room - 2, n == 0)) {
+				if (!tka__append(f, &m, data_room, n == 0)) {
 					*more = true;
 					break;
 				}
@@ -528,7 +563,7 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	bool more;
 	unsigned n;
 
-	if (k->close_slow) {
+	if (k->close_slow && k->ctl_len == 0) {
 		static const char why[] = "too slow: conflated 3 times in 30 s";
 
 		lws_close_reason(wsi, (enum lws_close_status)1013 /* try again later */, (unsigned char *)why,
@@ -550,6 +585,30 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 		return 0;
 	}
 	tk_buf_init(&f, out + LWS_PRE, TKA_WS_FRAME);
+	if (k->finnhub && k->ctl_len > 0) {
+		/* Finnhub's errors go in frames of their own, the first line now */
+		const char *nl = memchr(k->ctl, '\n', k->ctl_len);
+		size_t first = nl != NULL ? (size_t)(nl - k->ctl) : k->ctl_len;
+
+		tk_buf_put(&f, k->ctl, first);
+		k->ctl_len -= nl != NULL ? first + 1 : first;
+		memmove(k->ctl, k->ctl + (nl != NULL ? first + 1 : first), k->ctl_len);
+		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (k->close_slow) {
+		/* its last gap first, then the close */
+		tk_buf_puts(&f, "[");
+		tk_buf_put(&f, k->ctl, k->ctl_len);
+		tk_buf_puts(&f, "]");
+		k->ctl_len = 0;
+		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
 	n = tka__frame(w, k, &f, TKA_WS_FRAME, &more, now);
 	if (n > 0) {
 		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
@@ -564,7 +623,7 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 /* An incoming message, whole: applied, and its answer queued. */
 static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client *k)
 {
-	char mem[2048];
+	static char mem[TKA_WS_SYMBOLS_MAX * 40 + 1024]; /* an ack naming every symbol */
 	struct tk_buf ack;
 	uint32_t before = k->sub.nsym;
 
@@ -579,17 +638,8 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 		if (!(k->sub.channels & (1ull << li)) &&
 		    !(w->log[li].kind == TKA_WS_TICKS && (k->sub.channels & (1ull << TKA_WS_QUOTES))))
 			k->next[li] = 0;
-	if (ack.len > 0 && !ack.overflow) {
-		if (k->finnhub) {
-			/* Finnhub answers errors in a frame of their own */
-			static char out[LWS_PRE + 2048];
-
-			memcpy(out + LWS_PRE, ack.p, ack.len);
-			tka__send(wsi, out + LWS_PRE, ack.len);
-		} else {
-			tka__ctl(k, ack.p, ack.len);
-		}
-	}
+	if (ack.len > 0 && !ack.overflow)
+		tka__ctl(k, ack.p, ack.len);
 	lws_callback_on_writable(wsi);
 }
 
@@ -614,8 +664,7 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 	case LWS_CALLBACK_ESTABLISHED: {
 		char uri[64];
 
-		k = calloc(1, sizeof(*k));
-		if (k == NULL || pk == NULL)
+		if (pk == NULL || (k = calloc(1, sizeof(*k))) == NULL)
 			return -1;
 		k->finnhub = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
 			     strcmp(uri, "/ws/finnhub") == 0;
@@ -650,6 +699,7 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 		if (k != NULL) {
 			free(k->ids);
 			free(k->rx);
+			free(k->ctl);
 			free(k);
 			*pk = NULL;
 			w->clients--;
@@ -657,29 +707,5 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 		return 0;
 	default:
 		return 0;
-	}
-}
-
-void tka_ws_tick(struct tka_ws *w, struct lws_context *ctx, const struct lws_protocols *proto)
-{
-	static int64_t last_all;
-	int64_t now = tk_mono_coarse_ns();
-	bool news = false;
-	unsigned i;
-
-	if (w->clients == 0)
-		return;
-	for (i = 0; i < w->nlogs; i++) {
-		uint64_t s = tk_log_write_seq(w->log[i].r.log);
-
-		if (s != w->seen[i]) {
-			w->seen[i] = s;
-			news = true;
-		}
-	}
-	/* New records, or a second gone by (pings): every client is asked. */
-	if (news || now - last_all > 1000000000LL) {
-		last_all = now;
-		lws_callback_on_writable_all_protocol(ctx, proto);
 	}
 }

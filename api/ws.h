@@ -12,15 +12,17 @@
  * {"type":"trade","data":[...]} of every trade in the frame).  One frame
  * per writable callback, of at most TKA_WS_FRAME bytes, so a client that
  * does not read holds at most one frame in lws and nothing else waits for
- * it.  A timer (every TKA_WS_TICK_NS) looks at the logs' write sequences
- * and asks lws to call every client with something new.
+ * it.  A thread of the server (every TKA_WS_TICK_NS while there are
+ * clients) looks at the logs' write sequences and interrupts the loop,
+ * which asks lws to call every stream client when it can write.
  *
  * A client more than --ws-max-lag records behind on a log (or lapped by
  * the ring) is conflated: its position jumps to the newest record, it gets
- * the latest quote (and the latest closed bar of each bar channel) of each
- * symbol it names, and a {"type":"gap","channel","from","to"} message with
- * the exact sequences it missed.  Conflated TKA_WS_MAX_LAPS times within
- * TKA_WS_LAP_WINDOW_NS, it is closed with 1013 (try again later).
+ * a {"type":"gap","channel","log","from","to"} message with the exact
+ * sequences it missed and, for a tick log, the latest quote of each symbol
+ * it names.  Conflated in TKA_WS_MAX_LAPS frames within
+ * TKA_WS_LAP_WINDOW_NS, it is sent its last gap and closed with 1013 (try
+ * again later).
  */
 #ifndef TK_API_WS_H
 #define TK_API_WS_H
@@ -48,7 +50,6 @@ struct tka_ws_log {
 	struct tk_log_reader r;
 	enum tka_ws_kind kind;
 	char channel[TK_NAME_MAX]; /* "trades", "bars.1m", "signals" */
-	unsigned index_log;        /* bars: its log in the API's index (conflation), or -1u */
 };
 
 /* The stream's state: one per server, used by the loop thread only. */
@@ -60,7 +61,7 @@ struct tka_ws {
 	unsigned clients;
 	unsigned max_clients;
 	uint64_t max_lag;
-	/* counters, for /metrics */
+	/* counters (not in /metrics yet) */
 	uint64_t messages, frames, gaps, closed_slow, refused;
 };
 
@@ -99,8 +100,6 @@ struct lws_protocols;
  * the stream owns. */
 int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, void *in,
 		    size_t len);
-/* The loop's timer (every TKA_WS_TICK_NS): new records anywhere, or a
- * second gone by (pings), and every client is called when writable. */
-void tka_ws_tick(struct tka_ws *w, struct lws_context *ctx, const struct lws_protocols *proto);
+
 
 #endif
