@@ -467,20 +467,10 @@ static int tka__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, v
 			    size_t len)
 {
 	struct tka_server *s = lws_context_user(lws_get_context(wsi));
-	int rc;
+	int rc = tka_ws_callback(&s->ws, wsi, reason, user, in, len);
 
-	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-	case LWS_CALLBACK_ESTABLISHED:
-	case LWS_CALLBACK_RECEIVE:
-	case LWS_CALLBACK_SERVER_WRITEABLE:
-	case LWS_CALLBACK_CLOSED:
-		rc = tka_ws_callback(&s->ws, wsi, reason, user, in, len);
-		atomic_store(&s->clients, s->ws.clients);
-		return rc;
-	default:
-		return 0;
-	}
+	atomic_store(&s->clients, s->ws.clients);
+	return rc;
 }
 
 /* tx_packet_size: lws sends at most this much of a buffered answer per

@@ -92,13 +92,6 @@ static uint64_t tka__channel_bits(const struct tka_ws *w, const char *name)
 	return bits;
 }
 
-int tka_ws_channel(const struct tka_ws *w, const char *name)
-{
-	uint64_t bits = tka__channel_bits(w, name);
-
-	return bits != 0 ? __builtin_ctzll(bits) : -1;
-}
-
 /* ---------------------------------------------------- client messages */
 
 static void tka__names(struct tk_buf *b, const struct tka_ws *w, uint64_t channels)

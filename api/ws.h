@@ -67,16 +67,14 @@ struct tka_ws {
 
 /* What a client asked for. */
 struct tka_ws_sub {
-	uint64_t channels;         /* bit per channel: see tka_ws_channel() */
+	uint64_t channels;         /* bit i: log[i]'s channel; TKA_WS_QUOTES: quotes */
 	bool all_symbols;          /* "*" */
 	uint32_t nsym;
 	char sym[TKA_WS_SYMBOLS_MAX][32];
 };
 
-/* The channel bit of name ("trades", "quotes", "signals", "bars.1m", ...):
- * the log's index for a log channel, TKA_WS_QUOTES for quotes; -1 unknown. */
+/* The channels bit of quotes; bit i < nlogs is log[i]'s channel. */
 #define TKA_WS_QUOTES 63
-int tka_ws_channel(const struct tka_ws *w, const char *name);
 
 /* Open the stream's readers on seg's logs.  0 or -errno. */
 int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint64_t max_lag);
@@ -93,8 +91,6 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 		 struct tka_ws_sub *sub, struct tk_buf *ack);
 
 struct lws;
-struct lws_context;
-struct lws_protocols;
 /* The lws callback for /ws and /ws/finnhub: server.c hands it the
  * WebSocket reasons and a pointer-sized slot of the connection's user data
  * the stream owns. */
