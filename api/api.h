@@ -88,8 +88,10 @@ int tka_symbol_id(struct tka_ctx *c, const char *symbol, struct tka_resp *o);
 /* The live price of symbol (and its event time): 0, or -ENOENT (unknown),
  * -ENODATA (no trade yet), -EAGAIN (mid-update). */
 int tka_live_price(struct tka_ctx *c, const char *symbol, double *price, int64_t *ts_ns);
-/* /quote/{symbol}'s JSON object of symbol id into b: 0, or -ENODATA (no
+/* /quote/{symbol}'s JSON object of symbol id into b, and the sequence of
+ * the trade it is of into *seq (NULL: not wanted): 0, or -ENODATA (no
  * trade yet), -EAGAIN (the engine is mid-update), -EPROTO. */
-int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_buf *b);
+int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_buf *b,
+		   uint64_t *seq);
 
 #endif

@@ -183,13 +183,16 @@ void tka_get_quote(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	tka__quote_body(&o->body, symbol, &l);
 }
 
-int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_buf *b)
+int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_buf *b,
+		   uint64_t *seq)
 {
 	struct tk_live l;
 	int rc = tka__live(c, id, &l, TKA_QUOTE_BYTES);
 
 	if (rc < 0)
 		return rc;
+	if (seq != NULL)
+		*seq = l.last_seq;
 	tka__quote_body(b, symbol, &l);
 	return 0;
 }

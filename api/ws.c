@@ -17,6 +17,8 @@
 
 #define TKA_WS_SLOT_MAX 4096 /* bytes of the largest slot read */
 
+#define TKA_WS_QUOTES_MAX 512 /* quotes owed to one client at once */
+
 struct tka_ws_client {
 	bool finnhub;
 	bool close_slow;           /* conflated too often: close with 1013 */
@@ -32,6 +34,12 @@ struct tka_ws_client {
 	char *ctl;                 /* control messages not sent yet, comma-separated */
 	size_t ctl_len, ctl_cap;
 	bool lapped;               /* conflated in the frame being made */
+	/* Quotes owed: a symbol traded, and the sequence of its newest trade.
+	 * The engine's live state may not have that trade yet when the frame
+	 * is made; the quote then waits for a later frame. */
+	uint32_t nqpend;
+	uint32_t qid[TKA_WS_QUOTES_MAX];
+	uint64_t qseq[TKA_WS_QUOTES_MAX];
 	char *rx;                  /* an incoming message being assembled */
 	size_t rx_len;
 };
@@ -387,7 +395,7 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 
 		tk_buf_init(&m, mem, sizeof(mem));
 		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
-		if (id < 0 || tka_quote_json(w->c, id, k->sub.sym[i], &m) < 0)
+		if (id < 0 || tka_quote_json(w->c, id, k->sub.sym[i], &m, NULL) < 0)
 			continue;
 		tk_buf_puts(&m, ",\"conflated\":true}");
 		if (!m.overflow)
@@ -406,17 +414,18 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
 	_Alignas(64) uint8_t slotmem[TKA_WS_SLOT_MAX];
 	struct tk_slot *slot = (struct tk_slot *)slotmem;
-	static uint8_t quoted[(1u << 20) / 8]; /* symbols traded in this frame (quotes) */
+	static uint32_t owed[1u << 20]; /* symbol id -> 1 + its index in k->qid, 0: none */
 	char mem[4096];
 	struct tk_buf m;
 	unsigned n = 0, li;
-	uint32_t nquoted = 0, qids[512];
 	bool want_quotes = k->sub.channels & (1ull << TKA_WS_QUOTES);
 	/* Room kept for the frame's quotes (one per symbol traded in it). */
 	size_t data_room = (want_quotes ? room - TKA_WS_FRAME / 4 : room) - 2;
 
 	*more = false;
 	k->lapped = false;
+	for (uint32_t i = 0; i < k->nqpend; i++)
+		owed[k->qid[i]] = i + 1;
 	/* A name not known yet is looked up again once the table has grown. */
 	if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
 		tka__resolve(w, k);
@@ -463,10 +472,14 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 				}
 			} else if ((l->kind != TKA_WS_TICKS || slot->type == TK_REC_TICK) &&
 				   tka__wants(k, id)) {
-				if (l->kind == TKA_WS_TICKS && want_quotes && id < (1u << 20) &&
-				    !(quoted[id / 8] & (1u << (id % 8))) && nquoted < 512) {
-					quoted[id / 8] |= (uint8_t)(1u << (id % 8));
-					qids[nquoted++] = id;
+				if (l->kind == TKA_WS_TICKS && want_quotes && id < (1u << 20)) {
+					if (owed[id] != 0) {
+						k->qseq[owed[id] - 1] = slot->seq;
+					} else if (k->nqpend < TKA_WS_QUOTES_MAX) {
+						k->qid[k->nqpend] = id;
+						k->qseq[k->nqpend] = slot->seq;
+						owed[id] = ++k->nqpend;
+					}
 				}
 				if (!(k->sub.channels & (1ull << li))) {
 					/* quotes only */
@@ -520,22 +533,39 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 		if (k->next[li] <= head)
 			*more = true;
 	}
-	/* One quote per symbol traded in this frame: the newest. */
-	for (uint32_t i = 0; i < nquoted; i++) {
-		const char *name = t != NULL ? tk_symtab_name(t, (int32_t)qids[i]) : NULL;
+	/* One quote per symbol traded: the newest, once the live state holds
+	 * its newest trade (else it stays owed: the waker's next call, within
+	 * a second, tries again). */
+	{
+		uint32_t keep = 0;
 
-		quoted[qids[i] / 8] &= (uint8_t)~(1u << (qids[i] % 8));
-		if (name == NULL)
-			continue;
-		tk_buf_init(&m, mem, sizeof(mem));
-		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
-		if (tka_quote_json(w->c, (int32_t)qids[i], name, &m) < 0)
-			continue;
-		tk_buf_puts(&m, "}");
-		if (tka__append(f, &m, room - 2, n == 0)) {
-			n++;
-			w->messages++;
+		for (uint32_t i = 0; i < k->nqpend; i++) {
+			uint32_t id = k->qid[i];
+			const char *name = t != NULL ? tk_symtab_name(t, (int32_t)id) : NULL;
+			uint64_t seq = 0;
+			bool sent = name == NULL;
+
+			owed[id] = 0;
+			if (!sent) {
+				tk_buf_init(&m, mem, sizeof(mem));
+				tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
+				if (tka_quote_json(w->c, (int32_t)id, name, &m, &seq) == 0 &&
+				    seq >= k->qseq[i]) {
+					tk_buf_puts(&m, "}");
+					if (tka__append(f, &m, room - 2, n == 0)) {
+						n++;
+						w->messages++;
+						sent = true;
+					}
+				}
+			}
+			if (!sent) {
+				k->qid[keep] = id;
+				k->qseq[keep] = k->qseq[i];
+				keep++;
+			}
 		}
+		k->nqpend = keep;
 	}
 	tk_buf_puts(f, k->finnhub ? "]}" : "]");
 	return n;
