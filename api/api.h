@@ -64,6 +64,10 @@ void tka_get_prices_latest(struct tka_ctx *c, struct tka_req *r, struct tka_resp
 void tka_get_cache(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_symbols(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_ohlcv(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+void tka_get_open_bar(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
+/* The timeframe of a bar route's second path segment (/ohlcv/{tf}...): 0, or
+ * -ENOENT with a 404 naming the timeframes the engine makes. */
+int tka_path_tf(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o, int64_t *tf_ns);
 void tka_get_indicators(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_signals(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);
 void tka_get_candle(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o);

@@ -1,8 +1,9 @@
 /*
- * The API's static files: the OpenAPI document and the documentation pages
- * (api/web), and the npm packages they use (api/web/node_modules: Swagger
- * UI, Redoc), served from memory at fixed paths: a table, not a directory
- * listing, so no request can name another file.  Read once at start; one
+ * The API's static files: the live page, the OpenAPI document and the
+ * documentation pages (api/web), and the npm packages they use
+ * (api/web/node_modules: lightweight-charts, Swagger UI, Redoc), served
+ * from memory at fixed paths: a table, not a directory listing, so no
+ * request can name another file.  Read once at start; one
  * that is missing answers 503 naming it (scripts/web-deps.sh installs the
  * packages).
  */
@@ -24,6 +25,14 @@ struct tka_asset {
 };
 
 static struct tka_asset tka__assets[] = {
+	{ "/", "index.html", "text/html; charset=utf-8" },
+	{ "/live.js", "live.js", "text/javascript" },
+	{ "/live.css", "live.css", "text/css" },
+	{ "/lib/lightweight-charts.standalone.production.js",
+	  "node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js",
+	  "text/javascript" },
+	{ "/lib/lightweight-charts/LICENSE", "node_modules/lightweight-charts/LICENSE",
+	  "text/plain; charset=utf-8" },
 	{ "/openapi.json", "openapi.json", "application/json" },
 	{ "/docs", "docs.html", "text/html; charset=utf-8" },
 	{ "/redoc", "redoc.html", "text/html; charset=utf-8" },

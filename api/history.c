@@ -353,7 +353,7 @@ static int tka__range(struct tka_req *r, struct tka_resp *o, int64_t *from, int6
 }
 
 /* The tf path segment: one of the segment's bar timeframes. */
-static int tka__tf(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o, int64_t *tf_ns)
+int tka_path_tf(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o, int64_t *tf_ns)
 {
 	char have[160] = "";
 	unsigned i;
@@ -675,7 +675,7 @@ static void tka__bars(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o, 
 	struct tka_query q = { .type = TK_REC_BAR, .ohlcv_only = how == TKA_OHLCV };
 	uint64_t limit;
 
-	if (tka_params_allow(r, "symbol,date,from,to,limit", o) < 0 || tka__tf(c, r, o, &q.tf_ns) < 0 ||
+	if (tka_params_allow(r, "symbol,date,from,to,limit", o) < 0 || tka_path_tf(c, r, o, &q.tf_ns) < 0 ||
 	    tka_param_symbol(r, "symbol", true, &q.symbol, o) < 0 ||
 	    tka__range(r, o, &q.from, &q.to) < 0 ||
 	    tka_param_u64(r, "limit", 1, TKA_LIMIT_MAX, c->default_limit, &limit, o) < 0)

@@ -197,6 +197,84 @@ int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_
 	return 0;
 }
 
+/* The engine keeps its timeframes in the order of the segment's bar logs
+ * (both come from the one [global] timeframes setting): tf's place among the
+ * bar logs' timeframes is its place in the live record's open_bar[]. */
+static int tka__tf_slot(const struct tka_ctx *c, int64_t tf_ns)
+{
+	int64_t seen[TK_MAX_TF];
+	int n = 0;
+
+	for (unsigned i = 0; i < c->index.n; i++) {
+		int k;
+
+		if (c->index.log[i].type != TK_REC_BAR)
+			continue;
+		for (k = 0; k < n && seen[k] != c->index.log[i].tf_ns; k++)
+			;
+		if (k < n)
+			continue;
+		if (c->index.log[i].tf_ns == tf_ns)
+			return n;
+		if (n == TK_MAX_TF)
+			return -1;
+		seen[n++] = c->index.log[i].tf_ns;
+	}
+	return -1;
+}
+
+/* GET /ohlcv/{tf}/open?symbol=S: the bar of the newest window, still open,
+ * as the engine holds it now, with the sequence of the last trade it holds:
+ * a page that streams trades from /ws applies those after it. */
+void tka_get_open_bar(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
+{
+	const struct tk_bar *bar;
+	const char *symbol;
+	struct tk_live l;
+	int64_t tf_ns;
+	char tf[16];
+	int32_t id;
+	int rc, t;
+
+	if (tka_params_allow(r, "symbol", o) < 0 || tka_path_tf(c, r, o, &tf_ns) < 0 ||
+	    tka_param_symbol(r, "symbol", true, &symbol, o) < 0 || (id = tka_symbol_id(c, symbol, o)) < 0)
+		return;
+	if ((rc = tka__live(c, id, &l, sizeof(l))) < 0) {
+		tka__live_problem(o, symbol, rc);
+		return;
+	}
+	tk_tf_name(tf_ns, tf, sizeof(tf));
+	t = tka__tf_slot(c, tf_ns);
+	bar = t >= 0 && (uint32_t)t < l.ntf ? &l.open_bar[t] : NULL;
+	/* A window that is not tf's, or not newer than the last closed one: the
+	 * engine's timeframes are not the segment's order; say so, give nothing. */
+	if (bar != NULL && (bar->window_start % tf_ns != 0 ||
+			    (l.last[t].window_start != 0 && bar->window_start <= l.last[t].window_start)))
+		bar = NULL;
+	if (bar == NULL || bar->trade_count == 0) {
+		tka_problem(o, 404, "symbol", "'%s' has no open %s bar now", symbol, tf);
+		return;
+	}
+	tka_json(o, 200);
+	tk_buf_puts(&o->body, "{\"symbol\":");
+	tk_json_str(&o->body, symbol, strlen(symbol));
+	tk_buf_printf(&o->body, ",\"tf\":\"%s\",\"window_start\":", tf);
+	tk_buf_i64(&o->body, tka__ms(bar->window_start));
+	tka__num(&o->body, "open", bar->open);
+	tka__num(&o->body, "high", bar->high);
+	tka__num(&o->body, "low", bar->low);
+	tka__num(&o->body, "close", bar->close);
+	tka__num(&o->body, "volume", bar->volume);
+	tka__num(&o->body, "vwap", bar->volume > 0 ? bar->pv / bar->volume : bar->close); /* as the engine closes it */
+	tk_buf_puts(&o->body, ",\"trade_count\":");
+	tk_buf_u64(&o->body, bar->trade_count);
+	tk_buf_puts(&o->body, ",\"partial\":true,\"last_seq\":");
+	tk_buf_u64(&o->body, l.last_seq);
+	tk_buf_puts(&o->body, ",\"last_ts\":");
+	tk_buf_i64(&o->body, tka__ms(l.last_ts));
+	tk_buf_puts(&o->body, "}");
+}
+
 /* Finnhub's own quote: for a symbol it has no trade of, Finnhub answers
  * 200 with zeros (and null changes), and so does this endpoint, so that a
  * program written for Finnhub meets the answer it knows. */

@@ -29,6 +29,7 @@ static const struct tka_route tka_routes[] = {
 	{ "/cache", TKA_GET, tka_get_cache },
 	{ "/symbols", TKA_GET, tka_get_symbols },
 	{ "/ohlcv/*", TKA_GET, tka_get_ohlcv },
+	{ "/ohlcv/*/open", TKA_GET, tka_get_open_bar },
 	{ "/indicators/*", TKA_GET, tka_get_indicators },
 	{ "/signals/recent", TKA_GET, tka_get_signals },
 	{ "/api/v1/stock/candle", TKA_GET, tka_get_candle },

@@ -16,6 +16,7 @@ pkgs=(
   fio                        # bench/persist: fio's sequential O_DIRECT write beside the journal's
   kcat                       # the Kafka tests: an independent producer and consumer (issue 10)
   python3-websockets         # the stream's test clients (issue 12)
+  chromium                   # the live page in a real browser (playwright-core drives it)
   curl wrk nginx prometheus  # the API: make run's example, bench/api's load and baseline, promtool
 )
 
