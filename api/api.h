@@ -20,6 +20,10 @@
 
 #define TKA_LIMIT_MAX 5000 /* rows an answer holds at most */
 
+/* The stream's counters in tka_ctx.ws. */
+enum { TKA_WS_CLIENTS, TKA_WS_MESSAGES, TKA_WS_FRAMES, TKA_WS_GAPS, TKA_WS_CLOSED_SLOW,
+       TKA_WS_BAD_MESSAGES, TKA_WS_REFUSED, TKA_WS_COUNTS };
+
 struct tka_ctx {
 	struct tk_segment seg;
 	const char *data_dir;     /* the journal ("" or NULL: none) */
@@ -37,6 +41,7 @@ struct tka_ctx {
 	struct tk_role_slot *metrics;
 	uint64_t requests[6]; /* by status class: 1xx .. 5xx, and [0] 429s */
 	uint64_t latency_sum_ns;
+	uint64_t ws[TKA_WS_COUNTS]; /* the stream's (api/ws.c): clients now, then totals */
 };
 
 /* Claim the API's metrics slot and name its metrics; publish the counters

@@ -420,7 +420,22 @@ void tka_get_metrics(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 /* ------------------------------------------------------------- the API's own */
 
 enum { TKA_M_REQ_2XX, TKA_M_REQ_4XX, TKA_M_REQ_5XX, TKA_M_REQ_429, TKA_M_INDEXED,
-       TKA_M_PORTFOLIO_CHANGES, TKA_M_N };
+       TKA_M_PORTFOLIO_CHANGES, TKA_M_WS, TKA_M_N = TKA_M_WS + TKA_WS_COUNTS };
+
+/* The stream's, in the order of TKA_WS_*. */
+static const struct {
+	const char *name;
+	enum tk_metric_kind kind;
+	const char *help;
+} tka__ws_metrics[TKA_WS_COUNTS] = {
+	{ "api_ws_clients", TK_METRIC_GAUGE, "WebSocket clients connected (/ws, /ws/finnhub)" },
+	{ "api_ws_messages_total", TK_METRIC_COUNTER, "stream messages sent: trades, bars, signals, quotes" },
+	{ "api_ws_frames_total", TK_METRIC_COUNTER, "stream frames of data messages sent" },
+	{ "api_ws_gaps_total", TK_METRIC_COUNTER, "stream clients conflated, each told its gap" },
+	{ "api_ws_closed_slow_total", TK_METRIC_COUNTER, "stream clients closed 1013: 3 gaps in 30 s" },
+	{ "api_ws_bad_messages_total", TK_METRIC_COUNTER, "stream client messages answered with an error" },
+	{ "api_ws_refused_total", TK_METRIC_COUNTER, "WebSocket upgrades refused: path, --ws-max-clients" },
+};
 
 void tka_metrics_open(struct tka_ctx *c)
 {
@@ -447,6 +462,9 @@ void tka_metrics_open(struct tka_ctx *c)
 			 "bar and signal records the API indexed");
 	tk_metric_define(s, TKA_M_PORTFOLIO_CHANGES, "api_portfolio_changes_total", TK_METRIC_COUNTER,
 			 0, "portfolio changes written (fsynced)");
+	for (unsigned i = 0; i < TKA_WS_COUNTS; i++)
+		tk_metric_define(s, TKA_M_WS + i, tka__ws_metrics[i].name, tka__ws_metrics[i].kind, 0,
+				 tka__ws_metrics[i].help);
 	tk_metric_hist_define(s, 0, "api_request_seconds");
 }
 
@@ -484,5 +502,7 @@ void tka_publish(struct tka_ctx *c)
 	if (c->portfolio != NULL)
 		tk_metric_set(s, TKA_M_PORTFOLIO_CHANGES,
 			      (double)__atomic_load_n(&c->portfolio->changes, __ATOMIC_RELAXED));
+	for (i = 0; i < TKA_WS_COUNTS; i++)
+		tk_metric_set(s, TKA_M_WS + i, (double)__atomic_load_n(&c->ws[i], __ATOMIC_RELAXED));
 	s->hist[0].h.sum = (double)__atomic_load_n(&c->latency_sum_ns, __ATOMIC_RELAXED);
 }

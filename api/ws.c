@@ -87,6 +87,12 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint6
 }
 
 /* A channel name's bits: every log it names (all ticks.* for "trades"). */
+/* The loop counts, tka_publish reads them from the main thread. */
+static void tka__count(struct tka_ws *w, unsigned which)
+{
+	__atomic_add_fetch(&w->c->ws[which], 1, __ATOMIC_RELAXED);
+}
+
 static uint64_t tka__channel_bits(const struct tka_ws *w, const char *name)
 {
 	uint64_t bits = 0;
@@ -376,7 +382,7 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 			k->close_slow = true;
 	}
 	k->next[li] = head + 1;
-	w->gaps++;
+	tka__count(w, TKA_WS_GAPS);
 	if (k->finnhub)
 		return; /* Finnhub's protocol has no gap message: the trades go on from here */
 	tk_buf_init(&m, mem, sizeof(mem));
@@ -526,7 +532,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 					break;
 				}
 				n++;
-				w->messages++;
+				tka__count(w, TKA_WS_MESSAGES);
 			}
 			k->next[li]++;
 		}
@@ -554,7 +560,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 					tk_buf_puts(&m, "}");
 					if (tka__append(f, &m, room - 2, n == 0)) {
 						n++;
-						w->messages++;
+						tka__count(w, TKA_WS_MESSAGES);
 						sent = true;
 					}
 				}
@@ -591,7 +597,7 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 
 		lws_close_reason(wsi, (enum lws_close_status)1013 /* try again later */, (unsigned char *)why,
 				 sizeof(why) - 1);
-		w->closed_slow++;
+		tka__count(w, TKA_WS_CLOSED_SLOW);
 		return -1;
 	}
 	if (now - k->last_ping_ns >= TKA_WS_PING_NS) {
@@ -636,7 +642,7 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	if (n > 0) {
 		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
 			return -1;
-		w->frames++;
+		tka__count(w, TKA_WS_FRAMES);
 	}
 	if (more || k->ctl_len > 0)
 		lws_callback_on_writable(wsi);
@@ -652,7 +658,7 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 
 	tk_buf_init(&ack, mem, sizeof(mem));
 	if (tka_ws_apply(w, k->finnhub, k->rx, k->rx_len, &k->sub, &ack) < 0)
-		w->refused++;
+		tka__count(w, TKA_WS_BAD_MESSAGES);
 	if (k->sub.nsym != before || k->resolved != k->sub.nsym)
 		tka__resolve(w, k);
 	/* A log no longer followed starts from the newest record again if it
@@ -676,10 +682,12 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 		char uri[64];
 
 		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
-		    (strcmp(uri, "/ws") != 0 && strcmp(uri, "/ws/finnhub") != 0))
+		    (strcmp(uri, "/ws") != 0 && strcmp(uri, "/ws/finnhub") != 0)) {
+			tka__count(w, TKA_WS_REFUSED);
 			return 1; /* no stream at this path */
+		}
 		if (w->clients >= w->max_clients) {
-			w->refused++;
+			tka__count(w, TKA_WS_REFUSED);
 			return 1;
 		}
 		return 0;
@@ -695,6 +703,7 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 		k->lap_t0 = k->last_ping_ns;
 		*pk = k;
 		w->clients++;
+		__atomic_store_n(&w->c->ws[TKA_WS_CLIENTS], w->clients, __ATOMIC_RELAXED);
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE:
@@ -726,6 +735,7 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 			free(k);
 			*pk = NULL;
 			w->clients--;
+			__atomic_store_n(&w->c->ws[TKA_WS_CLIENTS], w->clients, __ATOMIC_RELAXED);
 		}
 		return 0;
 	default:

@@ -61,8 +61,6 @@ struct tka_ws {
 	unsigned clients;
 	unsigned max_clients;
 	uint64_t max_lag;
-	/* counters (not in /metrics yet) */
-	uint64_t messages, frames, gaps, closed_slow, refused;
 };
 
 /* What a client asked for. */

@@ -143,4 +143,25 @@ assert fh == want, (len(fh), len(want))
 print(f"stream: '*' got {len(allt)} trades, AAPL {len(one)} (+{len(quotes)} quotes), Finnhub MSFT {len(fh)}: "
       f"each equal to tickd tail from its first, in order")
 PY
+# The stream's counters in /metrics: what the clients got, the refusals.
+sleep 0.3 # the main loop publishes every 50 ms
+curl -sf "http://127.0.0.1:$PORT/metrics" > "$D/metrics.txt" || fail "GET /metrics"
+$PY - "$D" <<'PY' || fail "the stream's metrics"
+import json, sys
+d = sys.argv[1]
+m = {}
+for l in open(f"{d}/metrics.txt"):
+    if l.startswith("tickd_api_ws_"):
+        name, v = l.split("{")[0], float(l.rsplit(" ", 1)[1])
+        m[name] = v
+got = sum(1 for n in ("one.txt", "all.txt") for l in open(f"{d}/{n}") for x in json.loads(l) if "channel" in x)
+got += sum(len(json.loads(l).get("data", [])) for l in open(f"{d}/fh.txt"))
+assert m["tickd_api_ws_clients"] == 0, m
+assert m["tickd_api_ws_messages_total"] >= got, (m, got)
+assert m["tickd_api_ws_bad_messages_total"] >= 9, m  # 8 malformed messages and a binary frame
+assert m["tickd_api_ws_refused_total"] >= 1, m       # /nope
+assert m["tickd_api_ws_gaps_total"] == 0 and m["tickd_api_ws_closed_slow_total"] == 0, m
+print(f"stream: /metrics counts {m['tickd_api_ws_messages_total']:.0f} messages (the clients got {got}), "
+      f"{m['tickd_api_ws_bad_messages_total']:.0f} bad messages, {m['tickd_api_ws_refused_total']:.0f} refused")
+PY
 echo "PASS: ws"
