@@ -270,7 +270,7 @@ int tka_json_object(const char *body, size_t len, struct tka_jobj *o, char *scra
 				if (p.i >= p.n || p.s[p.i] != '"')
 					return tka__jfail(&p, "an array here holds strings only");
 				if (o->nitems == TKA_J_ITEMS)
-					return tka__jfail(&p, "more than 1000 items in arrays");
+					return tka__jfail(&p, "more than 1024 strings in arrays");
 				if ((rc = tka__jstr(&p, &o->items[o->nitems], &o->item_len[o->nitems])) < 0)
 					return rc;
 				o->nitems++;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #define TKA_J_FIELDS 16
-#define TKA_J_ITEMS 1000 /* strings in one array */
+#define TKA_J_ITEMS 1024 /* strings in an object's arrays: 1,000 symbols and the channels */
 
 enum tka_jtype { TKA_J_NULL = 1, TKA_J_BOOL, TKA_J_NUM, TKA_J_STR, TKA_J_ARR };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/body.h"
+#include "api/ratelimit.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
@@ -42,6 +43,7 @@ struct tka_ws_client {
 	uint64_t qseq[TKA_WS_QUOTES_MAX];
 	char *rx;                  /* an incoming message being assembled */
 	size_t rx_len;
+	struct tka_bucket msgs;    /* TKA_WS_MSG_RATE a second, TKA_WS_MSG_BURST at once */
 };
 
 /* ------------------------------------------------------------- setup */
@@ -86,13 +88,13 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint6
 	return 0;
 }
 
-/* A channel name's bits: every log it names (all ticks.* for "trades"). */
 /* The loop counts, tka_publish reads them from the main thread. */
 static void tka__count(struct tka_ws *w, unsigned which)
 {
 	__atomic_add_fetch(&w->c->ws[which], 1, __ATOMIC_RELAXED);
 }
 
+/* A channel name's bits: every log it names (all ticks.* for "trades"). */
 static uint64_t tka__channel_bits(const struct tka_ws *w, const char *name)
 {
 	uint64_t bits = 0;
@@ -143,41 +145,86 @@ static void tka__error(struct tk_buf *ack, bool finnhub, const char *fmt, const 
 	tk_buf_puts(ack, "}");
 }
 
-static int tka__sym_index(const struct tka_ws_sub *sub, const char *s)
+/* A subscription names up to 1,000 symbols, and one message may name them
+ * all: found by hash, removed by marking, compacted once per message. */
+static uint32_t tka__sym_slot0(const char *s, size_t len)
 {
-	uint32_t i;
+	uint32_t h = 2166136261u;
 
-	for (i = 0; i < sub->nsym; i++)
-		if (strcmp(sub->sym[i], s) == 0)
-			return (int)i;
-	return -1;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h & (TKA_WS_SYM_SLOTS - 1);
 }
 
-/* Add (or remove) one symbol name; the error into ack on refusal. */
-static int tka__sym_edit(struct tka_ws_sub *sub, const char *s, size_t len, bool add, bool finnhub,
-			 struct tk_buf *ack)
+static int tka__sym_index(const struct tka_ws_sub *sub, const char *s, size_t len)
 {
+	for (uint32_t h = tka__sym_slot0(s, len);; h = (h + 1) & (TKA_WS_SYM_SLOTS - 1)) {
+		uint16_t at = sub->where[h];
+
+		if (at == 0)
+			return -1;
+		if (strcmp(sub->sym[at - 1], s) == 0)
+			return at - 1;
+	}
+}
+
+static void tka__sym_place(struct tka_ws_sub *sub, uint32_t i)
+{
+	uint32_t h = tka__sym_slot0(sub->sym[i], strlen(sub->sym[i]));
+
+	while (sub->where[h] != 0)
+		h = (h + 1) & (TKA_WS_SYM_SLOTS - 1);
+	sub->where[h] = (uint16_t)(i + 1);
+}
+
+/* After a message's removals: the names left, in their order, and their slots. */
+static void tka__sym_compact(struct tka_ws_sub *sub)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < sub->nsym; i++)
+		if (sub->sym[i][0] != '\0') {
+			if (n != i)
+				memcpy(sub->sym[n], sub->sym[i], sizeof(sub->sym[0]));
+			n++;
+		}
+	sub->nsym = n;
+	memset(sub->where, 0, sizeof(sub->where));
+	for (uint32_t i = 0; i < n; i++)
+		tka__sym_place(sub, i);
+}
+
+/* Add (or remove) one symbol name; the error into ack on refusal.  *removed
+ * is set when a name was marked removed (tka__sym_compact follows). */
+static int tka__sym_edit(struct tka_ws_sub *sub, const char *s, size_t len, bool add, bool finnhub,
+			 struct tk_buf *ack, bool *removed)
+{
+	char why[120];
 	int at;
 
 	if (len == 1 && s[0] == '*') {
 		sub->all_symbols = add;
 		return 0;
 	}
-	if (tk_symbol_check(s, len, NULL, 0) != 0) {
-		tka__error(ack, finnhub, "'%s' is not a symbol", s);
+	if (tk_symbol_check(s, len, why, sizeof(why)) != 0) {
+		char what[200];
+
+		snprintf(what, sizeof(what), "%.40s' is not a symbol: %s", s, why);
+		tka__error(ack, finnhub, "'%s", what);
 		return -EINVAL;
 	}
-	at = tka__sym_index(sub, s);
+	at = tka__sym_index(sub, s, len);
 	if (add && at < 0) {
 		if (sub->nsym == TKA_WS_SYMBOLS_MAX) {
 			tka__error(ack, finnhub, "more than %s symbols on one connection", "1000");
 			return -EINVAL;
 		}
 		memcpy(sub->sym[sub->nsym], s, len + 1);
+		tka__sym_place(sub, sub->nsym);
 		sub->nsym++;
 	} else if (!add && at >= 0) {
-		memmove(sub->sym[at], sub->sym[at + 1], (sub->nsym - (uint32_t)at - 1) * sizeof(sub->sym[0]));
-		sub->nsym--;
+		sub->sym[at][0] = '\0'; /* its slot stays, and matches no name */
+		*removed = true;
 	}
 	return 0;
 }
@@ -215,8 +262,12 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 			tka__error(ack, true, "a message is {\"type\":\"subscribe\",\"symbol\":\"AAPL\"}%s", "");
 			return -EINVAL;
 		}
-		if (tka__sym_edit(sub, s->str, s->len, add, true, ack) < 0)
+		bool removed = false;
+
+		if (tka__sym_edit(sub, s->str, s->len, add, true, ack, &removed) < 0)
 			return -EINVAL;
+		if (removed)
+			tka__sym_compact(sub);
 		sub->channels = tka__channel_bits(w, "trades");
 		return 0; /* Finnhub acknowledges nothing */
 	}
@@ -238,6 +289,7 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 	{
 		struct tka_ws_sub next = *sub;
 		uint64_t bits = 0;
+		bool removed = false;
 
 		for (i = 0; chans != NULL && i < chans->nitems; i++) {
 			const char *name = o.items[chans->first + i];
@@ -254,8 +306,10 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 		 * channels keeps the symbols, and the reverse). */
 		for (i = 0; syms != NULL && i < syms->nitems; i++)
 			if (tka__sym_edit(&next, o.items[syms->first + i], o.item_len[syms->first + i],
-					  add, false, ack) < 0)
+					  add, false, ack, &removed) < 0)
 				return -EINVAL;
+		if (removed)
+			tka__sym_compact(&next);
 		if (add)
 			next.channels |= bits;
 		else
@@ -656,9 +710,17 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	struct tk_buf ack;
 	uint32_t before = k->sub.nsym;
 
+	uint64_t left, full, retry;
+
 	tk_buf_init(&ack, mem, sizeof(mem));
-	if (tka_ws_apply(w, k->finnhub, k->rx, k->rx_len, &k->sub, &ack) < 0)
+	if (!tka_bucket_take(&k->msgs, TKA_WS_MSG_RATE, TKA_WS_MSG_BURST, tk_mono_coarse_ns(), &left, &full,
+			     &retry)) {
+		/* Not even parsed: a flood costs the loop a token bucket each. */
+		tka__error(&ack, k->finnhub, "too many messages: %s a second at most (1000 at once)", "100");
 		tka__count(w, TKA_WS_BAD_MESSAGES);
+	} else if (tka_ws_apply(w, k->finnhub, k->rx, k->rx_len, &k->sub, &ack) < 0) {
+		tka__count(w, TKA_WS_BAD_MESSAGES);
+	}
 	if (k->sub.nsym != before || k->resolved != k->sub.nsym)
 		tka__resolve(w, k);
 	/* A log no longer followed starts from the newest record again if it

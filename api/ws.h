@@ -38,6 +38,11 @@
 #define TKA_WS_FRAME (64 * 1024)     /* bytes of one outgoing frame at most */
 #define TKA_WS_RX_MAX (16 * 1024)    /* bytes of one incoming message at most */
 #define TKA_WS_SYMBOLS_MAX 1000      /* symbols one client may name */
+#define TKA_WS_SYM_SLOTS 2048        /* a power of two over twice that */
+/* Messages a client may send: a second's worth, and a burst that lets a
+ * Finnhub client subscribe its 1,000 symbols one message each at once. */
+#define TKA_WS_MSG_RATE 100.0
+#define TKA_WS_MSG_BURST 1000.0
 #define TKA_WS_MAX_LAPS 3
 #define TKA_WS_LAP_WINDOW_NS (30 * 1000000000LL)
 #define TKA_WS_TICK_NS (1000000LL)   /* how often the logs are looked at */
@@ -68,7 +73,8 @@ struct tka_ws_sub {
 	uint64_t channels;         /* bit i: log[i]'s channel; TKA_WS_QUOTES: quotes */
 	bool all_symbols;          /* "*" */
 	uint32_t nsym;
-	char sym[TKA_WS_SYMBOLS_MAX][32];
+	char sym[TKA_WS_SYMBOLS_MAX][32]; /* "" : removed, until the message's edits end */
+	uint16_t where[TKA_WS_SYM_SLOTS]; /* open addressing over sym: index + 1, 0 empty */
 };
 
 /* The channels bit of quotes; bit i < nlogs is log[i]'s channel. */

@@ -96,7 +96,33 @@ async def hostile():
             raise SystemExit("a WebSocket at /nope was accepted")
     except (websockets.InvalidHandshake, EOFError, OSError):
         pass
-    print("stream: 8 malformed messages answered with errors (and a binary frame survived), 20 KB closed 1009, /nope refused")
+    # A flood: 1,200 messages at once on Finnhub's protocol (which acknowledges
+    # nothing): past the burst of 1,000 each is refused unread, with an error;
+    # a second later the connection takes messages again.
+    async with websockets.connect(url + "/ws/finnhub") as ws:
+        t0 = time.monotonic()
+        for _ in range(1200):
+            await ws.send('{"type":"subscribe","symbol":"QUIET1"}')  # no trades: only errors come
+        sent_in = time.monotonic() - t0
+        await ws.send('{"type":"subscribe","symbol":"QUIET2"}')
+        errors = []
+        try:
+            while True:
+                m = json.loads(await asyncio.wait_for(ws.recv(), 2))
+                if m.get("type") == "error":
+                    errors.append(m["msg"])
+        except asyncio.TimeoutError:
+            pass
+        assert errors and all(e.startswith("too many messages") for e in errors), errors[:3]
+        assert len(errors) <= 201, (len(errors), sent_in)
+        await ws.send('{"type":"subscribe"}')
+        while True:
+            m = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if m.get("type") == "error":
+                assert m["msg"].startswith("a message is"), m
+                break
+    print(f"stream: 8 malformed messages answered with errors (and a binary frame survived), 20 KB closed 1009, "
+          f"/nope refused, {len(errors)} of a flood of 1,201 messages refused (too many), then served again")
 
 async def main():
     await asyncio.gather(
@@ -158,7 +184,7 @@ got = sum(1 for n in ("one.txt", "all.txt") for l in open(f"{d}/{n}") for x in j
 got += sum(len(json.loads(l).get("data", [])) for l in open(f"{d}/fh.txt"))
 assert m["tickd_api_ws_clients"] == 0, m
 assert m["tickd_api_ws_messages_total"] >= got, (m, got)
-assert m["tickd_api_ws_bad_messages_total"] >= 9, m  # 8 malformed messages and a binary frame
+assert m["tickd_api_ws_bad_messages_total"] >= 11, m  # 8 malformed messages, a binary frame, the flood
 assert m["tickd_api_ws_refused_total"] >= 1, m       # /nope
 assert m["tickd_api_ws_gaps_total"] == 0 and m["tickd_api_ws_closed_slow_total"] == 0, m
 print(f"stream: /metrics counts {m['tickd_api_ws_messages_total']:.0f} messages (the clients got {got}), "
