@@ -35,12 +35,15 @@ struct tka_ws_client {
 	char *ctl;                 /* control messages not sent yet, comma-separated */
 	size_t ctl_len, ctl_cap;
 	bool lapped;               /* conflated in the frame being made */
+	unsigned first_log;        /* where the last frame started */
 	/* Quotes owed: a symbol traded, and the sequence of its newest trade.
 	 * The engine's live state may not have that trade yet when the frame
 	 * is made; the quote then waits for a later frame. */
 	uint32_t nqpend;
 	uint32_t qid[TKA_WS_QUOTES_MAX];
 	uint64_t qseq[TKA_WS_QUOTES_MAX];
+	uint8_t qlog[TKA_WS_QUOTES_MAX];  /* the log of that trade */
+	int64_t qsince[TKA_WS_QUOTES_MAX]; /* owed since (monotonic ns) */
 	char *rx;                  /* an incoming message being assembled */
 	size_t rx_len;
 	struct tka_bucket msgs;    /* TKA_WS_MSG_RATE a second, TKA_WS_MSG_BURST at once */
@@ -64,12 +67,17 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint6
 		int64_t tf;
 		int rc;
 
+		/* The engine's logs of several shards are bars.<tf>.<i> and
+		 * signals.<i>: one channel each kind, whatever the shards. */
+		const char *tf_end = strncmp(spec->name, "bars.", 5) == 0 ? strchr(spec->name + 5, '.') : NULL;
+		size_t tf_len = tf_end != NULL ? (size_t)(tf_end - spec->name - 5) : strlen(spec->name) - 5;
+
 		if (strncmp(spec->name, "ticks.", 6) == 0) {
 			l->kind = TKA_WS_TICKS;
-		} else if (strncmp(spec->name, "bars.", 5) == 0 &&
-			   tk_tf_parse(spec->name + 5, strlen(spec->name + 5), &tf) == 0) {
+			w->nticks++;
+		} else if (strncmp(spec->name, "bars.", 5) == 0 && tk_tf_parse(spec->name + 5, tf_len, &tf) == 0) {
 			l->kind = TKA_WS_BARS;
-		} else if (strcmp(spec->name, "signals") == 0) {
+		} else if (strcmp(spec->name, "signals") == 0 || strncmp(spec->name, "signals.", 8) == 0) {
 			l->kind = TKA_WS_SIGNALS;
 		} else {
 			continue;
@@ -80,8 +88,11 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint6
 		if (l->r.slot_size > TKA_WS_SLOT_MAX)
 			return tk_err_set(-EPROTO, "api: log %s has %u-byte slots, the stream reads at "
 					  "most %d", spec->name, l->r.slot_size, TKA_WS_SLOT_MAX);
-		snprintf(l->channel, sizeof(l->channel), "%s",
-			 l->kind == TKA_WS_TICKS ? "trades" : spec->name);
+		if (l->kind == TKA_WS_BARS)
+			snprintf(l->channel, sizeof(l->channel), "bars.%.*s", (int)tf_len, spec->name + 5);
+		else
+			snprintf(l->channel, sizeof(l->channel), "%s",
+				 l->kind == TKA_WS_TICKS ? "trades" : "signals");
 		w->seen[w->nlogs] = tk_log_write_seq(l->r.log);
 		w->nlogs++;
 	}
@@ -123,9 +134,8 @@ static void tka__names(struct tk_buf *b, const struct tka_ws *w, uint64_t channe
 	for (i = 0; i < w->nlogs; i++) {
 		if (!(channels & (1ull << i)))
 			continue;
-		/* "trades" once, however many tick logs carry it */
-		if (w->log[i].kind == TKA_WS_TICKS && (channels & ((1ull << i) - 1) &
-						       tka__channel_bits(w, "trades")))
+		/* each channel once, however many logs carry it (feeds, shards) */
+		if (channels & ((1ull << i) - 1) & tka__channel_bits(w, w->log[i].channel))
 			continue;
 		tk_buf_puts(b, first ? "\"" : ",\"");
 		tk_buf_puts(b, w->log[i].channel);
@@ -468,6 +478,36 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
  * what its logs hold for it.  Returns the messages put in; *more when
  * something is left for another frame.
  */
+/* Every engine worker reading log li is past seq (its committed cursor:
+ * up to a checkpoint, 250 ms, behind what it applied).  No worker: true. */
+static bool tka__engines_past(const struct tka_ws *w, unsigned li, uint64_t seq)
+{
+	struct tk_log_region *log = w->log[li].r.log;
+	const struct tk_reader_slot *rs = tk_log_readers(log);
+
+	for (uint32_t i = 0; i < log->nreaders; i++)
+		if (__atomic_load_n(&rs[i].state, __ATOMIC_ACQUIRE) == TK_READER_ACTIVE &&
+		    strncmp(rs[i].name, "engine.", 7) == 0 &&
+		    __atomic_load_n(&rs[i].cursor, __ATOMIC_ACQUIRE) <= seq)
+			return false;
+	return true;
+}
+
+/*
+ * May quote i go, the live state's last sequence being live_seq?  With one
+ * tick log, once the live state holds the newest trade sent (its sequence
+ * at least that one's).  With several, their sequences say nothing of each
+ * other: once every engine worker's cursor is past it.  And after a second
+ * in any case (an engine stopped or gone), the quote as it is.
+ */
+static bool tka__quote_ready(const struct tka_ws *w, const struct tka_ws_client *k, uint32_t i,
+			     uint64_t live_seq, int64_t now)
+{
+	if (now - k->qsince[i] >= TKA_WS_QUOTE_WAIT_NS)
+		return true;
+	return w->nticks == 1 ? live_seq >= k->qseq[i] : tka__engines_past(w, k->qlog[i], k->qseq[i]);
+}
+
 static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_buf *f, size_t room,
 			   bool *more, int64_t now)
 {
@@ -495,8 +535,11 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 		n++;
 		k->ctl_len = 0;
 	}
-	for (li = 0; li < w->nlogs; li++) {
-		struct tka_ws_log *l = &w->log[li];
+	/* Each frame starts at the next log: a busy tick log that fills every
+	 * frame does not keep the bars and signals behind it waiting. */
+	k->first_log = w->nlogs > 0 ? (k->first_log + 1) % w->nlogs : 0;
+	for (unsigned j = 0; j < w->nlogs; j++) {
+		struct tka_ws_log *l = &w->log[li = (k->first_log + j) % w->nlogs];
 		bool on = k->sub.channels & (1ull << li);
 		uint64_t head = tk_log_write_seq(l->r.log);
 
@@ -535,9 +578,12 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 				if (l->kind == TKA_WS_TICKS && want_quotes && id < (1u << 20)) {
 					if (owed[id] != 0) {
 						k->qseq[owed[id] - 1] = slot->seq;
+						k->qlog[owed[id] - 1] = (uint8_t)li;
 					} else if (k->nqpend < TKA_WS_QUOTES_MAX) {
 						k->qid[k->nqpend] = id;
 						k->qseq[k->nqpend] = slot->seq;
+						k->qlog[k->nqpend] = (uint8_t)li;
+						k->qsince[k->nqpend] = now;
 						owed[id] = ++k->nqpend;
 					}
 				}
@@ -610,7 +656,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 				tk_buf_init(&m, mem, sizeof(mem));
 				tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
 				if (tka_quote_json(w->c, (int32_t)id, name, &m, &seq) == 0 &&
-				    seq >= k->qseq[i]) {
+				    tka__quote_ready(w, k, i, seq, now)) {
 					tk_buf_puts(&m, "}");
 					if (tka__append(f, &m, room - 2, n == 0)) {
 						n++;
@@ -622,6 +668,8 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 			if (!sent) {
 				k->qid[keep] = id;
 				k->qseq[keep] = k->qseq[i];
+				k->qlog[keep] = k->qlog[i];
+				k->qsince[keep] = k->qsince[i];
 				keep++;
 			}
 		}

@@ -47,6 +47,7 @@
 #define TKA_WS_LAP_WINDOW_NS (30 * 1000000000LL)
 #define TKA_WS_TICK_NS (1000000LL)   /* how often the logs are looked at */
 #define TKA_WS_PING_NS (15 * 1000000000LL)
+#define TKA_WS_QUOTE_WAIT_NS (1000000000LL) /* a quote waits for the engine this long at most */
 
 enum tka_ws_kind { TKA_WS_TICKS, TKA_WS_BARS, TKA_WS_SIGNALS };
 
@@ -62,6 +63,7 @@ struct tka_ws {
 	struct tka_ctx *c;
 	struct tka_ws_log log[TKA_WS_LOGS];
 	unsigned nlogs;
+	unsigned nticks;             /* of them tick logs */
 	uint64_t seen[TKA_WS_LOGS];  /* write sequences at the last tick */
 	unsigned clients;
 	unsigned max_clients;

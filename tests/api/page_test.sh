@@ -19,6 +19,7 @@ PY=/usr/bin/python3
 [ -d "$S/api/web/node_modules/playwright-core" ] || fail "playwright-core is not installed (scripts/web-deps.sh)"
 mkdir -p "$OUT"
 D=$(mktemp -d /tmp/tickd-page-test.XXXXXX)
+cd "$D" # --no-persist: the API keeps its portfolio (./portfolio.json) here
 SHM=/dev/shm/tickd-page-test-$$
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RUN=

@@ -17,6 +17,7 @@ T=$B/tickd
 PY=/usr/bin/python3 # Debian's python3-websockets
 $PY -c 'import websockets' 2>/dev/null || fail "python3-websockets is not installed (scripts/deps.sh)"
 D=$(mktemp -d /tmp/tickd-ws-slow.XXXXXX)
+cd "$D" # --no-persist: the API keeps its portfolio (./portfolio.json) here
 SHM=/dev/shm/tickd-ws-slow-$$
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RUN=

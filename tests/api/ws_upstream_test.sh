@@ -18,6 +18,7 @@ T=$B/tickd
 . "$S/tests/system/lib.sh"
 PY=/usr/bin/python3
 D=$(mktemp -d /tmp/tickd-ws-upstream.XXXXXX)
+cd "$D" # --no-persist: the API keeps its portfolio (./portfolio.json) here
 UP=/dev/shm/tickd-ws-up-$$
 DOWN=/dev/shm/tickd-ws-down-$$
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
