@@ -46,6 +46,10 @@ FINNHUB_API_TOKEN=not-checked-by-tickd "$T" run --fresh --shm-path "$DOWN" --sou
 Z=$!
 wait "$Z"
 Z=
+# The downstream's clock is its receive time, the upstream's its feed time
+# (a heartbeat every 100 ms): a window the downstream closed last may close
+# upstream a moment later.
+sleep 1
 grep -q "subscribing to 8 symbols" "$D/down.log" || { cat "$D/down.log" >&2; fail "the downstream feed never subscribed"; }
 for side in up:$UP down:$DOWN; do
   n=${side%%:*} s=${side#*:}
