@@ -33,7 +33,8 @@ struct tka_ctx {
 	int64_t health_max_age_ns; /* a feed silent longer is not ok */
 	uint64_t health_max_lag;  /* an engine further behind is not ok */
 	uint64_t default_limit;
-	struct tka_portfolio *portfolio;
+	struct tka_portfolio *portfolio; /* published (release) once held; NULL: none yet */
+	const char *portfolio_path;       /* the one waited for, if any */
 	const char *token;        /* TICKD_API_TOKEN: writes need "Authorization: Bearer <it>" */
 	struct tka_limiter limiter;
 	/* This API's own counters (relaxed atomics), published to its metrics

@@ -186,25 +186,19 @@ int tk_cmd_api(int argc, char **argv)
 			mkdir(ctx.data_dir, 0755); /* tickd persist makes it too; whoever is first */
 	}
 	/* Another API keeping this portfolio (a predecessor still exiting, a
-	 * second one by mistake): wait for it, saying so now and then. */
-	{
-		int64_t said = 0;
-
-		while ((rc = tka_portfolio_open(&portfolio, portfolio_path, cash)) == -EBUSY &&
-		       !tka__stop) {
-			if (said == 0 || tk_mono_ns() - said > 30 * 1000000000LL) {
-				tk_warn("%s; waiting for it", tk_err_msg());
-				said = tk_mono_ns();
-			}
-			tk_sleep_ns(200 * 1000000LL);
-		}
-	}
-	if (rc < 0) {
+	 * second one by mistake): serve the rest meanwhile (the portfolio's
+	 * endpoints answer 503), and take it once it is let go. */
+	rc = tka_portfolio_open(&portfolio, portfolio_path, cash);
+	if (rc == -EBUSY) {
+		tk_warn("%s; serving the rest, and taking it once it is let go", tk_err_msg());
+		ctx.portfolio_path = portfolio_path;
+	} else if (rc < 0) {
 		tk_error("%s", tk_err_msg());
 		tk_segment_detach(&ctx.seg);
 		return 1;
+	} else {
+		ctx.portfolio = &portfolio;
 	}
-	ctx.portfolio = &portfolio;
 	tka_metrics_open(&ctx);
 	tka_assets_load(web_dir);
 	if (tka_limiter_init(&ctx.limiter, rate, burst, rate_loopback) < 0) {
@@ -222,7 +216,8 @@ int tk_cmd_api(int argc, char **argv)
 	if (so.tls_cert != NULL && tka_tls_check(so.tls_cert, so.tls_key) < 0) {
 		tk_error("%s", tk_err_msg());
 		tka_index_close(&ctx.index);
-		tka_portfolio_close(&portfolio);
+		if (ctx.portfolio != NULL)
+			tka_portfolio_close(&portfolio);
 		tk_segment_detach(&ctx.seg);
 		return 2;
 	}
@@ -245,13 +240,24 @@ int tk_cmd_api(int argc, char **argv)
 	if (srv != NULL)
 		tk_info("serving %s://%s, %u connections at most (segment %s, journal %s)",
 			so.tls_cert != NULL ? "https" : "http", so.listen, so.max_connections, ctx.seg.path, ctx.data_dir[0] != '\0' ? ctx.data_dir : "none");
-	while (!tka__stop) {
+	for (unsigned beat = 0; !tka__stop; beat++) {
 		tka_publish(&ctx);
+		if (ctx.portfolio == NULL && ctx.portfolio_path != NULL && beat % 4 == 0) {
+			rc = tka_portfolio_open(&portfolio, portfolio_path, cash);
+			if (rc == 0) {
+				tk_info("portfolio %s: taken", portfolio_path);
+				__atomic_store_n(&ctx.portfolio, &portfolio, __ATOMIC_RELEASE);
+			} else if (rc != -EBUSY) {
+				tk_error("%s (the portfolio's endpoints answer 503)", tk_err_msg());
+				ctx.portfolio_path = NULL;
+			}
+		}
 		tk_sleep_ns(50 * 1000000LL);
 	}
 	tka_server_stop(srv);
 	tka_index_close(&ctx.index);
-	tka_portfolio_close(&portfolio);
+	if (ctx.portfolio != NULL)
+		tka_portfolio_close(&portfolio);
 	tk_segment_detach(&ctx.seg);
 	tk_info("stopped");
 	return 0;

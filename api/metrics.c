@@ -499,9 +499,10 @@ void tka_publish(struct tka_ctx *c)
 	for (i = 0; i < c->index.n; i++)
 		idx += __atomic_load_n(&c->index.log[i].indexed, __ATOMIC_RELAXED);
 	tk_metric_set(s, TKA_M_INDEXED, (double)idx);
-	if (c->portfolio != NULL)
-		tk_metric_set(s, TKA_M_PORTFOLIO_CHANGES,
-			      (double)__atomic_load_n(&c->portfolio->changes, __ATOMIC_RELAXED));
+	struct tka_portfolio *p = __atomic_load_n(&c->portfolio, __ATOMIC_ACQUIRE);
+
+	if (p != NULL)
+		tk_metric_set(s, TKA_M_PORTFOLIO_CHANGES, (double)__atomic_load_n(&p->changes, __ATOMIC_RELAXED));
 	for (i = 0; i < TKA_WS_COUNTS; i++)
 		tk_metric_set(s, TKA_M_WS + i, (double)__atomic_load_n(&c->ws[i], __ATOMIC_RELAXED));
 	s->hist[0].h.sum = (double)__atomic_load_n(&c->latency_sum_ns, __ATOMIC_RELAXED);

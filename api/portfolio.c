@@ -348,23 +348,33 @@ static void tka__balance_fields(struct tk_buf *b, const struct tka_portfolio *p)
 	tk_json_double(b, p->realized);
 }
 
-/* A context without a portfolio (the tests' dispatch) answers 503. */
-static bool tka__no_portfolio(const struct tka_ctx *c, struct tka_resp *o)
+/* The portfolio, or NULL with a 503: a context without one (the tests'
+ * dispatch), or one still waiting for another tickd api to let it go (its
+ * main thread publishes it once it has it). */
+static struct tka_portfolio *tka__portfolio(const struct tka_ctx *c, struct tka_resp *o)
 {
-	if (c->portfolio != NULL)
-		return false;
-	tka_problem(o, 503, NULL, "this API keeps no portfolio");
-	return true;
+	struct tka_portfolio *p = __atomic_load_n(&c->portfolio, __ATOMIC_ACQUIRE);
+
+	if (p != NULL)
+		return p;
+	if (c->portfolio_path != NULL) {
+		tka_resp_header(o, "Retry-After: 1");
+		tka_problem(o, 503, NULL, "the portfolio %s is kept by another tickd api: waiting for it",
+			    c->portfolio_path);
+	} else {
+		tka_problem(o, 503, NULL, "this API keeps no portfolio");
+	}
+	return NULL;
 }
 
 void tka_get_portfolio(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	struct tka_portfolio *p = c->portfolio;
+	struct tka_portfolio *p = tka__portfolio(c, o);
 	double value = 0, unrealized = 0;
 	bool all_marked = true;
 	unsigned i;
 
-	if (tka__no_portfolio(c, o))
+	if (p == NULL)
 		return;
 	if (tka_params_allow(r, "", o) < 0)
 		return;
@@ -399,16 +409,16 @@ void tka_get_portfolio(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 
 void tka_get_balance(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	if (tka__no_portfolio(c, o))
-		return;
-	if (tka_params_allow(r, "", o) < 0)
+	struct tka_portfolio *p = tka__portfolio(c, o);
+
+	if (p == NULL || tka_params_allow(r, "", o) < 0)
 		return;
 	tka_json(o, 200);
-	pthread_mutex_lock(&c->portfolio->mu);
+	pthread_mutex_lock(&p->mu);
 	tk_buf_puts(&o->body, "{");
-	tka__balance_fields(&o->body, c->portfolio);
+	tka__balance_fields(&o->body, p);
 	tk_buf_puts(&o->body, "}");
-	pthread_mutex_unlock(&c->portfolio->mu);
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Save under the lock; on failure the state before the change comes back. */
@@ -450,7 +460,7 @@ static bool tka__undo_take(struct tka_undo *u, const struct tka_portfolio *p, st
 
 void tka_post_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	struct tka_portfolio *p = c->portfolio;
+	struct tka_portfolio *p = tka__portfolio(c, o);
 	const struct tka_jfield *sf;
 	struct tka_position *q;
 	struct tka_jobj *b;
@@ -458,7 +468,7 @@ void tka_post_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	double shares, price, cost;
 	char why[160];
 
-	if (tka__no_portfolio(c, o))
+	if (p == NULL)
 		return;
 	if (tka_params_allow(r, "", o) < 0 ||
 	    (b = tka__write_body(r, true, "symbol,shares,buy_price", o)) == NULL)
@@ -532,7 +542,7 @@ static int tka__trade_price(struct tka_ctx *c, const char *symbol, bool given, d
 
 void tka_put_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	struct tka_portfolio *p = c->portfolio;
+	struct tka_portfolio *p = tka__portfolio(c, o);
 	double delta = 0, new_price = 0, current = 0, price, realized = 0, mark;
 	int has_delta, has_new, has_current;
 	struct tka_position *q;
@@ -541,7 +551,7 @@ void tka_put_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	struct tka_undo u;
 	bool have;
 
-	if (tka__no_portfolio(c, o))
+	if (p == NULL)
 		return;
 	if (tka_params_allow(r, "", o) < 0 || tka_seg_symbol(r, 1, &symbol, o) < 0 ||
 	    (b = tka__write_body(r, true, "new_price,delta_shares,current_price", o)) == NULL)
@@ -619,7 +629,7 @@ void tka_put_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 
 void tka_delete_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 {
-	struct tka_portfolio *p = c->portfolio;
+	struct tka_portfolio *p = tka__portfolio(c, o);
 	double price = 0, gain;
 	struct tka_position *q, sold;
 	const char *symbol;
@@ -627,7 +637,7 @@ void tka_delete_trade(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	struct tka_undo u;
 	int has;
 
-	if (tka__no_portfolio(c, o))
+	if (p == NULL)
 		return;
 	if (tka_params_allow(r, "", o) < 0 || tka_seg_symbol(r, 1, &symbol, o) < 0 ||
 	    (b = tka__write_body(r, false, "sale_price", o)) == NULL)

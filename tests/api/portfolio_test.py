@@ -178,7 +178,53 @@ if abs(p["balance"] + shares * 1.0 - 100000) > 1e-6:
     fail(f"balance {p['balance']} does not match {shares} shares bought at 1.00")
 if acked["buy"] < 20 or kills < 8:
     fail(f"too little happened: {acked}, {kills} kills")
+
+# A second API on the same portfolio while the run's keeps it: it serves
+# the rest at once and answers the portfolio 503; once the first is gone it
+# takes the portfolio, as it was.
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+PORT2 = sock.getsockname()[1]
+sock.close()
+log2 = open(f"{W}/api2.log", "w")
+api2 = subprocess.Popen([TICKD, "api", "--listen", f"127.0.0.1:{PORT2}", "--data-dir", f"{W}/data"],
+                        env=env, stdout=log2, stderr=log2)
+
+
+def get2(path):
+    c = http.client.HTTPConnection("127.0.0.1", PORT2, timeout=5)
+    c.request("GET", path)
+    r = c.getresponse()
+    return r.status, r.getheader("Retry-After"), r.read()
+
+
+for _ in range(100):
+    try:
+        if get2("/symbols")[0] == 200:
+            break
+    except OSError:
+        time.sleep(0.1)
+else:
+    api2.kill()
+    fail("a second API on a kept portfolio does not serve")
+st, retry, body = get2("/portfolio")
+if st != 503 or retry != "1" or b"kept by another tickd api" not in body:
+    api2.kill()
+    fail(f"the second API's /portfolio while the first keeps it: {st} {retry} {body[:200]}")
 stop_all()
+for _ in range(60):
+    st, retry, body = get2("/portfolio")
+    if st == 200:
+        break
+    time.sleep(0.1)
+api2.kill()
+api2.wait()
+if st != 200:
+    fail(f"the second API never took the portfolio: {st} {body[:200]}")
+p2 = json.loads(body)
+if p2["balance"] != p["balance"] or [x["shares"] for x in p2["positions"]] != [x["shares"] for x in p["positions"]]:
+    fail(f"the second API's portfolio differs: {p2} vs {p}")
+print("a second API served at once beside a kept portfolio (503, Retry-After: 1) and took it when let go")
 for f in os.listdir("/dev/shm"):
     if f.startswith(os.path.basename(SHM)):
         os.unlink("/dev/shm/" + f)
