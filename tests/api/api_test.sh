@@ -222,6 +222,18 @@ c2 = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
 assert fetch(c2, "/api/v1/ping")[0] == 200
 print(f"tls: {c.sock.version()}, /quote/{sym} over https = over http, 100 requests on one connection")
 PY
+# The stream over the same TLS port: wss://.../ws subscribes and is acknowledged.
+/usr/bin/python3 - "$P3" "$D/tls.crt" <<'PY' || { kill $API3; cat "$D/api3.log" >&2; fail "wss"; }
+import asyncio, json, ssl, sys, websockets
+port, cert = int(sys.argv[1]), sys.argv[2]
+async def main():
+    async with websockets.connect(f"wss://127.0.0.1:{port}/ws", ssl=ssl.create_default_context(cafile=cert)) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "channels": ["trades"], "symbols": ["AAPL"]}))
+        m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert m == [{"type": "subscribed", "channels": ["trades"], "symbols": ["AAPL"]}], m
+asyncio.run(main())
+print("tls: wss:// /ws subscribed and acknowledged on the same port")
+PY
 kill $API3; wait $API3 2>/dev/null
 # A key that is not the certificate's: exit 2 at once, saying so (not a
 # start retried every second).
