@@ -59,6 +59,8 @@ static void usage(FILE *out)
 		"  --tls-cert FILE       serve https:// with this PEM certificate (and --tls-key)\n"
 		"  --tls-key FILE        its PEM private key\n"
 		"  --ws-max-clients N    /ws and /ws/finnhub connections at most (default 2000)\n"
+		"  --ws-max-per-address N  of them from one client address (default 100; 0: no\n"
+		"                        limit; loopback clients are not limited)\n"
 		"  --ws-max-lag N        records a stream client may fall behind on a log before\n"
 		"                        it is conflated and told the gap (default 65536)\n"
 		"  --data-dir DIR        the journal, for history older than the rings\n"
@@ -98,6 +100,7 @@ int tk_cmd_api(int argc, char **argv)
 		{ "nice", required_argument, 0, 'n' },
 		{ "tls-cert", required_argument, 0, 'S' },  { "tls-key", required_argument, 0, 'K' },
 		{ "ws-max-clients", required_argument, 0, 'w' },
+		{ "ws-max-per-address", required_argument, 0, 'A' },
 		{ "ws-max-lag", required_argument, 0, 'G' },
 		{ "shm-path", required_argument, 0, 'p' },   { "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
@@ -111,7 +114,7 @@ int tk_cmd_api(int argc, char **argv)
 	int nice_level = 10;
 	char pbuf[1024];
 	struct tka_server_opts so = { .listen = "127.0.0.1:8000", .max_connections = 4096,
-				      .ws_max_clients = 2000, .ws_max_lag = 65536,
+				      .ws_max_clients = 2000, .ws_max_per_address = 100, .ws_max_lag = 65536,
 				      .keep_alive_ns = 30 * 1000000000LL };
 	const char *path = NULL;
 	struct tka_server *srv;
@@ -132,6 +135,9 @@ int tk_cmd_api(int argc, char **argv)
 		case 'S': so.tls_cert = optarg; break;
 		case 'w':
 			so.ws_max_clients = (unsigned)tk_opt_u64("--ws-max-clients", optarg, 1, 1000000);
+			break;
+		case 'A':
+			so.ws_max_per_address = (unsigned)tk_opt_u64("--ws-max-per-address", optarg, 0, 1000000);
 			break;
 		case 'G': so.ws_max_lag = tk_opt_u64("--ws-max-lag", optarg, 16, UINT64_MAX); break;
 		case 'K': so.tls_key = optarg; break;

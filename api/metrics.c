@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "common/clock.h"
@@ -439,9 +440,21 @@ static const struct {
 
 void tka_metrics_open(struct tka_ctx *c)
 {
-	/* A segment this user may only read: serve without a slot of its own. */
-	struct tk_role_slot *s = c->seg.readers_writable ? tk_metrics_claim(tk_metrics_of(&c->seg), "api")
-							 : NULL;
+	/* A segment this user may only read: serve without a slot of its own.
+	 * A second API on the segment (another port) is api@<listen>: two
+	 * live slots of one name would be one series twice. */
+	struct tk_metrics_region *mr = tk_metrics_of(&c->seg);
+	char role[32] = "api";
+	struct tk_role_slot *s;
+
+	for (unsigned i = 0; mr != NULL && i < TK_METRICS_SLOTS; i++) {
+		int32_t pid = __atomic_load_n(&mr->slot[i].pid, __ATOMIC_ACQUIRE);
+
+		if (pid != 0 && pid != (int32_t)getpid() && strcmp(mr->slot[i].role, "api") == 0 &&
+		    (kill(pid, 0) == 0 || errno == EPERM))
+			snprintf(role, sizeof(role), "api@%s", c->listen != NULL ? c->listen : "?");
+	}
+	s = c->seg.readers_writable ? tk_metrics_claim(mr, role) : NULL;
 
 	c->metrics = s;
 	if (s == NULL)

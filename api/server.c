@@ -648,7 +648,7 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 		free(s);
 		return NULL;
 	}
-	if (tka_ws_open(&s->ws, c, o->ws_max_clients, o->ws_max_lag) < 0) {
+	if (tka_ws_open(&s->ws, c, o->ws_max_clients, o->ws_max_per_address, o->ws_max_lag) < 0) {
 		lws_context_destroy(s->lws);
 		free(s);
 		return NULL;

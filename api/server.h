@@ -21,6 +21,7 @@ struct tka_server_opts {
 	const char *tls_cert;    /* PEM files; both or neither */
 	const char *tls_key;
 	unsigned ws_max_clients; /* /ws connections at most */
+	unsigned ws_max_per_address; /* of them from one address (not loopback); 0: no limit */
 	uint64_t ws_max_lag;     /* records a stream client may fall behind before it is conflated */
 };
 

@@ -47,11 +47,13 @@ struct tka_ws_client {
 	char *rx;                  /* an incoming message being assembled */
 	size_t rx_len;
 	struct tka_bucket msgs;    /* TKA_WS_MSG_RATE a second, TKA_WS_MSG_BURST at once */
+	struct tka_ws_addr *from;  /* its address's count (--ws-max-per-address), or NULL */
 };
 
 /* ------------------------------------------------------------- setup */
 
-int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint64_t max_lag)
+int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, unsigned max_per_address,
+		uint64_t max_lag)
 {
 	const struct tk_segment *seg = &c->seg;
 	uint32_t i;
@@ -59,6 +61,7 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint6
 	memset(w, 0, sizeof(*w));
 	w->c = c;
 	w->max_clients = max_clients;
+	w->max_per_address = max_per_address;
 	w->max_lag = max_lag;
 	for (i = 0; i < seg->hdr->config.nlogs && w->nlogs < TKA_WS_LOGS; i++) {
 		const struct tk_log_spec *spec = &seg->hdr->config.logs[i];
@@ -338,6 +341,41 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 	}
 	tk_buf_puts(ack, "]}");
 	return 0;
+}
+
+/* ---------------------------------------------------------- addresses */
+
+/* The count of wsi's peer address, made if new; NULL for a loopback peer,
+ * an address lws cannot tell, or a table full of live addresses (then the
+ * global limit alone applies).  An address seen before keeps its entry at
+ * 0: a probe runs the whole chain before it reuses one. */
+static struct tka_ws_addr *tka__addr(struct tka_ws *w, struct lws *wsi)
+{
+	char text[64];
+	uint8_t key[16];
+	bool loopback;
+	uint32_t h = 2166136261u, i, n;
+	struct tka_ws_addr *free_one = NULL;
+
+	if (lws_get_peer_simple(wsi, text, sizeof(text)) == NULL || tka_addr_key(text, key, &loopback) < 0 ||
+	    loopback)
+		return NULL;
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (n = 0, i = h & (TKA_WS_ADDR_SLOTS - 1); n < TKA_WS_ADDR_SLOTS; n++, i = (i + 1) & (TKA_WS_ADDR_SLOTS - 1)) {
+		struct tka_ws_addr *a = &w->addr[i];
+		bool empty = a->n == 0 && memcmp(a->key, (uint8_t[16]){ 0 }, 16) == 0;
+
+		if (!empty && memcmp(a->key, key, 16) == 0)
+			return a;
+		if (a->n == 0 && free_one == NULL)
+			free_one = a;
+		if (empty)
+			break;
+	}
+	if (free_one != NULL)
+		memcpy(free_one->key, key, 16);
+	return free_one;
 }
 
 /* ------------------------------------------------------------ frames */
@@ -800,6 +838,14 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 			tka__count(w, TKA_WS_REFUSED);
 			return 1;
 		}
+		if (w->max_per_address > 0) {
+			const struct tka_ws_addr *a = tka__addr(w, wsi);
+
+			if (a != NULL && a->n >= w->max_per_address) {
+				tka__count(w, TKA_WS_REFUSED);
+				return 1;
+			}
+		}
 		return 0;
 	}
 	case LWS_CALLBACK_ESTABLISHED: {
@@ -811,6 +857,8 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 			     strcmp(uri, "/ws/finnhub") == 0;
 		k->last_ping_ns = tk_mono_coarse_ns();
 		k->lap_t0 = k->last_ping_ns;
+		if (w->max_per_address > 0 && (k->from = tka__addr(w, wsi)) != NULL)
+			k->from->n++;
 		*pk = k;
 		w->clients++;
 		__atomic_store_n(&w->c->ws[TKA_WS_CLIENTS], w->clients, __ATOMIC_RELAXED);
@@ -842,6 +890,8 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 			free(k->ids);
 			free(k->rx);
 			free(k->ctl);
+			if (k->from != NULL)
+				k->from->n--;
 			free(k);
 			*pk = NULL;
 			w->clients--;

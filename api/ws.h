@@ -39,6 +39,7 @@
 #define TKA_WS_RX_MAX (16 * 1024)    /* bytes of one incoming message at most */
 #define TKA_WS_SYMBOLS_MAX 1000      /* symbols one client may name */
 #define TKA_WS_SYM_SLOTS 2048        /* a power of two over twice that */
+#define TKA_WS_ADDR_SLOTS 4096       /* client addresses tracked for --ws-max-per-address */
 /* Messages a client may send: a second's worth, and a burst that lets a
  * Finnhub client subscribe its 1,000 symbols one message each at once. */
 #define TKA_WS_MSG_RATE 100.0
@@ -67,6 +68,11 @@ struct tka_ws {
 	uint64_t seen[TKA_WS_LOGS];  /* write sequences at the last tick */
 	unsigned clients;
 	unsigned max_clients;
+	unsigned max_per_address;    /* 0: no limit; loopback clients never limited */
+	struct tka_ws_addr {         /* connections per client address (open addressing) */
+		uint8_t key[16];
+		uint32_t n;
+	} addr[TKA_WS_ADDR_SLOTS];
 	uint64_t max_lag;
 };
 
@@ -83,7 +89,8 @@ struct tka_ws_sub {
 #define TKA_WS_QUOTES 63
 
 /* Open the stream's readers on seg's logs.  0 or -errno. */
-int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, uint64_t max_lag);
+int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, unsigned max_per_address,
+		uint64_t max_lag);
 
 /*
  * A client's message, parsed: tickd's {"action":"subscribe"|"unsubscribe",

@@ -190,6 +190,8 @@ const struct tk_setting tk_settings[] = {
 	  "the certificate's PEM private key" },
 	{ "api", "ws-max-clients", { NULL }, TK_CMD_API, 0, "2000",
 	  "/ws and /ws/finnhub connections at most" },
+	{ "api", "ws-max-per-address", { NULL }, TK_CMD_API, 0, "100",
+	  "of them from one client address (0: no limit; loopback clients are not limited)" },
 	{ "api", "ws-max-lag", { NULL }, TK_CMD_API, 0, "65536",
 	  "records a stream client may fall behind on a log before it is conflated and told the gap" },
 	{ "api", "keep-alive", { NULL }, TK_CMD_API, 0, "30s",

@@ -132,6 +132,42 @@ async def main():
         hostile())
 asyncio.run(main())
 PY
+# Connections per address: a second API on every interface with
+# --ws-max-per-address 3; clients from this host's own non-loopback address
+# get 3, the 4th is refused, loopback is not limited, and a closed one frees
+# its place.
+HOSTIP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+[ -n "$HOSTIP" ] || fail "this host has no IPv4 address but loopback: the per-address limit cannot be tried"
+P2=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$T" api --shm-path "$SHM" --listen "0.0.0.0:$P2" --ws-max-per-address 3 --data-dir "" \
+  --portfolio "$D/p2.json" 2> "$D/api2.log" &
+API2=$!
+$PY - "$HOSTIP" "$P2" <<'PY' || { kill $API2; cat "$D/api2.log" >&2; fail "--ws-max-per-address"; }
+import asyncio, socket, sys, time, websockets
+ip, port = sys.argv[1], int(sys.argv[2])
+for _ in range(200):
+    try:
+        socket.create_connection((ip, port), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+async def main():
+    held = [await websockets.connect(f"ws://{ip}:{port}/ws") for _ in range(3)]
+    try:
+        await websockets.connect(f"ws://{ip}:{port}/ws")
+        raise SystemExit("a 4th connection from one address was accepted")
+    except (websockets.InvalidHandshake, EOFError, OSError):
+        pass
+    local = [await websockets.connect(f"ws://127.0.0.1:{port}/ws") for _ in range(5)]
+    await held[0].close()
+    await asyncio.sleep(0.2)
+    held[0] = await websockets.connect(f"ws://{ip}:{port}/ws")
+    for c in held + local:
+        await c.close()
+asyncio.run(main())
+print(f"stream: --ws-max-per-address 3: 3 from {ip}, the 4th refused, 5 from loopback, a closed one's place taken again")
+PY
+kill $API2; wait $API2 2>/dev/null
 "$T" tail ticks.0 --from-start --no-follow --shm-path "$SHM" > "$D/tail.jsonl" 2>"$D/tail.err" \
   || fail "tickd tail: $(cat "$D/tail.err")"
 $PY - "$D" "$COUNT" <<'PY' || fail "stream contents"
@@ -177,7 +213,7 @@ import json, sys
 d = sys.argv[1]
 m = {}
 for l in open(f"{d}/metrics.txt"):
-    if l.startswith("tickd_api_ws_"):
+    if l.startswith("tickd_api_ws_") and '{role="api"}' in l:  # the run's API, not the second one
         name, v = l.split("{")[0], float(l.rsplit(" ", 1)[1])
         m[name] = v
 got = sum(1 for n in ("one.txt", "all.txt") for l in open(f"{d}/{n}") for x in json.loads(l) if "channel" in x)
@@ -185,7 +221,7 @@ got += sum(len(json.loads(l).get("data", [])) for l in open(f"{d}/fh.txt"))
 assert m["tickd_api_ws_clients"] == 0, m
 assert m["tickd_api_ws_messages_total"] >= got, (m, got)
 assert m["tickd_api_ws_bad_messages_total"] >= 11, m  # 8 malformed messages, a binary frame, the flood
-assert m["tickd_api_ws_refused_total"] >= 1, m       # /nope
+assert m["tickd_api_ws_refused_total"] >= 1, m       # /nope (the 4th is the second API's)
 assert m["tickd_api_ws_gaps_total"] == 0 and m["tickd_api_ws_closed_slow_total"] == 0, m
 print(f"stream: /metrics counts {m['tickd_api_ws_messages_total']:.0f} messages (the clients got {got}), "
       f"{m['tickd_api_ws_bad_messages_total']:.0f} bad messages, {m['tickd_api_ws_refused_total']:.0f} refused")
