@@ -632,29 +632,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 					const char *name = t != NULL ? tk_symtab_name(t, (int32_t)id) : NULL;
 
 					memcpy(&tk, slot->data, sizeof(tk));
-					tk_buf_puts(&m, "{\"s\":");
-					tk_json_str(&m, name != NULL ? name : "", name != NULL ? strlen(name) : 0);
-					tk_buf_puts(&m, ",\"p\":");
-					tk_json_double(&m, tk.price);
-					tk_buf_puts(&m, ",\"t\":");
-					tk_buf_i64(&m, tk.ts_ns / 1000000);
-					tk_buf_puts(&m, ",\"v\":");
-					tk_json_double(&m, tk.size);
-					tk_buf_puts(&m, ",\"c\":");
-					if (tk.conditions == 0) {
-						tk_buf_puts(&m, "null");
-					} else {
-						int bit, first = 1;
-
-						tk_buf_puts(&m, "[");
-						for (bit = 0; bit < 32; bit++)
-							if (tk.conditions & (1u << bit)) {
-								tk_buf_printf(&m, "%s\"%d\"", first ? "" : ",", bit);
-								first = 0;
-							}
-						tk_buf_puts(&m, "]");
-					}
-					tk_buf_puts(&m, "}");
+					tk_render_finnhub_trade(&m, name != NULL ? name : "", &tk);
 				} else {
 					tk_buf_puts(&m, "{\"channel\":");
 					tk_json_str(&m, l->channel, strlen(l->channel));

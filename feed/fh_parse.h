@@ -35,7 +35,8 @@
 extern "C" {
 #endif
 
-#define TK_COND_OTHER (1u << 31) /* a condition code of 31 or more */
+/* As shm/records.h has it (that header is C only; this one is C++ too). */
+#define TK_COND_OTHER (1u << 31)
 
 struct tk_fh_limits {
 	size_t max_bytes;  /* longest message accepted (default 1 MiB) */

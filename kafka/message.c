@@ -93,46 +93,21 @@ static void tkk__payload(void *dst, size_t want, const void *data, size_t len)
 	memcpy(dst, data, len < want ? len : want);
 }
 
-static long long tkk__ms(int64_t ns)
-{
-	/* Floor, as the data contract's times (render.c): -1 ns is -1 ms. */
-	return (long long)(ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000));
-}
-
 void tkk_value(struct tk_buf *b, enum tkk_format fmt, uint64_t seq, uint32_t type, uint32_t aux,
 	       const void *data, size_t len, const char *symbol)
 {
 	if (fmt == TKK_FMT_FINNHUB && type == TK_REC_TICK) {
 		struct tk_tick t;
 		char name[16];
-		int bit, first = 1;
 
 		tkk__payload(&t, sizeof(t), data, len);
 		if (symbol == NULL) {
 			snprintf(name, sizeof(name), "#%u", aux);
 			symbol = name;
 		}
-		tk_buf_puts(b, "{\"data\":[{\"s\":");
-		tk_json_str(b, symbol, strlen(symbol));
-		tk_buf_puts(b, ",\"p\":");
-		tk_json_double(b, t.price);
-		tk_buf_printf(b, ",\"t\":%lld,\"v\":", tkk__ms(t.ts_ns));
-		tk_json_double(b, t.size);
-		/* Finnhub's codes are strings; a code of 31 or more was kept only as
-		 * TK_COND_OTHER (its number is gone), so it is not repeated. */
-		tk_buf_puts(b, ",\"c\":");
-		if ((t.conditions & ~(1u << 31)) == 0) {
-			tk_buf_puts(b, "null");
-		} else {
-			tk_buf_puts(b, "[");
-			for (bit = 0; bit < 31; bit++)
-				if (t.conditions & (1u << bit)) {
-					tk_buf_printf(b, "%s\"%d\"", first ? "" : ",", bit);
-					first = 0;
-				}
-			tk_buf_puts(b, "]");
-		}
-		tk_buf_puts(b, "}],\"type\":\"trade\"}");
+		tk_buf_puts(b, "{\"data\":[");
+		tk_render_finnhub_trade(b, symbol, &t);
+		tk_buf_puts(b, "],\"type\":\"trade\"}");
 		return;
 	}
 	tk_render_json_named(b, seq, type, aux, data, len, symbol);

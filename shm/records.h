@@ -20,13 +20,16 @@ enum tk_rec_type {
 	TK_REC_TEST = 100,    /* test and benchmark payloads */
 };
 
+/* A condition code of 31 or more: kept as this flag, its number gone. */
+#define TK_COND_OTHER (1u << 31)
+
 /* A trade. */
 struct tk_tick {
 	int64_t ts_ns;       /* event time (the trade's own timestamp) */
 	double price;
 	double size;
 	int64_t recv_ns;     /* when the feed received it */
-	uint32_t conditions; /* trade-condition flags, TK_COND_* */
+	uint32_t conditions; /* bit k: Finnhub's condition code k (k < 31); TK_COND_OTHER */
 	uint32_t feed;       /* which feed wrote it */
 	uint64_t src;        /* its place in its source: the n-th trade of the generator,
 				or (message number << 20 | trade in the message) of a replay */

@@ -216,3 +216,30 @@ int tk_tf_parse(const char *text, size_t len, int64_t *tf_ns)
 	*tf_ns = n * unit * TK_NS_PER_S_;
 	return 0;
 }
+
+void tk_render_finnhub_trade(struct tk_buf *b, const char *symbol, const struct tk_tick *t)
+{
+	int first = 1;
+
+	tk_buf_puts(b, "{\"s\":");
+	tk_json_str(b, symbol, strlen(symbol));
+	tk_buf_puts(b, ",\"p\":");
+	tk_json_double(b, t->price);
+	tk_buf_puts(b, ",\"t\":");
+	/* floor to the millisecond, as the contract's times */
+	tk_buf_i64(b, t->ts_ns >= 0 ? t->ts_ns / 1000000 : -((-t->ts_ns + 999999) / 1000000));
+	tk_buf_puts(b, ",\"v\":");
+	tk_json_double(b, t->size);
+	tk_buf_puts(b, ",\"c\":");
+	if ((t->conditions & ~TK_COND_OTHER) == 0) {
+		tk_buf_puts(b, "null}");
+		return;
+	}
+	tk_buf_puts(b, "[");
+	for (int bit = 0; bit < 31; bit++)
+		if (t->conditions & (1u << bit)) {
+			tk_buf_printf(b, "%s\"%d\"", first ? "" : ",", bit);
+			first = 0;
+		}
+	tk_buf_puts(b, "]}");
+}

@@ -30,6 +30,14 @@ void tk_render_json(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux,
 void tk_render_json_named(struct tk_buf *b, uint64_t seq, uint32_t type, uint32_t aux,
 			  const void *data, size_t len, const char *symbol);
 
+/* A trade as one element of a Finnhub trade message's "data":
+ * {"s","p","t","v","c"}: t in epoch ms, c null or the condition codes as
+ * strings (a code of 31 or more, kept only as TK_COND_OTHER, is not
+ * repeated).  What /ws/finnhub and the Kafka publisher's finnhub format
+ * send, so that a client of Finnhub reads either unchanged. */
+struct tk_tick;
+void tk_render_finnhub_trade(struct tk_buf *b, const char *symbol, const struct tk_tick *t);
+
 /* "1s", "1m", "5m", "1h", "1d", or "<n>s" for others; out >= 16 bytes.
  * (The same names as the engine's bar logs: bars.<name>.) */
 void tk_tf_name(int64_t tf_ns, char *out, size_t cap);

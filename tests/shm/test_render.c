@@ -204,3 +204,26 @@ Test(timeframes, parse)
 		}
 	}
 }
+
+/* The trade as Finnhub sends it (/ws/finnhub, the Kafka finnhub format):
+ * codes as strings in order, TK_COND_OTHER (a code of 31 or more) not
+ * repeated, no codes at all null; t floored to the millisecond. */
+Test(render, a_trade_in_finnhubs_format, .init = setup, .fini = teardown)
+{
+	struct tk_tick t = { .ts_ns = 1700000000123999999, .price = 189.25, .size = 100,
+			     .conditions = (1u << 1) | (1u << 12) | (1u << 30) | TK_COND_OTHER };
+	struct tk_buf b;
+
+	tk_buf_init(&b, out, sizeof(out));
+	tk_render_finnhub_trade(&b, "BINANCE:BTCUSDT", &t);
+	out[b.len] = '\0';
+	cr_assert_str_eq(out, "{\"s\":\"BINANCE:BTCUSDT\",\"p\":189.25,\"t\":1700000000123,\"v\":100,"
+			      "\"c\":[\"1\",\"12\",\"30\"]}");
+	t.conditions = TK_COND_OTHER;
+	t.ts_ns = -1;
+	t.size = 0.0001;
+	tk_buf_init(&b, out, sizeof(out));
+	tk_render_finnhub_trade(&b, "A", &t);
+	out[b.len] = '\0';
+	cr_assert_str_eq(out, "{\"s\":\"A\",\"p\":189.25,\"t\":-1,\"v\":0.0001,\"c\":null}");
+}
