@@ -22,7 +22,7 @@
 
 /* The stream's counters in tka_ctx.ws. */
 enum { TKA_WS_CLIENTS, TKA_WS_MESSAGES, TKA_WS_FRAMES, TKA_WS_GAPS, TKA_WS_CLOSED_SLOW,
-       TKA_WS_BAD_MESSAGES, TKA_WS_REFUSED, TKA_WS_COUNTS };
+       TKA_WS_BAD_MESSAGES, TKA_WS_REFUSED, TKA_WS_BAD_RECORDS, TKA_WS_COUNTS };
 
 struct tka_ctx {
 	struct tk_segment seg;

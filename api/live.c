@@ -34,7 +34,7 @@ int tka_symbol_id(struct tka_ctx *c, const char *symbol, struct tka_resp *o)
 }
 
 /* The live state of id, the quote fields only; -ENODATA: no trade yet. */
-static int tka__live(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t len)
+static int tka__live_tries(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t len, int retries)
 {
 	const struct tk_state_region *st = tk_state_of(&c->seg);
 	int rc;
@@ -44,12 +44,17 @@ static int tka__live(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t
 	/* A writer descheduled mid-update (this host's cores shared with the
 	 * API and everything else) gets up to 20 ms before the client is told
 	 * to retry: each read yields to it once it has spun 1 ms. */
-	for (int tries = 0; (rc = tk_state_read(st, (uint32_t)id, live, len)) == -EAGAIN && tries < 20;
+	for (int tries = 0; (rc = tk_state_read(st, (uint32_t)id, live, len)) == -EAGAIN && tries < retries;
 	     tries++)
 		;
 	if (rc < 0)
 		return rc;
 	return live->trades == 0 ? -ENODATA : 0;
+}
+
+static int tka__live(struct tka_ctx *c, int32_t id, struct tk_live *live, size_t len)
+{
+	return tka__live_tries(c, id, live, len, 20);
 }
 
 #define TKA_QUOTE_BYTES __builtin_offsetof(struct tk_live, open_bar)
@@ -187,7 +192,9 @@ int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_
 		   uint64_t *seq)
 {
 	struct tk_live l;
-	int rc = tka__live(c, id, &l, TKA_QUOTE_BYTES);
+	/* One try (about 1 ms at worst): the stream's loop serves everyone,
+	 * and the quote stays owed for its next frame. */
+	int rc = tka__live_tries(c, id, &l, TKA_QUOTE_BYTES, 0);
 
 	if (rc < 0)
 		return rc;
@@ -195,32 +202,6 @@ int tka_quote_json(struct tka_ctx *c, int32_t id, const char *symbol, struct tk_
 		*seq = l.last_seq;
 	tka__quote_body(b, symbol, &l);
 	return 0;
-}
-
-/* The engine keeps its timeframes in the order of the segment's bar logs
- * (both come from the one [global] timeframes setting): tf's place among the
- * bar logs' timeframes is its place in the live record's open_bar[]. */
-static int tka__tf_slot(const struct tka_ctx *c, int64_t tf_ns)
-{
-	int64_t seen[TK_MAX_TF];
-	int n = 0;
-
-	for (unsigned i = 0; i < c->index.n; i++) {
-		int k;
-
-		if (c->index.log[i].type != TK_REC_BAR)
-			continue;
-		for (k = 0; k < n && seen[k] != c->index.log[i].tf_ns; k++)
-			;
-		if (k < n)
-			continue;
-		if (c->index.log[i].tf_ns == tf_ns)
-			return n;
-		if (n == TK_MAX_TF)
-			return -1;
-		seen[n++] = c->index.log[i].tf_ns;
-	}
-	return -1;
 }
 
 /* GET /ohlcv/{tf}/open?symbol=S: the bar of the newest window, still open,
@@ -234,7 +215,7 @@ void tka_get_open_bar(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 	int64_t tf_ns;
 	char tf[16];
 	int32_t id;
-	int rc, t;
+	int rc, t, place;
 
 	if (tka_params_allow(r, "symbol", o) < 0 || tka_path_tf(c, r, o, &tf_ns) < 0 ||
 	    tka_param_symbol(r, "symbol", true, &symbol, o) < 0 || (id = tka_symbol_id(c, symbol, o)) < 0)
@@ -244,10 +225,14 @@ void tka_get_open_bar(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 		return;
 	}
 	tk_tf_name(tf_ns, tf, sizeof(tf));
-	t = tka__tf_slot(c, tf_ns);
-	bar = t >= 0 && (uint32_t)t < l.ntf ? &l.open_bar[t] : NULL;
-	/* A window that is not tf's, or not newer than the last closed one: the
-	 * engine's timeframes are not the segment's order; say so, give nothing. */
+	/* The engine says which open bar is which timeframe (tf_map); one that
+	 * does not (older) kept them in the segment's order. */
+	place = tk_seg_tf_index(&c->seg.hdr->config, tf_ns);
+	t = -1;
+	for (uint32_t i = 0; place >= 0 && i < l.ntf && i < TK_MAX_TF; i++)
+		if (l.tf_map != 0 ? ((l.tf_map >> (4 * i)) & 15) == (uint32_t)place + 1 : (int)i == place)
+			t = (int)i;
+	bar = t >= 0 ? &l.open_bar[t] : NULL;
 	if (bar != NULL && (bar->window_start % tf_ns != 0 ||
 			    (l.last[t].window_start != 0 && bar->window_start <= l.last[t].window_start)))
 		bar = NULL;

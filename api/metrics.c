@@ -433,9 +433,10 @@ static const struct {
 	{ "api_ws_messages_total", TK_METRIC_COUNTER, "stream messages sent: trades, bars, signals, quotes" },
 	{ "api_ws_frames_total", TK_METRIC_COUNTER, "stream frames of data messages sent" },
 	{ "api_ws_gaps_total", TK_METRIC_COUNTER, "stream clients conflated, each told its gap" },
-	{ "api_ws_closed_slow_total", TK_METRIC_COUNTER, "stream clients closed 1013: 3 gaps in 30 s" },
+	{ "api_ws_closed_slow_total", TK_METRIC_COUNTER, "stream clients closed: 3 gaps in 30 s, or not reading" },
 	{ "api_ws_bad_messages_total", TK_METRIC_COUNTER, "stream client messages answered with an error" },
-	{ "api_ws_refused_total", TK_METRIC_COUNTER, "WebSocket upgrades refused: path, --ws-max-clients" },
+	{ "api_ws_refused_total", TK_METRIC_COUNTER, "WebSocket upgrades refused: path, limits" },
+	{ "api_ws_bad_records_total", TK_METRIC_COUNTER, "log records too big for a stream message" },
 };
 
 void tka_metrics_open(struct tka_ctx *c)

@@ -385,6 +385,10 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	static struct tka_pending now; /* a request without a body: answered at once */
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* An upgrade naming this protocol ("Sec-WebSocket-Protocol: http")
+		 * would be a WebSocket outside the stream's paths and limits. */
+		return 1;
 	case LWS_CALLBACK_HTTP: {
 		/* The path with its length: a decoded NUL must not end it. */
 		char *uri = NULL;
@@ -658,6 +662,9 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 	else
 		tk_warn("api: no thread to wake the stream's clients: /ws answers only what they ask");
 	if (pthread_create(&s->thread, NULL, tka__loop, s) != 0) {
+		atomic_store_explicit(&s->stop, true, memory_order_release);
+		if (s->waker_running)
+			pthread_join(s->waker, NULL); /* it reads s */
 		lws_context_destroy(s->lws);
 		tk_err_set(-EAGAIN, "api: cannot start the server thread");
 		free(s);

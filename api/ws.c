@@ -43,12 +43,22 @@ struct tka_ws_client {
 	uint32_t qid[TKA_WS_QUOTES_MAX];
 	uint64_t qseq[TKA_WS_QUOTES_MAX];
 	uint8_t qlog[TKA_WS_QUOTES_MAX];  /* the log of that trade */
+	bool qconf[TKA_WS_QUOTES_MAX];    /* a conflated client's: send now, say so */
 	int64_t qsince[TKA_WS_QUOTES_MAX]; /* owed since (monotonic ns) */
 	char *rx;                  /* an incoming message being assembled */
 	size_t rx_len;
 	struct tka_bucket msgs;    /* TKA_WS_MSG_RATE a second, TKA_WS_MSG_BURST at once */
 	struct tka_ws_addr *from;  /* its address's count (--ws-max-per-address), or NULL */
+	bool ack_pending;          /* a "subscribed" in ctl at ack_at: the next one replaces it */
+	size_t ack_at, ack_len;
+	uint64_t folded;           /* errors not queued one by one: told as one count */
+	const char *close_why;     /* set with close_slow */
+	int64_t last_writable;     /* lws let it write (monotonic ns) */
 };
+
+/* Symbol id -> 1 + its index in the client's owed quotes (k->qid), 0: none;
+ * made from k->qid at the start of each frame (the loop has one thread). */
+static uint32_t tka__owed[1u << 20];
 
 /* ------------------------------------------------------------- setup */
 
@@ -261,7 +271,7 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 		return -EINVAL;
 	}
 	act = tka_jget(&o, finnhub ? "type" : "action");
-	if (act == NULL || act->type != TKA_J_STR ||
+	if (act == NULL || act->type != TKA_J_STR || strlen(act->str) != act->len ||
 	    (strcmp(act->str, "subscribe") != 0 && strcmp(act->str, "unsubscribe") != 0)) {
 		tka__error(ack, finnhub, finnhub ? "\"type\" must be \"subscribe\" or \"unsubscribe\"%s"
 					: "\"action\" must be \"subscribe\" or \"unsubscribe\"%s", "");
@@ -306,7 +316,8 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 
 		for (i = 0; chans != NULL && i < chans->nitems; i++) {
 			const char *name = o.items[chans->first + i];
-			uint64_t b = tka__channel_bits(w, name);
+			/* a decoded \u0000 must not end the name early */
+			uint64_t b = strlen(name) == o.item_len[chans->first + i] ? tka__channel_bits(w, name) : 0;
 
 			if (b == 0) {
 				tka__error(ack, false, "unknown channel '%s' (trades, quotes, signals, "
@@ -345,9 +356,9 @@ int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t l
 
 /* ---------------------------------------------------------- addresses */
 
-/* The count of wsi's peer address, made if new; NULL for a loopback peer,
- * an address lws cannot tell, or a table full of live addresses (then the
- * global limit alone applies).  An address seen before keeps its entry at
+/* The count of wsi's peer address (an IPv6 one by its /64), made if new;
+ * NULL for a loopback peer, an address lws cannot tell, or a table full of
+ * live addresses (then the global limit alone applies).  An address seen before keeps its entry at
  * 0: a probe runs the whole chain before it reuses one. */
 static struct tka_ws_addr *tka__addr(struct tka_ws *w, struct lws *wsi)
 {
@@ -360,6 +371,9 @@ static struct tka_ws_addr *tka__addr(struct tka_ws *w, struct lws *wsi)
 	if (lws_get_peer_simple(wsi, text, sizeof(text)) == NULL || tka_addr_key(text, key, &loopback) < 0 ||
 	    loopback)
 		return NULL;
+	/* An IPv6 host has a /64 to pick addresses from: it counts as one. */
+	if (!(memcmp(key, (uint8_t[12]){ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, 12) == 0))
+		memset(key + 8, 0, 8);
 	for (i = 0; i < 16; i++)
 		h = (h ^ key[i]) * 16777619u;
 	for (n = 0, i = h & (TKA_WS_ADDR_SLOTS - 1); n < TKA_WS_ADDR_SLOTS; n++, i = (i + 1) & (TKA_WS_ADDR_SLOTS - 1)) {
@@ -434,15 +448,17 @@ static bool tka__append(struct tk_buf *f, const struct tk_buf *m, size_t room, b
 }
 
 /* Queue a control message (ack, error, gap) for the client's next frame.
- * Never dropped: a client that lets more than TKA_WS_CTL_MAX pile up (a
- * flood of bad messages it does not read the answers of) is closed. */
+ * Never dropped: a client that lets more than TKA_WS_CTL_MAX pile up is
+ * closed (tka__answer_ctl keeps acknowledgements and errors well below). */
 #define TKA_WS_CTL_MAX (TKA_WS_FRAME - 64)
+#define TKA_WS_CTL_SOFT (16 * 1024) /* errors past this are counted, not queued */
 static void tka__ctl(struct tka_ws_client *k, const char *json, size_t len)
 {
 	size_t need = k->ctl_len + len + 1;
 
 	if (need > TKA_WS_CTL_MAX) {
 		k->close_slow = true;
+		k->close_why = "too many messages left unread";
 		return;
 	}
 	if (need > k->ctl_cap) {
@@ -460,6 +476,39 @@ static void tka__ctl(struct tka_ws_client *k, const char *json, size_t len)
 		k->ctl[k->ctl_len++] = k->finnhub ? '\n' : ',';
 	memcpy(k->ctl + k->ctl_len, json, len);
 	k->ctl_len += len;
+}
+
+/* An answer to a client's message.  A "subscribed" states the whole
+ * subscription, so a newer one replaces the one not sent yet (a client
+ * subscribing symbol by symbol would pile up n^2/2 bytes); errors past
+ * TKA_WS_CTL_SOFT are counted, and told as one message. */
+static void tka__answer_ctl(struct tka_ws_client *k, const char *json, size_t len)
+{
+	static const char sub[] = "{\"type\":\"subscribed\"";
+	bool is_ack = len >= sizeof(sub) - 1 && memcmp(json, sub, sizeof(sub) - 1) == 0;
+
+	if (is_ack && k->ack_pending) {
+		/* the old one and its separator out */
+		size_t from = k->ack_at, to = k->ack_at + k->ack_len;
+
+		if (from > 0)
+			from--;
+		else if (to < k->ctl_len)
+			to++;
+		memmove(k->ctl + from, k->ctl + to, k->ctl_len - to);
+		k->ctl_len -= to - from;
+		k->ack_pending = false;
+	}
+	if (!is_ack && k->ctl_len + len > TKA_WS_CTL_SOFT) {
+		k->folded++;
+		return;
+	}
+	tka__ctl(k, json, len);
+	if (is_ack && !k->close_slow) {
+		k->ack_pending = true;
+		k->ack_len = len;
+		k->ack_at = k->ctl_len - len;
+	}
 }
 
 /* The client is behind on log li: the gap it missed, the latest quotes of
@@ -480,8 +529,10 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 			k->lap_t0 = now;
 			k->laps = 0;
 		}
-		if (++k->laps >= TKA_WS_MAX_LAPS)
+		if (++k->laps >= TKA_WS_MAX_LAPS) {
 			k->close_slow = true;
+			k->close_why = "too slow: conflated 3 times in 30 s";
+		}
 	}
 	k->next[li] = head + 1;
 	tka__count(w, TKA_WS_GAPS);
@@ -498,16 +549,27 @@ static void tka__conflate(struct tka_ws *w, struct tka_ws_client *k, unsigned li
 	tk_buf_u64(&m, head);
 	tk_buf_puts(&m, "}");
 	tka__ctl(k, m.p, m.len);
+	/* The latest quote of each symbol it names, after the gap: owed
+	 * quotes, ready at once, sent as the frames' room allows. */
 	for (i = 0; t != NULL && i < k->sub.nsym && w->log[li].kind == TKA_WS_TICKS; i++) {
 		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
+		uint32_t q;
 
-		tk_buf_init(&m, mem, sizeof(mem));
-		tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
-		if (id < 0 || tka_quote_json(w->c, id, k->sub.sym[i], &m, NULL) < 0)
+		if (id < 0 || (uint32_t)id >= (1u << 20))
 			continue;
-		tk_buf_puts(&m, ",\"conflated\":true}");
-		if (!m.overflow)
-			tka__ctl(k, m.p, m.len);
+		if (tka__owed[id] != 0) {
+			q = tka__owed[id] - 1;
+		} else if (k->nqpend < TKA_WS_QUOTES_MAX) {
+			q = k->nqpend++;
+			k->qid[q] = (uint32_t)id;
+			k->qlog[q] = (uint8_t)li;
+			tka__owed[id] = q + 1;
+		} else {
+			continue;
+		}
+		k->qseq[q] = 0;
+		k->qconf[q] = true;
+		k->qsince[q] = now - TKA_WS_QUOTE_WAIT_NS;
 	}
 }
 
@@ -552,7 +614,6 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
 	_Alignas(64) uint8_t slotmem[TKA_WS_SLOT_MAX];
 	struct tk_slot *slot = (struct tk_slot *)slotmem;
-	static uint32_t owed[1u << 20]; /* symbol id -> 1 + its index in k->qid, 0: none */
 	char mem[4096];
 	struct tk_buf m;
 	unsigned n = 0, li;
@@ -563,7 +624,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 	*more = false;
 	k->lapped = false;
 	for (uint32_t i = 0; i < k->nqpend; i++)
-		owed[k->qid[i]] = i + 1;
+		tka__owed[k->qid[i]] = i + 1;
 	/* A name not known yet is looked up again once the table has grown. */
 	if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
 		tka__resolve(w, k);
@@ -572,6 +633,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 		tk_buf_put(f, k->ctl, k->ctl_len);
 		n++;
 		k->ctl_len = 0;
+		k->ack_pending = false;
 	}
 	/* Each frame starts at the next log: a busy tick log that fills every
 	 * frame does not keep the bars and signals behind it waiting. */
@@ -614,15 +676,16 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 			} else if ((l->kind != TKA_WS_TICKS || slot->type == TK_REC_TICK) &&
 				   tka__wants(k, id)) {
 				if (l->kind == TKA_WS_TICKS && want_quotes && id < (1u << 20)) {
-					if (owed[id] != 0) {
-						k->qseq[owed[id] - 1] = slot->seq;
-						k->qlog[owed[id] - 1] = (uint8_t)li;
+					if (tka__owed[id] != 0) {
+						k->qseq[tka__owed[id] - 1] = slot->seq;
+						k->qlog[tka__owed[id] - 1] = (uint8_t)li;
 					} else if (k->nqpend < TKA_WS_QUOTES_MAX) {
 						k->qid[k->nqpend] = id;
 						k->qseq[k->nqpend] = slot->seq;
 						k->qlog[k->nqpend] = (uint8_t)li;
+						k->qconf[k->nqpend] = false;
 						k->qsince[k->nqpend] = now;
-						owed[id] = ++k->nqpend;
+						tka__owed[id] = ++k->nqpend;
 					}
 				}
 				if (!(k->sub.channels & (1ull << li))) {
@@ -642,7 +705,10 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 					tk_buf_puts(&m, "}");
 				}
 			}
-			if (m.len > 0) {
+			if (m.overflow) {
+				/* a record too big for a message: skipped, not retried forever */
+				tka__count(w, TKA_WS_BAD_RECORDS);
+			} else if (m.len > 0) {
 				if (!tka__append(f, &m, data_room, n == 0)) {
 					*more = true;
 					break;
@@ -667,17 +733,19 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 			uint64_t seq = 0;
 			bool sent = name == NULL;
 
-			owed[id] = 0;
+			tka__owed[id] = 0;
 			if (!sent) {
 				tk_buf_init(&m, mem, sizeof(mem));
 				tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
 				if (tka_quote_json(w->c, (int32_t)id, name, &m, &seq) == 0 &&
 				    tka__quote_ready(w, k, i, seq, now)) {
-					tk_buf_puts(&m, "}");
+					tk_buf_puts(&m, k->qconf[i] ? ",\"conflated\":true}" : "}");
 					if (tka__append(f, &m, room - 2, n == 0)) {
 						n++;
 						tka__count(w, TKA_WS_MESSAGES);
 						sent = true;
+					} else {
+						*more = true; /* the frame is full: the next one */
 					}
 				}
 			}
@@ -685,6 +753,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 				k->qid[keep] = id;
 				k->qseq[keep] = k->qseq[i];
 				k->qlog[keep] = k->qlog[i];
+				k->qconf[keep] = k->qconf[i];
 				k->qsince[keep] = k->qsince[i];
 				keep++;
 			}
@@ -710,13 +779,27 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	bool more;
 	unsigned n;
 
+	/* lws calls this only when the socket takes more: a client that has
+	 * not read for TKA_WS_STUCK_S is closed by lws itself. */
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, TKA_WS_STUCK_S);
+	k->last_writable = now;
 	if (k->close_slow && k->ctl_len == 0) {
-		static const char why[] = "too slow: conflated 3 times in 30 s";
+		const char *why = k->close_why != NULL ? k->close_why : "too slow";
 
 		lws_close_reason(wsi, (enum lws_close_status)1013 /* try again later */, (unsigned char *)why,
-				 sizeof(why) - 1);
+				 strlen(why));
 		tka__count(w, TKA_WS_CLOSED_SLOW);
 		return -1;
+	}
+	if (k->folded > 0 && k->ctl_len < TKA_WS_CTL_SOFT) {
+		char note[160];
+		struct tk_buf m;
+
+		tk_buf_init(&m, note, sizeof(note));
+		tk_buf_printf(&m, "{\"type\":\"error\",\"%s\":\"%llu more messages refused (too many to "
+			      "answer one by one)\"}", k->finnhub ? "msg" : "error", (unsigned long long)k->folded);
+		k->folded = 0;
+		tka__ctl(k, m.p, m.len);
 	}
 	if (now - k->last_ping_ns >= TKA_WS_PING_NS) {
 		/* The server's ping, as a message (Finnhub's own way). */
@@ -738,6 +821,7 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 		size_t first = nl != NULL ? (size_t)(nl - k->ctl) : k->ctl_len;
 
 		tk_buf_put(&f, k->ctl, first);
+		k->ack_pending = false; /* (Finnhub's protocol has no acknowledgement) */
 		k->ctl_len -= nl != NULL ? first + 1 : first;
 		memmove(k->ctl, k->ctl + (nl != NULL ? first + 1 : first), k->ctl_len);
 		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
@@ -751,6 +835,7 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 		tk_buf_put(&f, k->ctl, k->ctl_len);
 		tk_buf_puts(&f, "]");
 		k->ctl_len = 0;
+		k->ack_pending = false;
 		if (tka__send(wsi, out + LWS_PRE, f.len) < 0)
 			return -1;
 		lws_callback_on_writable(wsi);
@@ -773,7 +858,6 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	static char mem[TKA_WS_SYMBOLS_MAX * 40 + 1024]; /* an ack naming every symbol */
 	struct tk_buf ack;
 	uint32_t before = k->sub.nsym;
-
 	uint64_t left, full, retry;
 
 	tk_buf_init(&ack, mem, sizeof(mem));
@@ -785,8 +869,8 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	} else if (tka_ws_apply(w, k->finnhub, k->rx, k->rx_len, &k->sub, &ack) < 0) {
 		tka__count(w, TKA_WS_BAD_MESSAGES);
 	}
-	if (k->sub.nsym != before || k->resolved != k->sub.nsym)
-		tka__resolve(w, k);
+	if (k->sub.nsym != before)
+		tka__resolve(w, k); /* (names not known yet: looked up again when the table grows) */
 	/* A log no longer followed starts from the newest record again if it
 	 * is subscribed later, instead of from where it was left. */
 	for (unsigned li = 0; li < w->nlogs; li++)
@@ -794,7 +878,7 @@ static void tka__receive(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 		    !(w->log[li].kind == TKA_WS_TICKS && (k->sub.channels & (1ull << TKA_WS_QUOTES))))
 			k->next[li] = 0;
 	if (ack.len > 0 && !ack.overflow)
-		tka__ctl(k, ack.p, ack.len);
+		tka__answer_ctl(k, ack.p, ack.len);
 	lws_callback_on_writable(wsi);
 }
 
@@ -835,6 +919,8 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 			     strcmp(uri, "/ws/finnhub") == 0;
 		k->last_ping_ns = tk_mono_coarse_ns();
 		k->lap_t0 = k->last_ping_ns;
+		k->last_writable = k->last_ping_ns;
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, TKA_WS_STUCK_S);
 		if (w->max_per_address > 0 && (k->from = tka__addr(w, wsi)) != NULL)
 			k->from->n++;
 		*pk = k;
@@ -870,6 +956,8 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 			free(k->ctl);
 			if (k->from != NULL)
 				k->from->n--;
+			if (tk_mono_coarse_ns() - k->last_writable >= (TKA_WS_STUCK_S - 1) * 1000000000LL)
+				tka__count(w, TKA_WS_CLOSED_SLOW); /* lws's timeout: it stopped reading */
 			free(k);
 			*pk = NULL;
 			w->clients--;

@@ -48,6 +48,7 @@
 #define TKA_WS_LAP_WINDOW_NS (30 * 1000000000LL)
 #define TKA_WS_TICK_NS (1000000LL)   /* how often the logs are looked at */
 #define TKA_WS_PING_NS (15 * 1000000000LL)
+#define TKA_WS_STUCK_S 30 /* a client whose socket takes nothing this long is closed */
 #define TKA_WS_QUOTE_WAIT_NS (1000000000LL) /* a quote waits for the engine this long at most */
 
 enum tka_ws_kind { TKA_WS_TICKS, TKA_WS_BARS, TKA_WS_SIGNALS };

@@ -95,7 +95,13 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 				  "%zu (tickd init --state-size %zu or more)",
 				  tk_state_payload_size(w->state), sizeof(struct tk_live),
 				  sizeof(struct tk_live) + TK_STATE_HEADER);
+	w->tf_map = 0;
 	for (i = 0; i < cfg->ntf; i++) {
+		int place = tk_seg_tf_index(&seg->hdr->config, cfg->tf_ns[i]);
+
+		/* Readers of the live record learn which open bar is which. */
+		if (place >= 0 && place < 15)
+			w->tf_map |= (uint32_t)(place + 1) << (4 * i);
 		w->older_cap[i] = (uint32_t)tk_agg_windows_needed(cfg->tf_ns[i], cfg->lateness_ns) - 1;
 		w->rule[i] = (struct tk_agg_rule){ .tf = cfg->tf_ns[i], .lateness = cfg->lateness_ns };
 		w->next_close[i] = INT64_MAX;
@@ -495,6 +501,7 @@ static void tk__first_tick(struct tk_worker *w, uint32_t id)
 	live = tk_state_write_begin(w->state, id);
 	memset(live, 0, sizeof(*live));
 	live->ntf = w->cfg.ntf;
+	live->tf_map = w->tf_map;
 	tk_state_write_end(w->state, id);
 }
 

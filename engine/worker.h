@@ -82,6 +82,7 @@ struct tk_worker {
 	struct tk_state_region *state;
 	struct tk_history_region *history; /* NULL: the segment keeps no history */
 	int hist_t[TK_MAX_TF];             /* history index of each timeframe, -1 if none */
+	uint32_t tf_map;                   /* tk_live.tf_map: which open bar is which timeframe */
 	struct tk_log_reader in[TK_MAX_INPUTS];
 	bool in_ended[TK_MAX_INPUTS]; /* its end-of-stream heartbeat has been applied */
 	uint32_t nin;

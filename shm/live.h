@@ -54,7 +54,10 @@ struct tk_live {
 	double change_pct; /* 100 * change / prev_close */
 	double inv_prev_close; /* 100 / prev_close: the percentage without a division per tick */
 	uint32_t ntf;
-	uint32_t reserved;
+	/* Which timeframe each open_bar[t] is: bits 4t..4t+3 hold 1 + its
+	 * place among the segment's bar-log timeframes (tk_seg_tf_index); 0:
+	 * not said (an engine before this field, or a place past 14). */
+	uint32_t tf_map;
 	/* The newest open window of each timeframe (trade_count 0: none): the
 	 * aggregator's own, updated in place by every tick. */
 	struct tk_bar open_bar[TK_MAX_TF];

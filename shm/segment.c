@@ -19,6 +19,7 @@
 #include "shm/ctlring.h"
 #include "shm/feeds.h"
 #include "shm/metrics.h"
+#include "shm/render.h" /* tk_tf_parse */
 #include "shm/history.h"
 #include "shm/log.h"
 #include "shm/state.h"
@@ -115,6 +116,32 @@ int tk_seg_config_add_log(struct tk_seg_config *cfg, const char *name, uint32_t 
 	spec->slot_size = slot_size;
 	spec->nreaders = nreaders;
 	return 0;
+}
+
+int tk_seg_tf_index(const struct tk_seg_config *cfg, int64_t tf_ns)
+{
+	int64_t seen[TK_SEG_MAX_LOGS];
+	int n = 0;
+
+	for (uint32_t i = 0; i < cfg->nlogs; i++) {
+		const char *name = cfg->logs[i].name, *end;
+		int64_t tf;
+		int k;
+
+		if (strncmp(name, "bars.", 5) != 0)
+			continue;
+		end = strchr(name + 5, '.');
+		if (tk_tf_parse(name + 5, end != NULL ? (size_t)(end - name - 5) : strlen(name + 5), &tf) < 0)
+			continue;
+		for (k = 0; k < n && seen[k] != tf; k++)
+			;
+		if (k < n)
+			continue;
+		if (tf == tf_ns)
+			return n;
+		seen[n++] = tf;
+	}
+	return -1;
 }
 
 int tk_seg_config_validate(const struct tk_seg_config *cfg)

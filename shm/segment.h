@@ -127,6 +127,12 @@ int tk_seg_config_add_log(struct tk_seg_config *cfg, const char *name, uint32_t 
 /* Check a configuration: powers of two, bounds, unique names. 0 or -EINVAL. */
 int tk_seg_config_validate(const struct tk_seg_config *cfg);
 
+/* The place of timeframe tf_ns among the timeframes of cfg's bar logs
+ * (bars.<tf>, or bars.<tf>.<shard> of several shards), in the order cfg
+ * lists them, each once: 0, 1, ...; -1 if no bar log has it.  The engine
+ * names its live record's open bars by it (struct tk_live's tf_map). */
+int tk_seg_tf_index(const struct tk_seg_config *cfg, int64_t tf_ns);
+
 /*
  * Create a segment at path from cfg and map it read-write into seg.  path
  * is resolved by tk_segment_resolve_path (seg->path is the result).

@@ -38,8 +38,8 @@
   let dirty = false, restructure = false;
 
   function newView(symbol, tf) {
-    return { symbol, tf, ms: tfMs(tf), bars: new Map(), order: [], closed: new Set(), lastSeq: -1,
-             kept: [], loaded: false, signals: [], gen: ++gen };
+    return { symbol, tf, ms: tfMs(tf), bars: new Map(), order: [], closed: new Set(), lastSeq: -1, maxSeq: -1, drawnSeq: -1,
+             kept: [], loaded: false, signals: [], signalKeys: new Set(), gen: ++gen };
   }
 
   function barOf(b, closed) {
@@ -79,6 +79,7 @@
     } else if (w > last) {
       put({ t: w, o: t.price, h: t.price, l: t.price, c: t.price, v: t.size, n: 1, closed: false });
     }
+    v.maxSeq = Math.max(v.maxSeq, t.seq); // the forming candles hold every trade up to here
     // An older window without a bar yet: its closed bar is on its way.
   }
 
@@ -94,9 +95,15 @@
              color: up ? "#26a69a" : "#ef5350", text: s.type, id: String(s.seq) };
   }
 
+  // A signal is of one timeframe: the chart's are drawn, each once (the
+  // history and the stream may both bring it).
+  const signalKey = (s) => `${s.symbol}|${s.tf}|${s.type}|${s.ts}`;
   function applySignal(s) {
-    view.signals.push(s);
-    if (view.signals.length > MARKERS_MAX) view.signals.shift();
+    const v = view;
+    if (s.tf !== v.tf || v.signalKeys.has(signalKey(s))) return;
+    v.signalKeys.add(signalKey(s));
+    v.signals.push(s);
+    if (v.signals.length > MARKERS_MAX) v.signalKeys.delete(signalKey(v.signals.shift()));
     restructure = true; dirty = true;
   }
 
@@ -119,6 +126,7 @@
         volume.update(vs(b));
       }
       document.body.dataset.bars = String(v.order.length);
+      v.drawnSeq = v.maxSeq; // what the candles drawn hold
       dirty = restructure = false;
     }
     renderTape();
@@ -200,22 +208,26 @@
       const info = syms.symbols.find((s) => s.symbol === v.symbol);
       const to = (info && info.last_ts ? info.last_ts : Date.now()) + v.ms;
       const from = to - (HISTORY_BARS + 2) * v.ms;
+      // The stream starts at the log's head as the server acknowledged;
+      // the engine applies a trade microseconds after it is written, and a
+      // moment's wait lets the open bar hold every trade before that head.
+      await new Promise((r) => setTimeout(r, 50));
       const [hist, open, sig] = await Promise.all([
         getJSON(`/ohlcv/${v.tf}?symbol=${sym}&from=${from}&to=${to}&limit=${HISTORY_BARS}`),
         getJSON(`/ohlcv/${v.tf}/open?symbol=${sym}`),
-        getJSON(`/signals/recent?symbol=${sym}&from=${from}&to=${to}&limit=${MARKERS_MAX}`),
+        getJSON(`/signals/recent?symbol=${sym}&tf=${v.tf}&from=${from}&to=${to}&limit=${MARKERS_MAX}`),
       ]);
       if (v !== view) return;
       for (const b of hist ? hist.rows : []) put(barOf(b, true));
       const last = v.order.length ? v.order[v.order.length - 1] : -Infinity;
       if (open && open.window_start > last) {
         put(barOf(open, false));
-        v.lastSeq = open.last_seq;
+        v.lastSeq = v.maxSeq = open.last_seq;
       } else if (open) {
-        v.lastSeq = open.last_seq; // its window closed meanwhile: the stream brings the bar
+        v.lastSeq = v.maxSeq = open.last_seq; // its window closed meanwhile: the stream brings the bar
       }
-      v.signals = sig ? sig.rows.slice() : [];
       v.loaded = true;
+      for (const s of sig ? sig.rows : []) applySignal(s);
       restructure = dirty = true;
       for (const m of v.kept) route(m);
       v.kept = [];
@@ -289,26 +301,33 @@
     const fill = (sel, items) => sel.replaceChildren(...items.map((x) => new Option(x, x)));
     fill($("symbol"), syms.symbols.map((s) => s.symbol));
     fill($("tf"), syms.timeframes);
-    const [hs, ht] = decodeURIComponent(location.hash.slice(1)).split("/");
+    // The address: #SYMBOL/TF (a symbol may hold a '/': the last one splits).
+    const h = location.hash.slice(1), cut = h.lastIndexOf("/");
+    let hs = "", ht = "";
+    try { hs = decodeURIComponent(h.slice(0, cut)); ht = h.slice(cut + 1); } catch (e) { /* a bad address: defaults */ }
     const symbol = syms.symbols.some((s) => s.symbol === hs) ? hs : (syms.symbols[0] || {}).symbol;
     const tf = syms.timeframes.includes(ht) ? ht : syms.timeframes[0]; // the shortest: candles from the first seconds
-    $("symbol").onchange = () => select($("symbol").value, view.tf);
-    $("tf").onchange = () => select(view.symbol, $("tf").value);
+    $("symbol").onchange = () => select($("symbol").value, view ? view.tf : $("tf").value);
+    $("tf").onchange = () => { if (view) select(view.symbol, $("tf").value); };
     if (symbol) view = newView(symbol, tf);
-    $("symbol").value = symbol; $("tf").value = tf;
+    $("symbol").value = symbol || ""; $("tf").value = tf;
     connect();
     setInterval(pollHealth, 2000);
     pollHealth();
-    // New symbols appear as the feed trades them.
-    setInterval(async () => {
+    // New symbols appear as the feed trades them (every 10 s; every second
+    // while there is none yet to show).
+    const pollSymbols = async () => {
       try {
         const s = await getJSON("/symbols");
         if (s.symbols.length !== $("symbol").options.length) {
           fill($("symbol"), s.symbols.map((x) => x.symbol));
-          $("symbol").value = view.symbol;
+          if (view) $("symbol").value = view.symbol;
+          else if (s.symbols.length) select(s.symbols[0].symbol, $("tf").value); // the first trade has come
         }
       } catch (e) { /* the stream status says it */ }
-    }, 10000);
+      setTimeout(pollSymbols, view ? 10000 : 1000);
+    };
+    setTimeout(pollSymbols, view ? 10000 : 1000);
     requestAnimationFrame(render);
   }
 

@@ -6,10 +6,15 @@
 // /ohlcv's bar exactly; then switches symbol and timeframe and checks again;
 // screenshots along the way.  Any page error or failed request fails it.
 //
-// usage: node page_test.cjs WEB_DIR BASE_URL OUT_DIR
+// With TICKD and SHM (the run's binary and segment) it also checks the
+// forming candle against the tick log: the trades of its window up to the
+// newest the page applied make exactly its open, high, low, close, volume.
+//
+// usage: node page_test.cjs WEB_DIR BASE_URL OUT_DIR [TICKD SHM]
 "use strict";
 const path = require("path");
-const [webDir, base, out] = process.argv.slice(2);
+const { execFileSync } = require("child_process");
+const [webDir, base, out, tickd, shm] = process.argv.slice(2);
 const { chromium } = require(path.join(webDir, "node_modules", "playwright-core"));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -60,6 +65,29 @@ async function checkClosed(page, atLeast) {
   return { n, d };
 }
 
+// The forming (newest, not closed) candle: the log's trades of its window
+// up to the page's newest, each once, none missing.
+async function checkForming(page) {
+  const f = await page.evaluate(() => {
+    const p = window.tickdPage, v = p.view, c = p.candles.data(), l = c[c.length - 1];
+    return { symbol: v.symbol, ms: v.ms, maxSeq: v.drawnSeq, closed: v.closed.has(l.time * 1000), c: { ...l },
+             vol: p.volume.data()[p.volume.data().length - 1].value };
+  });
+  if (f.closed) return checkForming(page); // a window just closed: the next one
+  const t0 = f.c.time * 1000;
+  const log = execFileSync(tickd, ["tail", "ticks.0", "--shm-path", shm, "--from-start", "--no-follow",
+                                   "--symbol", f.symbol], { maxBuffer: 1 << 28 }).toString().trim().split("\n")
+    .map((l) => JSON.parse(l)).filter((t) => t.price !== undefined && t.ts >= t0 && t.ts < t0 + f.ms && t.seq <= f.maxSeq);
+  if (!log.length) fail(`forming candle ${t0}: no trade of it in the log up to seq ${f.maxSeq}`);
+  const want = { open: log[0].price, high: Math.max(...log.map((t) => t.price)), low: Math.min(...log.map((t) => t.price)),
+                 close: log[log.length - 1].price };
+  for (const k of Object.keys(want))
+    if (f.c[k] !== want[k]) fail(`forming candle ${t0}: ${k} drawn ${f.c[k]}, the log's ${log.length} trades up to seq ${f.maxSeq} make ${want[k]}`);
+  const vol = log.reduce((a, t) => a + t.size, 0);
+  if (Math.abs(f.vol - vol) > 1e-9 * vol) fail(`forming candle ${t0}: volume drawn ${f.vol}, the log's ${vol}`);
+  console.log(`page: the forming candle ${t0} = the log's ${log.length} trades of its window up to seq ${f.maxSeq}`);
+}
+
 async function waitReady(page, want) {
   await page.waitForFunction((w) => document.body.dataset.ready === w, want, { timeout: 20000 });
 }
@@ -82,6 +110,9 @@ async function waitReady(page, want) {
     const first = syms.symbols[0].symbol, tf0 = syms.timeframes[0];
     await page.goto(base + "/");
     await waitReady(page, `${first}/${tf0}`);
+    // Right away: the forming candle is the open bar read from the live state
+    // plus the trades the stream brought after its last_seq.
+    if (tickd) await checkForming(page);
     // The pickers hold /symbols' symbols and timeframes.
     const opts = await page.evaluate(() => [[...document.querySelectorAll("#symbol option")].map((o) => o.value),
                                              [...document.querySelectorAll("#tf option")].map((o) => o.value)]);
@@ -101,6 +132,7 @@ async function waitReady(page, want) {
     }, before, { timeout: 15000 });
     const tape = await page.evaluate(() => document.querySelectorAll("#tape tbody tr").length);
     if (tape < 1) fail("the tape shows no trade");
+    if (tickd) await checkForming(page);
     // The forming candle of a window, once closed, is /ohlcv's: after a few
     // windows every one drawn closed (the forming ones included) still equals it.
     const formed = r.d.candles[r.d.candles.length - 1].time * 1000;

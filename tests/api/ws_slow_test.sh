@@ -27,6 +27,8 @@ cleanup() {
   [ -n "$RUN" ] && kill "$RUN" 2>/dev/null && wait "$RUN" 2>/dev/null
   pkill -CONT -f "$D/slow.py" 2>/dev/null
   pkill -f "$D/slow.py" 2>/dev/null
+  pkill -CONT -f "$D/stuck.py" 2>/dev/null
+  pkill -f "$D/stuck.py" 2>/dev/null
   "$T" clean --shm-path "$SHM" >/dev/null 2>&1
   rm -f "$SHM" "$SHM".*
   rm -rf "$D"
@@ -43,6 +45,7 @@ RUN=$!
 for _ in $(seq 1 100); do "$T" stats --shm-path "$SHM" >/dev/null 2>&1 && break; sleep 0.1; done
 "$T" api --shm-path "$SHM" --listen "127.0.0.1:$PORT" --data-dir "" --portfolio "$D/p.json" \
   --ws-max-lag 5000 > "$D/api.log" 2>&1 &
+export TICKD=$T SHM
 API=$!
 cat > "$D/slow.py" <<'PY'
 import asyncio, json, socket, sys, time, websockets
@@ -64,6 +67,27 @@ async def main():
                     return
                 f.write(fr + "\n")
                 f.flush()
+asyncio.run(main())
+PY
+# A client that stops for good: its socket takes nothing, so lws never
+# offers it a write; it must be closed after 30 s all the same.
+cat > "$D/stuck.py" <<'PY'
+import asyncio, json, socket, sys, websockets
+port, out = int(sys.argv[1]), sys.argv[2]
+async def main():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    s.connect(("127.0.0.1", port))
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", sock=s, max_size=1 << 22, max_queue=1) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "channels": ["trades"], "symbols": ["*"]}))
+        print("subscribed", flush=True)
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        except websockets.ConnectionClosed as e:
+            open(out, "w").write("closed\n")
+        except asyncio.TimeoutError:
+            open(out, "w").write("open\n")
 asyncio.run(main())
 PY
 $PY - "$PORT" "$D" <<'PY' || { tail -5 "$D/api.log" >&2; fail "stream: a stopped client beside 50"; }
@@ -89,6 +113,10 @@ async def pick():
                     n[m["data"]["symbol"]] = n.get(m["data"]["symbol"], 0) + 1
     return min(n, key=n.get)
 sym = asyncio.run(pick())
+stuck = subprocess.Popen([sys.executable, f"{d}/stuck.py", str(port), f"{d}/stuck.txt"], stdout=subprocess.PIPE)
+assert stuck.stdout.readline().strip() == b"subscribed"
+os.kill(stuck.pid, signal.SIGSTOP)
+stuck_at = time.monotonic()
 slow = subprocess.Popen([sys.executable, f"{d}/slow.py", str(port), f"{d}/slow.txt"])
 marks = {}
 async def other(i, got):
@@ -127,6 +155,13 @@ hi = min(s[-1] for s in seqs)
 common = [[x for x in s if lo <= x <= hi] for s in seqs]
 assert all(c == common[0] for c in common) and len(common[0]) > 100, "the 50 did not get the same trades"
 assert all(s == sorted(s) and len(set(s)) == len(s) for s in seqs), "out of order or twice"
+# Against the log itself: each of the 50 got every trade of its symbol from its first to its last.
+tail = subprocess.run([os.environ["TICKD"], "tail", "ticks.0", "--shm-path", os.environ["SHM"], "--from-start",
+                       "--no-follow"], capture_output=True, text=True, check=True).stdout.splitlines()
+log_trades = [t for t in map(json.loads, tail) if "price" in t]
+of_sym = [t["seq"] for t in log_trades if t["symbol"] == sym]
+for s in seqs:
+    assert s == [x for x in of_sym if s[0] <= x <= s[-1]], "a client missed a trade the log has"
 # The stopped one: a gap after the stop, with the trades on both sides contiguous with it.
 frames = [json.loads(l) for l in open(f"{d}/slow.txt")]
 msgs = [m for fr in frames if isinstance(fr, list) for m in fr]
@@ -139,6 +174,23 @@ before = [m["data"]["seq"] for m in msgs[:msgs.index(g)] if trade(m)]
 after = [m["data"]["seq"] for m in msgs[msgs.index(g) + 1:] if trade(m)]
 assert g["channel"] == "trades" and g["from"] > before[-1] and g["to"] >= g["from"], (g, before[-1:])
 assert after and after[0] > g["to"], (g, after[:1])
+# ... and outside its gaps' ranges it missed nothing: between two trades
+# it got, the log has no trade but in a gap told between them.
+next_trade = {}
+all_seqs = [t["seq"] for t in log_trades]
+for a, b in zip(all_seqs, all_seqs[1:]):
+    next_trade[a] = b
+last, told = None, []
+for m in msgs:
+    if m.get("type") == "gap":
+        told.append((m["from"], m["to"]))
+    elif trade(m):
+        x = m["data"]["seq"]
+        if last is not None:
+            missing = [y for y in all_seqs if last < y < x] if next_trade.get(last) != x else []
+            assert all(any(f <= y <= t for f, t in told) for y in missing), \
+                f"the stopped one missed trades {missing[:3]} between {last} and {x} that no gap told"
+        last, told = x, []
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
@@ -173,6 +225,14 @@ async def many():
 firsts = asyncio.run(many())
 assert len(firsts) == 1000 and all(isinstance(s, int) for s in firsts)
 print(f"stream: 1,000 clients at once, each received trades of {sym}")
+# The client stopped for good: closed by the server once its socket took
+# nothing for 30 s (lws's timeout; within a second or two of it).
+time.sleep(max(0, stuck_at + 34 - time.monotonic()))
+os.kill(stuck.pid, signal.SIGCONT)
+stuck.wait(timeout=30)
+state = open(f"{d}/stuck.txt").read().strip()
+assert state == "closed", f"a client stopped for {time.monotonic() - stuck_at:.0f} s is still connected"
+print(f"stream: a client stopped for good was closed by the server (its socket took nothing for 30 s)")
 PY
 kill -0 "$API" 2>/dev/null || fail "tickd api died"
 echo "PASS: ws_slow"

@@ -96,6 +96,13 @@ async def hostile():
             raise SystemExit("a WebSocket at /nope was accepted")
     except (websockets.InvalidHandshake, EOFError, OSError):
         pass
+    # Naming the HTTP side's protocol is no way around the stream's paths and limits.
+    for path in ("/anything", "/ws"):
+        try:
+            async with websockets.connect(url + path, subprotocols=["http"]) as ws:
+                raise SystemExit(f"a WebSocket at {path} with subprotocol http was accepted")
+        except (websockets.InvalidHandshake, EOFError, OSError):
+            pass
     # A flood: 1,200 messages at once on Finnhub's protocol (which acknowledges
     # nothing): past the burst of 1,000 each is refused unread, with an error;
     # a second later the connection takes messages again.
@@ -121,6 +128,34 @@ async def hostile():
             if m.get("type") == "error":
                 assert m["msg"].startswith("a message is"), m
                 break
+    # Subscribing symbol by symbol (400 messages at once, read as they come):
+    # a newer acknowledgement replaces one not sent yet, so the client is not
+    # buried in n^2/2 bytes of them, and the last one names all 400.
+    async with websockets.connect(url + "/ws", max_size=1 << 22) as ws:
+        for i in range(400):
+            await ws.send(json.dumps({"action": "subscribe", "channels": ["signals"], "symbols": [f"Q{i:03d}"]}))
+        acks = []
+        while not acks or len(acks[-1]["symbols"]) < 400:
+            for m in json.loads(await asyncio.wait_for(ws.recv(), 5)):
+                if m.get("type") == "subscribed":
+                    acks.append(m)
+        assert acks[-1]["symbols"] == [f"Q{i:03d}" for i in range(400)] and len(acks) < 400, len(acks)
+        n_acks = len(acks)
+    # 1,000 bad messages at once: errors up to 16 KiB waiting, the rest told as one count.
+    async with websockets.connect(url + "/ws", max_size=1 << 22) as ws:
+        for _ in range(1000):
+            await ws.send("x")
+        n_err, folded = 0, 0
+        while n_err + folded < 1000:
+            for m in json.loads(await asyncio.wait_for(ws.recv(), 5)):
+                if m.get("type") == "error":
+                    if "more messages refused" in m["error"]:
+                        folded += int(m["error"].split()[0])
+                    else:
+                        n_err += 1
+        assert n_err + folded == 1000 and folded > 0, (n_err, folded)
+    print(f"stream: 400 subscriptions one by one: {n_acks} acknowledgements, the last naming all; 1,000 bad "
+          f"messages: {n_err} errors and one count of {folded} more")
     print(f"stream: 8 malformed messages answered with errors (and a binary frame survived), 20 KB closed 1009, "
           f"/nope refused, {len(errors)} of a flood of 1,201 messages refused (too many), then served again")
 
@@ -220,8 +255,8 @@ got = sum(1 for n in ("one.txt", "all.txt") for l in open(f"{d}/{n}") for x in j
 got += sum(len(json.loads(l).get("data", [])) for l in open(f"{d}/fh.txt"))
 assert m["tickd_api_ws_clients"] == 0, m
 assert m["tickd_api_ws_messages_total"] >= got, (m, got)
-assert m["tickd_api_ws_bad_messages_total"] >= 11, m  # 8 malformed messages, a binary frame, the flood
-assert m["tickd_api_ws_refused_total"] >= 1, m       # /nope (the 4th is the second API's)
+assert m["tickd_api_ws_bad_messages_total"] >= 1011, m  # 8 malformed, a binary frame, the floods
+assert m["tickd_api_ws_refused_total"] >= 1, m       # /nope (the http-subprotocol ones are not the stream's; the 4th is the second API's)
 assert m["tickd_api_ws_gaps_total"] == 0 and m["tickd_api_ws_closed_slow_total"] == 0, m
 print(f"stream: /metrics counts {m['tickd_api_ws_messages_total']:.0f} messages (the clients got {got}), "
       f"{m['tickd_api_ws_bad_messages_total']:.0f} bad messages, {m['tickd_api_ws_refused_total']:.0f} refused")
