@@ -53,15 +53,16 @@
  * usage: ws run --shm-path P --port PORT --api-pid PID --engine-pid PID
  *               --forward-port PORT [--rate R] [--symbols S] [--clients N]
  *               [--seconds T] [--one-seconds T] [--engine-seconds T]
- *               [--stop-seconds T]
- *        ws clients --port PORT --n N --base I --symbols S [--rcvbuf B]
- *        ws forward --shm-path P --port PORT
+ *               [--stop-seconds T] [--server-cpu C] [--client-cpu C]
+ *        ws clients --port PORT --n N --base I --symbols S [--rcvbuf B] [--cpu C]
+ *        ws forward --shm-path P --port PORT [--cpu C]
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -108,6 +109,19 @@ static void on_term(int sig)
 static void sym_name(unsigned i, char *out, size_t cap)
 {
 	snprintf(out, cap, "WS%03u", i);
+}
+
+/* Pin the calling thread to cpu (-1: leave it floating). */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		fprintf(stderr, "ws: cannot pin to cpu %d: %s\n", cpu, strerror(errno));
 }
 
 /* ------------------------------------------------------------- feed */
@@ -594,8 +608,9 @@ static int run_clients(int argc, char **argv)
 {
 	static const struct option lo[] = { { "port", 1, 0, 'p' },    { "n", 1, 0, 'n' },
 					    { "base", 1, 0, 'b' },    { "symbols", 1, 0, 's' },
-					    { "rcvbuf", 1, 0, 'r' },  { 0, 0, 0, 0 } };
-	int port = 0, rcvbuf = 0, o;
+					    { "rcvbuf", 1, 0, 'r' },  { "cpu", 1, 0, 'c' },
+					    { 0, 0, 0, 0 } };
+	int port = 0, rcvbuf = 0, o, cpu = -1;
 	unsigned n = 0, base = 0, nsym = 1;
 	bool ready = false;
 
@@ -606,9 +621,11 @@ static int run_clients(int argc, char **argv)
 		case 'b': base = (unsigned)atoi(optarg); break;
 		case 's': nsym = (unsigned)atoi(optarg); break;
 		case 'r': rcvbuf = atoi(optarg); break;
+		case 'c': cpu = atoi(optarg); break;
 		default: return 2;
 		}
 	}
+	pin(cpu);
 	if (n == 0 || n > MAX_CONN || nsym == 0 || clients_init(port, nsym, base, rcvbuf, false) < 0)
 		return 2;
 	signal(SIGTERM, on_term);
@@ -786,21 +803,23 @@ static void *fwd_waker(void *arg)
 static int run_forward(int argc, char **argv)
 {
 	static const struct option lo[] = { { "shm-path", 1, 0, 'p' }, { "port", 1, 0, 'P' },
-					    { 0, 0, 0, 0 } };
+					    { "cpu", 1, 0, 'c' },      { 0, 0, 0, 0 } };
 	struct tk_reader_opts end = { .start = TK_START_END };
 	struct tk_reader_opts named = { .name = "bench-ws-forward", .start = TK_START_END };
 	struct lws_context_creation_info info;
 	const char *shm = NULL;
 	pthread_t th;
-	int port = 0, o;
+	int port = 0, o, cpu = -1;
 
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
 		case 'p': shm = optarg; break;
 		case 'P': port = atoi(optarg); break;
+		case 'c': cpu = atoi(optarg); break;
 		default: return 2;
 		}
 	}
+	pin(cpu); /* its waker thread inherits it, as tickd api's threads share one cpu */
 	if (shm == NULL || tk_segment_attach(&W.seg, shm, TK_ATTACH_READER) < 0 ||
 	    tk_log_reader_open(&W.r, &W.seg, "ticks.0", &end) < 0 ||
 	    tk_log_reader_open(&W.wake, &W.seg, "ticks.0", &named) < 0) {
@@ -897,21 +916,75 @@ static void sched_wait(pid_t pid, double *wait_ns, double *runs)
 	closedir(d);
 }
 
-/* Busy and stolen CPU of the whole host, in seconds: /proc/stat's first line. */
-static void host_cpu(double *busy, double *steal)
+/* CPU stolen by the hypervisor, in seconds: /proc/stat's first line. */
+static double host_steal(void)
 {
 	unsigned long long v[8] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
+	double st = 0;
 
-	*busy = *steal = 0;
 	if (f == NULL)
-		return;
+		return 0;
 	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7]) == 8) {
-		*busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
-		*steal = (double)v[7] / (double)sysconf(_SC_CLK_TCK);
-	}
+		   &v[4], &v[5], &v[6], &v[7]) == 8)
+		st = (double)v[7] / (double)sysconf(_SC_CLK_TCK);
 	fclose(f);
+	return st;
+}
+
+/*
+ * The other processes of the host: their CPU by pid (a process that
+ * starts and ends inside a window is missed; the tests of a neighbour run
+ * for seconds).  Not /proc/stat's busy time: that is sampled on the tick
+ * and undercounts processes that run in short bursts, as ours do.
+ */
+#define OTHERS_MAX 8192
+struct others {
+	unsigned n;
+	int pid[OTHERS_MAX];
+	double cpu[OTHERS_MAX];
+};
+
+static bool ours(int pid);
+
+static void others_scan(struct others *o)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	o->n = 0;
+	while (d != NULL && (e = readdir(d)) != NULL && o->n < OTHERS_MAX) {
+		int pid = atoi(e->d_name);
+
+		if (pid <= 0 || ours(pid))
+			continue;
+		o->pid[o->n] = pid;
+		o->cpu[o->n++] = proc_cpu(pid);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+/* CPU seconds the processes of `before` still alive in `after` used between. */
+static double others_delta(const struct others *before, const struct others *after)
+{
+	double sum = 0;
+	unsigned i = 0, j = 0;
+
+	/* Both in readdir order, which is by pid for /proc. */
+	while (i < before->n && j < after->n) {
+		if (before->pid[i] == after->pid[j]) {
+			if (after->cpu[j] > before->cpu[i])
+				sum += after->cpu[j] - before->cpu[i];
+			i++;
+			j++;
+		} else if (before->pid[i] < after->pid[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return sum;
 }
 
 static struct tk_hist *engine_hist(void)
@@ -931,14 +1004,31 @@ struct result {
 	uint64_t expected, delivered, complete, missed, disorder, gaps, feed_gaps, errors, closed;
 	double p50, p99, p999, max; /* us */
 	double server_cpu, engine_cpu, self_cpu; /* % of one core */
-	double others_cpu, steal_cpu; /* the host's busy CPU not ours; stolen by the hypervisor */
+	double others_cpu, steal_cpu; /* other processes of the host; stolen by the hypervisor */
 	double eng_wait_us;           /* the engine's mean run-queue wait each time it was woken */
+	double server_wait_pct;       /* the server's threads waiting for a core, % of the window */
 	bool engine;
 	uint64_t eng_n;
 	double eng_p50, eng_p99, eng_p999; /* us */
+	struct tk_hist eng;                /* the engine's samples of the window */
 };
 
-static pid_t server_pid, engine_pid, group_pid;
+static pid_t server_pid, engine_pid, group_pid, api_pid;
+
+static bool ours(int pid)
+{
+	return pid == getpid() || pid == server_pid || pid == engine_pid || pid == group_pid ||
+	       pid == api_pid;
+}
+
+static void engine_figures(struct result *r, const struct tk_hist *d)
+{
+	memcpy(&r->eng, d, sizeof(*d));
+	r->eng_n = d->count;
+	r->eng_p50 = (double)tk_hist_percentile(d, 50) / 1e3;
+	r->eng_p99 = (double)tk_hist_percentile(d, 99) / 1e3;
+	r->eng_p999 = (double)tk_hist_percentile(d, 99.9) / 1e3;
+}
 
 static bool window_received(void)
 {
@@ -965,7 +1055,8 @@ static void measure(struct result *r, const char *name, double secs, bool engine
 	static uint64_t per_sym[MAX_SYM];
 	static struct tk_hist e0;
 	struct tk_hist *eh = engine ? engine_hist() : NULL;
-	double s0, e_0, m0, g0, h0, st0, h1, st1, w0, n0, w1, n1;
+	static struct others o0, o1;
+	double s0, e_0, m0, st0, w0, n0, w1, n1, sw0, sn0, sw1, sn1;
 	int64_t t0, t1;
 	uint64_t total = 0;
 
@@ -983,9 +1074,10 @@ static void measure(struct result *r, const char *name, double secs, bool engine
 	s0 = proc_cpu(server_pid);
 	e_0 = proc_cpu(engine_pid);
 	m0 = proc_cpu(getpid());
-	g0 = group_pid > 0 ? proc_cpu(group_pid) : 0;
-	host_cpu(&h0, &st0);
+	others_scan(&o0);
+	st0 = host_steal();
 	sched_wait(engine_pid, &w0, &n0);
+	sched_wait(server_pid, &sw0, &sn0);
 	K.hi = UINT64_MAX;
 	K.lo = tk_log_write_seq(F.w.log);
 	for (unsigned i = 0; i < 64; i++)
@@ -998,12 +1090,13 @@ static void measure(struct result *r, const char *name, double secs, bool engine
 	r->server_cpu = (proc_cpu(server_pid) - s0) / r->secs * 100;
 	r->engine_cpu = (proc_cpu(engine_pid) - e_0) / r->secs * 100;
 	r->self_cpu = (proc_cpu(getpid()) - m0) / r->secs * 100;
-	host_cpu(&h1, &st1);
+	others_scan(&o1);
+	r->steal_cpu = (host_steal() - st0) / r->secs * 100;
+	r->others_cpu = others_delta(&o0, &o1) / r->secs * 100;
 	sched_wait(engine_pid, &w1, &n1);
 	r->eng_wait_us = n1 > n0 ? (w1 - w0) / (n1 - n0) / 1e3 : 0;
-	r->steal_cpu = (st1 - st0) / r->secs * 100;
-	r->others_cpu = (h1 - h0) / r->secs * 100 - r->steal_cpu - r->server_cpu - r->engine_cpu -
-			r->self_cpu - (group_pid > 0 ? (proc_cpu(group_pid) - g0) / r->secs * 100 : 0);
+	sched_wait(server_pid, &sw1, &sn1);
+	r->server_wait_pct = (sw1 - sw0) / 1e9 / r->secs * 100;
 	if (eh != NULL) {
 		struct tk_hist d;
 
@@ -1016,10 +1109,7 @@ static void measure(struct result *r, const char *name, double secs, bool engine
 		d.max = UINT64_MAX; /* percentiles from the buckets alone */
 		d.min = 0;
 		r->engine = true;
-		r->eng_n = d.count;
-		r->eng_p50 = (double)tk_hist_percentile(&d, 50) / 1e3;
-		r->eng_p99 = (double)tk_hist_percentile(&d, 99) / 1e3;
-		r->eng_p999 = (double)tk_hist_percentile(&d, 99.9) / 1e3;
+		engine_figures(r, &d);
 	}
 	serve(5000000000LL, window_received);
 	memset(per_sym, 0, sizeof(per_sym));
@@ -1063,12 +1153,12 @@ static void measure(struct result *r, const char *name, double secs, bool engine
 	fprintf(stderr,
 		"ws: %-26s %4u clients %5.1f s: %8llu/%-8llu trades received, %4llu/%u complete, "
 		"p50/p99/p99.9/max %.0f/%.0f/%.0f/%.0f us; server %.0f %%, engine %.0f %%, "
-		"clients+feed %.0f %%, other processes %.0f %%, steal %.0f %% of a core; the engine "
-		"waited %.1f us for a core each time it woke\n",
+		"clients+feed %.0f %%, other processes %.0f %%, steal %.0f %% of a core; the server "
+		"waited for a core %.0f %% of the time, the engine %.1f us each time it woke\n",
 		name, r->clients, r->secs, (unsigned long long)r->delivered,
 		(unsigned long long)r->expected, (unsigned long long)r->complete, r->clients, r->p50,
 		r->p99, r->p999, r->max, r->server_cpu, r->engine_cpu, r->self_cpu, r->others_cpu,
-		r->steal_cpu, r->eng_wait_us);
+		r->steal_cpu, r->server_wait_pct, r->eng_wait_us);
 }
 
 /* Grow (or shrink) the pool to n connections, all streaming. */
@@ -1201,13 +1291,14 @@ static int run_bench(int argc, char **argv)
 		{ "engine-pid", 1, 0, 'e' }, { "rate", 1, 0, 'r' },  { "symbols", 1, 0, 's' },
 		{ "clients", 1, 0, 'n' },  { "seconds", 1, 0, 'T' }, { "engine-seconds", 1, 0, 'E' },
 		{ "stop-seconds", 1, 0, 'S' }, { "forward-port", 1, 0, 'F' }, { "one-seconds", 1, 0, 'O' },
-		{ 0, 0, 0, 0 }
+		{ "server-cpu", 1, 0, 'C' }, { "client-cpu", 1, 0, 'c' }, { 0, 0, 0, 0 }
 	};
-	static struct result r0, r1, r100, rN, rc, rs, b1, bN;
+	static struct result r0a, r0b, r0, r1, r100, rN, rc, rs, b1, bN;
 	const char *shm = NULL;
 	unsigned nsym = 100, nmax = 1000, nstop;
-	double rate = 1000, secs = 6, esecs = 15, ssecs = 10, osecs = 12;
-	int port = 0, fport = 0, o, fd;
+	double rate = 1000, secs = 6, esecs = 20, ssecs = 8, osecs = 10;
+	int port = 0, fport = 0, o, fd, scpu = -1, ccpu = -1;
+	char a_scpu[16], a_ccpu[16];
 	static char report[256 * MAX_CONN];
 	char line[512], a_port[16], a_n[16], a_base[16], a_sym[16];
 	struct stopped sg;
@@ -1229,6 +1320,8 @@ static int run_bench(int argc, char **argv)
 		case 'S': ssecs = atof(optarg); break;
 		case 'F': fport = atoi(optarg); break;
 		case 'O': osecs = atof(optarg); break;
+		case 'C': scpu = atoi(optarg); break;
+		case 'c': ccpu = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -1244,12 +1337,16 @@ static int run_bench(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	api_pid = server_pid;
 	if (feed_start(shm, nsym, rate) < 0)
 		return 1;
 	/* The feed thread keeps nice 0 (as `tickd feed`); this one, the
 	 * clients, takes the API's. */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NICE) != 0)
 		fprintf(stderr, "ws: nice %d: %s\n", NICE, strerror(errno));
+	pin(ccpu); /* the clients' thread; the feed thread floats */
+	snprintf(a_scpu, sizeof(a_scpu), "%d", scpu);
+	snprintf(a_ccpu, sizeof(a_ccpu), "%d", ccpu);
 	if (clients_init(port, nsym, 0, 0, true) < 0)
 		return 1;
 	K.trace = getenv("WS_TRACE") != NULL;
@@ -1261,7 +1358,8 @@ static int run_bench(int argc, char **argv)
 	}
 	serve(1000000000LL, NULL); /* the engine and the API see the feed start */
 
-	measure(&r0, "tickd, no client", esecs, true);
+	/* Unloaded: half before the clients, half after them all. */
+	measure(&r0a, "tickd, no client", esecs / 2, true);
 	if (clients_to(1) < 0)
 		goto fail;
 	measure(&r1, "tickd", osecs, false);
@@ -1281,7 +1379,7 @@ static int run_bench(int argc, char **argv)
 	snprintf(a_sym, sizeof(a_sym), "%u", nsym);
 	{
 		char *cargv[] = { argv[0], "clients", "--port", a_port, "--n", a_n, "--base", a_base,
-				  "--symbols", a_sym, "--rcvbuf", "8192", NULL };
+				  "--symbols", a_sym, "--rcvbuf", "8192", "--cpu", a_ccpu, NULL };
 
 		child = spawn_self(cargv, &fd);
 	}
@@ -1316,7 +1414,8 @@ static int run_bench(int argc, char **argv)
 	close_from(0);
 	snprintf(a_port, sizeof(a_port), "%d", fport);
 	{
-		char *fargv[] = { argv[0], "forward", "--shm-path", (char *)shm, "--port", a_port, NULL };
+		char *fargv[] = { argv[0], "forward", "--shm-path", (char *)shm, "--port", a_port,
+				  "--cpu", a_scpu, NULL };
 
 		fwd = spawn_self(fargv, &fd);
 	}
@@ -1336,10 +1435,21 @@ static int run_bench(int argc, char **argv)
 		reap(fwd);
 		goto fail;
 	}
-	measure(&bN, "forwarder (baseline)", esecs, true);
+	measure(&bN, "forwarder (baseline)", secs * 2, true);
 	close_from(0);
 	reap(fwd);
 	close(fd);
+	/* The engine's unloaded window again: before and after bracket it. */
+	serve(1000000000LL, NULL);
+	measure(&r0b, "no client (after)", esecs / 2, true);
+	{
+		struct tk_hist m;
+
+		memcpy(&m, &r0a.eng, sizeof(m));
+		tk_hist_merge(&m, &r0b.eng);
+		engine_figures(&r0, &m);
+		r0.eng_wait_us = (r0a.eng_wait_us + r0b.eng_wait_us) / 2;
+	}
 
 	atomic_store(&F.stop, true);
 	pthread_join(F.thread, NULL);
@@ -1376,7 +1486,7 @@ static int run_bench(int argc, char **argv)
 		}
 		printf("cpu %% is the server's (tickd api, or the forwarder) over the window, of one core; "
 		       "the clients and feed took %.0f %% (1,000 clients), the engine %.0f %%; other %% is "
-		       "the host's busy time outside this run's processes, steal included: another "
+		       "the CPU of the host's other processes and the hypervisor's steal: another "
 		       "load on the two cores\n", rN.self_cpu, rN.engine_cpu);
 		printf("stopped group (%u clients, a process of its own, 8 KiB receive buffers, SIGSTOP "
 		       "%.0f s, then 3 s): %u/%u open, %u/%u received every trade of their symbol from "
@@ -1385,11 +1495,13 @@ static int run_bench(int argc, char **argv)
 		       (unsigned long long)sg.trades, (unsigned long long)sg.expected, sg.gapped,
 		       sg.c1013, (unsigned long long)sg.behind_max);
 		printf("engine apply latency (feed receive -> applied, one trade in 64), p50/p99/p99.9 "
-		       "us: no client %.1f/%.1f/%.1f (%llu samples); %u clients of tickd api "
+		       "us: no client, before and after the rest, %.1f/%.1f/%.1f (%llu samples; p99 "
+		       "before %.1f, after %.1f); %u clients of tickd api "
 		       "%.1f/%.1f/%.1f (%llu), p99 ratio %.2f; %u clients of the forwarder "
 		       "%.1f/%.1f/%.1f (%llu), p99 ratio %.2f; its mean wait for a core when woken "
 		       "%.1f / %.1f / %.1f us\n",
-		       r0.eng_p50, r0.eng_p99, r0.eng_p999, (unsigned long long)r0.eng_n, rN.clients,
+		       r0.eng_p50, r0.eng_p99, r0.eng_p999, (unsigned long long)r0.eng_n, r0a.eng_p99,
+		       r0b.eng_p99, rN.clients,
 		       rN.eng_p50, rN.eng_p99, rN.eng_p999, (unsigned long long)rN.eng_n, ratio,
 		       bN.clients, bN.eng_p50, bN.eng_p99, bN.eng_p999, (unsigned long long)bN.eng_n,
 		       r0.eng_p99 > 0 ? bN.eng_p99 / r0.eng_p99 : 0, r0.eng_wait_us, rN.eng_wait_us,
@@ -1403,18 +1515,24 @@ static int run_bench(int argc, char **argv)
 		       "\"ws_us_p50_1000_control10\":%.1f,\"ws_us_p99_1000_control10\":%.1f,"
 		       "\"stopped_complete\":%u,\"stopped_gapped\":%u,\"stopped_closed_1013\":%u,"
 		       "\"api_cpu_pct_1\":%.1f,\"api_cpu_pct_100\":%.1f,\"api_cpu_pct_1000\":%.1f,"
-		       "\"engine_us_p99_0\":%.1f,\"engine_us_p99_1000\":%.1f,"
+		       "\"engine_us_p99_0\":%.1f,\"engine_us_p99_0_before\":%.1f,"
+		       "\"engine_us_p99_0_after\":%.1f,\"engine_us_p99_1000\":%.1f,"
 		       "\"engine_p99_ratio_loaded\":%.3f,\"engine_us_p99_fwd1000\":%.1f,"
-		       "\"engine_p99_ratio_fwd1000\":%.3f,\"fwd_us_p50_1\":%.1f,\"fwd_us_p99_1\":%.1f,"
+		       "\"engine_p99_ratio_fwd1000\":%.3f,\"engine_samples_0\":%llu,"
+		       "\"engine_samples_1000\":%llu,\"engine_wait_us_0\":%.1f,"
+		       "\"engine_wait_us_1000\":%.1f,\"fwd_us_p50_1\":%.1f,\"fwd_us_p99_1\":%.1f,"
 		       "\"fwd_us_p50_1000\":%.1f,\"fwd_us_p99_1000\":%.1f,\"fwd_cpu_pct_1000\":%.1f,"
 		       "\"ratio_p50_1_to_fwd\":%.2f,\"ratio_p99_1000_to_fwd\":%.2f,"
 		       "\"ratio_cpu_1000_to_fwd\":%.2f,\"rate\":%.0f,\"symbols\":%u}\n",
 		       r1.p50, r1.p99, r100.p50, r100.p99, rN.p50, rN.p99, rN.p999, rN.max,
 		       (double)rN.delivered / rN.secs, (unsigned long long)rN.complete,
 		       (unsigned long long)rN.missed, rs.p50, rs.p99, rs.p999,
-		       (unsigned long long)rs.complete, rc.p50, rc.p99, sg.complete, sg.gapped, sg.c1013, r1.server_cpu, r100.server_cpu, rN.server_cpu,
-		       r0.eng_p99, rN.eng_p99, ratio, bN.eng_p99, r0.eng_p99 > 0 ? bN.eng_p99 / r0.eng_p99 : 0,
-		       b1.p50, b1.p99, bN.p50, bN.p99, bN.server_cpu,
+		       (unsigned long long)rs.complete, rc.p50, rc.p99, sg.complete, sg.gapped, sg.c1013,
+		       r1.server_cpu, r100.server_cpu, rN.server_cpu, r0.eng_p99, r0a.eng_p99,
+		       r0b.eng_p99, rN.eng_p99, ratio, bN.eng_p99,
+		       r0.eng_p99 > 0 ? bN.eng_p99 / r0.eng_p99 : 0,
+		       (unsigned long long)r0.eng_n, (unsigned long long)rN.eng_n, r0.eng_wait_us,
+		       rN.eng_wait_us, b1.p50, b1.p99, bN.p50, bN.p99, bN.server_cpu,
 		       b1.p50 > 0 ? r1.p50 / b1.p50 : 0, bN.p99 > 0 ? rN.p99 / bN.p99 : 0,
 		       bN.server_cpu > 0 ? rN.server_cpu / bN.server_cpu : 0, rate, nsym);
 	}
