@@ -12,6 +12,7 @@ pkgs=(
   openssl ca-certificates    # the system trust store for wss://; test certificates
   libssl-dev                 # tickd api checks its TLS certificate and key with OpenSSL
   strace procps util-linux   # the system tests count syscalls, find processes, unshare /proc
+  iproute2                   # ss: the stream test sees the server's side of a connection
   postgresql python3-pandas  # the journal test loads exported CSV into a real PostgreSQL server and pandas
   fio                        # bench/persist: fio's sequential O_DIRECT write beside the journal's
   kcat                       # the Kafka tests: an independent producer and consumer (issue 10)
