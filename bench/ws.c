@@ -70,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -99,6 +100,7 @@ extern char **environ;
 #define NICE 10 /* tickd api's default --nice */
 
 static volatile sig_atomic_t stop_flag;
+static char *prog; /* argv[0]: the children are this program again */
 
 static void on_term(int sig)
 {
@@ -1176,8 +1178,9 @@ static int clients_to(unsigned n)
 
 		for (unsigned i = 0; i < K.n; i++)
 			ok += K.conn[i].state == C_SUBSCRIBED && K.conn[i].trades > 0;
-		fprintf(stderr, "ws: only %u of %u clients streaming after 60 s (%llu connection "
-			"errors)\n", ok, n, (unsigned long long)K.conn_errors);
+		if (!stop_flag)
+			fprintf(stderr, "ws: only %u of %u clients streaming after 60 s (%llu connection "
+				"errors)\n", ok, n, (unsigned long long)K.conn_errors);
 		return -1;
 	}
 	return 0;
@@ -1378,7 +1381,7 @@ static int run_bench(int argc, char **argv)
 	snprintf(a_base, sizeof(a_base), "%u", nmax - nstop);
 	snprintf(a_sym, sizeof(a_sym), "%u", nsym);
 	{
-		char *cargv[] = { argv[0], "clients", "--port", a_port, "--n", a_n, "--base", a_base,
+		char *cargv[] = { prog, "clients", "--port", a_port, "--n", a_n, "--base", a_base,
 				  "--symbols", a_sym, "--rcvbuf", "8192", "--cpu", a_ccpu, NULL };
 
 		child = spawn_self(cargv, &fd);
@@ -1414,7 +1417,7 @@ static int run_bench(int argc, char **argv)
 	close_from(0);
 	snprintf(a_port, sizeof(a_port), "%d", fport);
 	{
-		char *fargv[] = { argv[0], "forward", "--shm-path", (char *)shm, "--port", a_port,
+		char *fargv[] = { prog, "forward", "--shm-path", (char *)shm, "--port", a_port,
 				  "--cpu", a_scpu, NULL };
 
 		fwd = spawn_self(fargv, &fd);
@@ -1545,8 +1548,13 @@ fail:
 
 int main(int argc, char **argv)
 {
+	prog = argv[0];
 	if (argc > 1 && strcmp(argv[1], "run") == 0)
 		return run_bench(argc - 1, argv + 1);
+	/* The run's children die with it, however it ends (stopped ones too). */
+	if (argc > 1 && (strcmp(argv[1], "clients") == 0 || strcmp(argv[1], "forward") == 0) &&
+	    (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1))
+		return 1;
 	if (argc > 1 && strcmp(argv[1], "clients") == 0)
 		return run_clients(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "forward") == 0)

@@ -40,6 +40,7 @@ PIN=${PIN:-0}
 SCPU=-1
 CCPU=-1
 [ "$PIN" = 1 ] && { SCPU=0; CCPU=1; }
+[ "$PIN" = 2 ] && CCPU=1
 LAG=()
 [ -n "${MAX_LAG:-}" ] && LAG=(--ws-max-lag "$MAX_LAG")
 [ -x "$W" ] || { echo "bench/ws: $W is not built (cmake --build $B --target bench_ws)" >&2; exit 1; }
