@@ -612,8 +612,11 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 		free(s);
 		return NULL;
 	}
-	/* Every connection is a descriptor: allow what --max-connections asks. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < o->max_connections + 64u) {
+	/* Every connection is a descriptor: the file limit is --max-connections
+	 * (and a few for the process), and lws sizes its table by it.  A table
+	 * of another size than the limit (fd_limit_per_thread) makes lws 4.1
+	 * look every ready socket up by a scan of the whole table. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max < o->max_connections + 64u ? rl.rlim_max : o->max_connections + 64u;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -627,7 +630,7 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 	info.options = v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.keepalive_timeout = (int)((o->keep_alive_ns + 999999999LL) / 1000000000LL);
 	info.timeout_secs = 10; /* a request's headers or body must arrive within it */
-	info.fd_limit_per_thread = o->max_connections + 16;
+	info.fd_limit_per_thread = 0; /* the file limit, above */
 	info.max_http_header_data = TKA_HEADER_DATA;
 	/* A header table per connection that is sending its headers, so
 	 * slow senders cannot hold the others' (the tables are made on demand). */

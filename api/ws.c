@@ -53,7 +53,7 @@ struct tka_ws_client {
 	size_t ack_at, ack_len;
 	uint64_t folded;           /* errors not queued one by one: told as one count */
 	const char *close_why;     /* set with close_slow */
-	int64_t last_writable;     /* lws let it write (monotonic ns) */
+	int64_t last_writable;     /* a writable, when the stuck timeout was last armed (monotonic ns) */
 };
 
 /* Symbol id -> 1 + its index in the client's owed quotes (k->qid), 0: none;
@@ -780,9 +780,13 @@ static int tka__writable(struct tka_ws *w, struct lws *wsi, struct tka_ws_client
 	unsigned n;
 
 	/* lws calls this only when the socket takes more: a client that has
-	 * not read for TKA_WS_STUCK_S is closed by lws itself. */
-	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, TKA_WS_STUCK_S);
-	k->last_writable = now;
+	 * not read for TKA_WS_STUCK_S is closed by lws itself.  Re-armed once a
+	 * second at most: lws keeps its timeouts in a sorted list (an insert
+	 * is O(clients)). */
+	if (now - k->last_writable >= 1000000000LL) {
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, TKA_WS_STUCK_S);
+		k->last_writable = now;
+	}
 	if (k->close_slow && k->ctl_len == 0) {
 		const char *why = k->close_why != NULL ? k->close_why : "too slow";
 
