@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
+#include "shm/idle.h"
 
 #define TKA_HEAD_ROOM 1024 /* bytes before the body for the status line and headers */
 #define TKA_BUF_START (256 * 1024)
@@ -35,14 +36,15 @@ struct tka_server {
 	char *mem;
 	size_t cap;
 	struct tka_ws ws; /* /ws and /ws/finnhub */
-	/* The stream's waker: a thread that looks at the logs every
-	 * TKA_WS_TICK_NS while there are clients and interrupts the loop's
-	 * poll when something moved (an lws timer under 1 ms made its poll
-	 * return at once, a spin). */
+	/* The stream's waker: a thread that sleeps on the first tick log's
+	 * event count (TKA_WS_TICK_NS at most) while there are clients and
+	 * interrupts the loop's poll when a log moved (an lws timer under
+	 * 1 ms made its poll return at once, a spin). */
 	pthread_t waker;
 	bool waker_running;
 	atomic_uint clients;   /* the stream's, mirrored for the waker */
-	atomic_bool wake_all;  /* set by the waker, taken by the loop */
+	atomic_bool wake_news; /* set by the waker, taken by the loop: new records */
+	atomic_bool wake_all;  /* the same, every second: every client called */
 };
 
 /*
@@ -454,11 +456,15 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		return -1;
 	}
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		/* The waker saw new records (or a second passed): every stream
-		 * client is asked for its next frame. */
-		if (atomic_exchange(&s->wake_all, false))
-			lws_callback_on_writable_all_protocol(s->lws, &tka__protocols[1]);
+	{
+		/* The waker saw new records (or a second passed): the clients
+		 * they are for (or all) are asked for their next frame. */
+		bool all = atomic_exchange(&s->wake_all, false);
+
+		if (atomic_exchange(&s->wake_news, false) || all)
+			tka_ws_wake(&s->ws, all);
 		return 0;
+	}
 	default:
 		break;
 	}
@@ -498,16 +504,49 @@ static void tka__lws_log(int level, const char *line)
 		tk_info("http: %.*s", (int)n, line);
 }
 
+/* The waker's reader: named (non-gating), so that the writer of the first
+ * tick log wakes its futex; NULL when it cannot be (no tick log, a segment
+ * this process may not write, the name held): the waker then looks every
+ * TKA_WS_TICK_NS. */
+static struct tk_log_reader *tka__waker_reader(struct tka_server *s, struct tk_log_reader *r)
+{
+	struct tk_reader_opts o = { .start = TK_START_END };
+	char name[TK_NAME_MAX];
+
+	for (unsigned i = 0; i < s->ws.nlogs; i++) {
+		if (s->ws.log[i].kind != TKA_WS_TICKS)
+			continue;
+		snprintf(name, sizeof(name), "api.ws@%s", s->c->listen != NULL ? s->c->listen : "");
+		o.name = name;
+		if (tk_log_reader_open(r, &s->c->seg, s->ws.log[i].r.log->name, &o) == 0)
+			return r;
+		tk_info("api: the stream looks at the logs every %lld us (no reader of its own: %s)",
+			(long long)(TKA_WS_TICK_NS / 1000), tk_err_msg());
+		return NULL;
+	}
+	return NULL;
+}
+
 static void *tka__waker(void *arg)
 {
+	static _Alignas(64) uint8_t slot[TKA_WS_SLOT_MAX];
 	struct tka_server *s = arg;
+	struct tk_log_reader rmem, *r = tka__waker_reader(s, &rmem);
 	uint64_t seen[TKA_WS_LOGS] = { 0 };
 	int64_t last_all = 0;
+	struct tk_idle idle;
 
+	tk_idle_init(&idle, TK_IDLE_BLOCK);
 	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
 		int64_t now = tk_mono_ns();
 		bool news = false;
 
+		if (r != NULL) {
+			/* at the newest record: what the futex's check compares */
+			while (tk_log_read(r, (struct tk_slot *)slot) != TK_LOG_EMPTY)
+				;
+			tk_log_reader_commit(r);
+		}
 		if (atomic_load(&s->clients) == 0) {
 			tk_sleep_ns(50 * 1000000LL); /* no stream client: nothing to look at */
 			continue;
@@ -518,14 +557,27 @@ static void *tka__waker(void *arg)
 			news |= w != seen[i];
 			seen[i] = w;
 		}
-		/* A second gone by: the clients' pings are due now and then. */
-		if (news || now - last_all > 1000000000LL) {
+		/* A second gone by: every client is called (its pings). */
+		if (now - last_all > 1000000000LL) {
 			last_all = now;
 			atomic_store(&s->wake_all, true);
-			lws_cancel_service(s->lws);
+			news = true;
 		}
-		tk_sleep_ns(TKA_WS_TICK_NS);
+		if (news) {
+			atomic_store(&s->wake_news, true);
+			lws_cancel_service(s->lws);
+			tk_idle_reset(&idle);
+			/* One interruption per TKA_WS_WAKE_MIN_NS at most: what
+			 * comes meanwhile goes in the same frames. */
+			tk_sleep_ns(TKA_WS_WAKE_MIN_NS);
+		} else if (r != NULL) {
+			tk_idle_wait(&idle, r, TKA_WS_TICK_NS);
+		} else {
+			tk_sleep_ns(TKA_WS_TICK_NS);
+		}
 	}
+	if (r != NULL)
+		tk_log_reader_close(r);
 	return NULL;
 }
 
@@ -657,6 +709,7 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 	}
 	if (tka_ws_open(&s->ws, c, o->ws_max_clients, o->ws_max_per_address, o->ws_max_lag) < 0) {
 		lws_context_destroy(s->lws);
+		tka_ws_close(&s->ws);
 		free(s);
 		return NULL;
 	}
@@ -669,6 +722,7 @@ struct tka_server *tka_server_start(struct tka_ctx *c, const struct tka_server_o
 		if (s->waker_running)
 			pthread_join(s->waker, NULL); /* it reads s */
 		lws_context_destroy(s->lws);
+		tka_ws_close(&s->ws);
 		tk_err_set(-EAGAIN, "api: cannot start the server thread");
 		free(s);
 		return NULL;
@@ -686,6 +740,7 @@ void tka_server_stop(struct tka_server *s)
 	if (s->waker_running)
 		pthread_join(s->waker, NULL);
 	lws_context_destroy(s->lws);
+	tka_ws_close(&s->ws);
 	free(s->mem);
 	free(s);
 }

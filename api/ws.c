@@ -2,6 +2,7 @@
 #include "api/ws.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,11 @@
 #include "shm/render.h"
 #include "shm/symtab.h"
 
-#define TKA_WS_SLOT_MAX 4096 /* bytes of the largest slot read */
-
 #define TKA_WS_QUOTES_MAX 512 /* quotes owed to one client at once */
 
 struct tka_ws_client {
+	struct lws *wsi;
+	unsigned at;               /* its place in w->list */
 	bool finnhub;
 	bool close_slow;           /* conflated too often: close with 1013 */
 	struct tka_ws_sub sub;
@@ -73,6 +74,9 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, unsig
 	w->max_clients = max_clients;
 	w->max_per_address = max_per_address;
 	w->max_lag = max_lag;
+	w->list = calloc(max_clients > 0 ? max_clients : 1, sizeof(*w->list));
+	if (w->list == NULL)
+		return tk_err_set(-ENOMEM, "api: no memory for %u stream clients", max_clients);
 	for (i = 0; i < seg->hdr->config.nlogs && w->nlogs < TKA_WS_LOGS; i++) {
 		const struct tk_log_spec *spec = &seg->hdr->config.logs[i];
 		struct tk_reader_opts opts = { .start = TK_START_END };
@@ -106,10 +110,16 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, unsig
 		else
 			snprintf(l->channel, sizeof(l->channel), "%s",
 				 l->kind == TKA_WS_TICKS ? "trades" : "signals");
-		w->seen[w->nlogs] = tk_log_write_seq(l->r.log);
+		w->scanned[w->nlogs] = tk_log_write_seq(l->r.log);
 		w->nlogs++;
 	}
 	return 0;
+}
+
+void tka_ws_close(struct tka_ws *w)
+{
+	free(w->list);
+	w->list = NULL;
 }
 
 /* The loop counts, tka_publish reads them from the main thread. */
@@ -764,6 +774,108 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 	return n;
 }
 
+/* ------------------------------------------------------------- wakes */
+
+/* What one wake found in a log's new records. */
+struct tka_wake_log {
+	uint64_t from, head;     /* the records (from, head] were new */
+	bool any;                /* a record a client may be sent */
+	bool gap;                /* a tick log's gap record (every trades subscriber's) */
+	bool many;               /* too many to tell apart, or lapped: every follower's */
+	uint32_t nids;
+	uint32_t ids[TKA_WS_WAKE_IDS];
+};
+
+static void tka__wake_scan(struct tka_ws *w, unsigned li, struct tka_wake_log *g)
+{
+	struct tka_ws_log *l = &w->log[li];
+	_Alignas(64) uint8_t slotmem[TKA_WS_SLOT_MAX];
+	struct tk_slot *slot = (struct tk_slot *)slotmem;
+
+	memset(g, 0, offsetof(struct tka_wake_log, ids));
+	g->from = w->scanned[li];
+	g->head = tk_log_write_seq(l->r.log);
+	w->scanned[li] = g->head;
+	if (g->head <= g->from)
+		return;
+	g->any = true;
+	if (g->head - g->from > TKA_WS_WAKE_SCAN || g->from + 1 < tk_log_oldest(l->r.log)) {
+		g->many = true;
+		return;
+	}
+	for (uint64_t q = g->from + 1; q <= g->head && !g->many; q++) {
+		uint32_t i;
+
+		if (!tk_log_read_at(&l->r, q, slot)) {
+			g->many = true; /* overwritten under us */
+			break;
+		}
+		if (l->kind == TKA_WS_TICKS && slot->type == TK_REC_GAP) {
+			g->gap = true;
+			continue;
+		}
+		if (l->kind == TKA_WS_TICKS && slot->type != TK_REC_TICK)
+			continue;
+		for (i = 0; i < g->nids && g->ids[i] != slot->aux; i++)
+			;
+		if (i < g->nids)
+			continue;
+		if (g->nids == TKA_WS_WAKE_IDS)
+			g->many = true;
+		else
+			g->ids[g->nids++] = slot->aux;
+	}
+}
+
+/* Does client k have something in what g found on log li (or from before)? */
+static bool tka__wake_wants(const struct tka_ws *w, const struct tka_ws_client *k, unsigned li,
+			    const struct tka_wake_log *g)
+{
+	if (k->next[li] != 0 && k->next[li] <= g->from)
+		return true; /* behind from before: catching up */
+	if (!g->any)
+		return false;
+	if (g->many || k->next[li] == 0)
+		return true;
+	if (g->gap && !k->finnhub && (k->sub.channels & (1ull << li)))
+		return true;
+	if (k->sub.all_symbols)
+		return g->nids > 0;
+	for (uint32_t i = 0; i < g->nids; i++)
+		if (tka__wants(k, g->ids[i]))
+			return true;
+	(void)w;
+	return false;
+}
+
+void tka_ws_wake(struct tka_ws *w, bool all)
+{
+	static struct tka_wake_log g[TKA_WS_LOGS];
+
+	for (unsigned li = 0; li < w->nlogs; li++)
+		tka__wake_scan(w, li, &g[li]);
+	for (unsigned c = 0; c < w->clients; c++) {
+		struct tka_ws_client *k = w->list[c];
+		bool want_quotes = k->sub.channels & (1ull << TKA_WS_QUOTES);
+		bool wake = all || k->ctl_len > 0 || k->folded > 0 || k->close_slow || k->nqpend > 0;
+
+		if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
+			tka__resolve(w, k);
+		for (unsigned li = 0; li < w->nlogs && !wake; li++)
+			if ((k->sub.channels & (1ull << li)) || (w->log[li].kind == TKA_WS_TICKS && want_quotes))
+				wake = tka__wake_wants(w, k, li, &g[li]);
+		if (wake) {
+			lws_callback_on_writable(k->wsi);
+			continue;
+		}
+		/* Nothing for it: its positions pass what it does not want, so
+		 * that a quiet symbol's subscriber is never "behind". */
+		for (unsigned li = 0; li < w->nlogs; li++)
+			if (k->next[li] > g[li].from && k->next[li] <= g[li].head)
+				k->next[li] = g[li].head + 1;
+	}
+}
+
 /* ---------------------------------------------------------- lws glue */
 
 static int tka__send(struct lws *wsi, char *buf, size_t len)
@@ -917,8 +1029,11 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 	case LWS_CALLBACK_ESTABLISHED: {
 		char uri[64];
 
-		if (pk == NULL || (k = calloc(1, sizeof(*k))) == NULL)
+		if (pk == NULL || w->clients >= w->max_clients || (k = calloc(1, sizeof(*k))) == NULL)
 			return -1;
+		k->wsi = wsi;
+		k->at = w->clients;
+		w->list[k->at] = k; /* (the filter keeps clients under max_clients) */
 		k->finnhub = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
 			     strcmp(uri, "/ws/finnhub") == 0;
 		k->last_ping_ns = tk_mono_coarse_ns();
@@ -962,6 +1077,8 @@ int tka_ws_callback(struct tka_ws *w, struct lws *wsi, int reason, void **slot, 
 				k->from->n--;
 			if (tk_mono_coarse_ns() - k->last_writable >= (TKA_WS_STUCK_S - 1) * 1000000000LL)
 				tka__count(w, TKA_WS_CLOSED_SLOW); /* lws's timeout: it stopped reading */
+			w->list[k->at] = w->list[w->clients - 1];
+			w->list[k->at]->at = k->at;
 			free(k);
 			*pk = NULL;
 			w->clients--;

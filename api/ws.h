@@ -12,9 +12,13 @@
  * {"type":"trade","data":[...]} of every trade in the frame).  One frame
  * per writable callback, of at most TKA_WS_FRAME bytes, so a client that
  * does not read holds at most one frame in lws and nothing else waits for
- * it.  A thread of the server (every TKA_WS_TICK_NS while there are
- * clients) looks at the logs' write sequences and interrupts the loop,
- * which asks lws to call every stream client when it can write.
+ * it.  A thread of the server sleeps on the first tick log's event count
+ * (a named, non-gating reader, so the writer wakes it; at most
+ * TKA_WS_TICK_NS, for the other logs) and interrupts the loop when a log
+ * moved.  The loop then reads the new records once (tka_ws_wake) and asks
+ * lws to call only the clients they are for, and those with something
+ * else owed; the others' positions move past what they do not want.
+ * Every second every client is called (its pings).
  *
  * A client more than --ws-max-lag records behind on a log (or lapped by
  * the ring) is conflated: its position jumps to the newest record, it gets
@@ -35,6 +39,7 @@
 #include "shm/log.h"
 
 #define TKA_WS_LOGS TK_SEG_MAX_LOGS
+#define TKA_WS_SLOT_MAX 4096         /* bytes of the largest slot read */
 #define TKA_WS_FRAME (64 * 1024)     /* bytes of one outgoing frame at most */
 #define TKA_WS_RX_MAX (16 * 1024)    /* bytes of one incoming message at most */
 #define TKA_WS_SYMBOLS_MAX 1000      /* symbols one client may name */
@@ -46,7 +51,10 @@
 #define TKA_WS_MSG_BURST 1000.0
 #define TKA_WS_MAX_LAPS 3
 #define TKA_WS_LAP_WINDOW_NS (30 * 1000000000LL)
-#define TKA_WS_TICK_NS (1000000LL)   /* how often the logs are looked at */
+#define TKA_WS_TICK_NS (1000000LL)   /* the waker looks at every log this often at least */
+#define TKA_WS_WAKE_MIN_NS (100000LL) /* and interrupts the loop this often at most */
+#define TKA_WS_WAKE_IDS 64           /* symbols told apart per log and wake; more: all woken */
+#define TKA_WS_WAKE_SCAN 8192        /* records read per log and wake; more: all woken */
 #define TKA_WS_PING_NS (15 * 1000000000LL)
 #define TKA_WS_STUCK_S 30 /* a client whose socket takes nothing this long is closed */
 #define TKA_WS_QUOTE_WAIT_NS (1000000000LL) /* a quote waits for the engine this long at most */
@@ -66,8 +74,9 @@ struct tka_ws {
 	struct tka_ws_log log[TKA_WS_LOGS];
 	unsigned nlogs;
 	unsigned nticks;             /* of them tick logs */
-	uint64_t seen[TKA_WS_LOGS];  /* write sequences at the last tick */
+	uint64_t scanned[TKA_WS_LOGS]; /* records up to here were looked at by tka_ws_wake */
 	unsigned clients;
+	struct tka_ws_client **list; /* the connected clients, max_clients places */
 	unsigned max_clients;
 	unsigned max_per_address;    /* 0: no limit; loopback clients never limited */
 	struct tka_ws_addr {         /* connections per client address (open addressing) */
@@ -103,6 +112,16 @@ int tka_ws_open(struct tka_ws *w, struct tka_ctx *c, unsigned max_clients, unsig
  */
 int tka_ws_apply(const struct tka_ws *w, bool finnhub, const char *msg, size_t len,
 		 struct tka_ws_sub *sub, struct tk_buf *ack);
+
+/* Free what tka_ws_open allocated (after the clients are closed). */
+void tka_ws_close(struct tka_ws *w);
+
+/*
+ * The loop thread, when the waker interrupted it: the records written
+ * since the last call are read once, and lws is asked to call the clients
+ * they are for (all: every client, for its pings and owed quotes).
+ */
+void tka_ws_wake(struct tka_ws *w, bool all);
 
 struct lws;
 /* The lws callback for /ws and /ws/finnhub: server.c hands it the
