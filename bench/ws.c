@@ -126,6 +126,27 @@ static void pin(int cpu)
 		fprintf(stderr, "ws: cannot pin to cpu %d: %s\n", cpu, strerror(errno));
 }
 
+/*
+ * The calling thread's share of the cpus: nice NICE, or SCHED_IDLE when
+ * the environment variable `var` is "idle" (CLIENTS_SCHED for the
+ * clients, which stand for clients on other hosts; SERVER_SCHED for the
+ * forwarder, as bench/ws.sh starts tickd api under `chrt -i 0` then).
+ */
+static void lower(const char *var, const char *who)
+{
+	const char *v = getenv(var);
+
+	if (v != NULL && strcmp(v, "idle") == 0) {
+		struct sched_param sp = { .sched_priority = 0 };
+
+		if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
+			fprintf(stderr, "%s: SCHED_IDLE: %s\n", who, strerror(errno));
+		return;
+	}
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NICE) != 0)
+		fprintf(stderr, "%s: nice %d: %s\n", who, NICE, strerror(errno));
+}
+
 /* ------------------------------------------------------------- feed */
 
 /*
@@ -632,8 +653,7 @@ static int run_clients(int argc, char **argv)
 		return 2;
 	signal(SIGTERM, on_term);
 	/* Clients, like the run's own: at the API's niceness. */
-	if (setpriority(PRIO_PROCESS, 0, NICE) != 0)
-		fprintf(stderr, "ws clients: nice %d: %s\n", NICE, strerror(errno));
+	lower("CLIENTS_SCHED", "ws clients");
 	K.want = n;
 	while (!stop_flag) {
 		lws_service(K.ctx, 0);
@@ -828,8 +848,7 @@ static int run_forward(int argc, char **argv)
 		fprintf(stderr, "ws forward: cannot follow ticks.0: %s\n", tk_err_msg());
 		return 1;
 	}
-	if (setpriority(PRIO_PROCESS, 0, NICE) != 0)
-		fprintf(stderr, "ws forward: nice %d: %s\n", NICE, strerror(errno));
+	lower("SERVER_SCHED", "ws forward");
 	lws_set_log_level(LLL_ERR, lws_quiet);
 	memset(&info, 0, sizeof(info));
 	info.port = port;
@@ -1345,8 +1364,7 @@ static int run_bench(int argc, char **argv)
 		return 1;
 	/* The feed thread keeps nice 0 (as `tickd feed`); this one, the
 	 * clients, takes the API's. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NICE) != 0)
-		fprintf(stderr, "ws: nice %d: %s\n", NICE, strerror(errno));
+	lower("CLIENTS_SCHED", "ws");
 	pin(ccpu); /* the clients' thread; the feed thread floats */
 	snprintf(a_scpu, sizeof(a_scpu), "%d", scpu);
 	snprintf(a_ccpu, sizeof(a_ccpu), "%d", ccpu);

@@ -12,7 +12,10 @@
 #                                client); ENGINE_SECONDS 20 (1,000 clients, and half
 #                                of it with none before and after); STOP_SECONDS 8;
 #                                MAX_LAG: the API's --ws-max-lag, default its own;
-#                                PIN 0: 1 pins as bench/api does, see below)
+#                                PIN 0: 1 pins as bench/api does, see below;
+#                                CLIENTS_SCHED=idle: the clients SCHED_IDLE instead of
+#                                nice 10, as clients on other hosts take no cpu of this
+#                                one; SERVER_SCHED=idle: tickd api and the forwarder too)
 #
 # The processes, as users run them: `tickd init` (no journal: no
 # `tickd persist`, this is about the API), `tickd engine` (idle backoff),
@@ -71,7 +74,9 @@ echo "bench/ws: load before: $(uptime)" >&2
 "$T" init --fresh --shm-path "$P" > "$D/init.log" 2>&1
 "$T" engine --shm-path "$P" > "$D/engine.log" 2>&1 &
 ENG=$!
-"$T" api --shm-path "$P" --listen "127.0.0.1:$PA" --data-dir "" --portfolio "$D/p.json" \
+SCHED=()
+[ "${SERVER_SCHED:-}" = idle ] && SCHED=(chrt -i 0)
+${SCHED[@]+"${SCHED[@]}"} "$T" api --shm-path "$P" --listen "127.0.0.1:$PA" --data-dir "" --portfolio "$D/p.json" \
   ${LAG[@]+"${LAG[@]}"} > "$D/api.log" 2>&1 &
 API=$!
 for _ in $(seq 1 100); do
