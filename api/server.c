@@ -529,7 +529,6 @@ static struct tk_log_reader *tka__waker_reader(struct tka_server *s, struct tk_l
 
 static void *tka__waker(void *arg)
 {
-	static _Alignas(64) uint8_t slot[TKA_WS_SLOT_MAX];
 	struct tka_server *s = arg;
 	struct tk_log_reader rmem, *r = tka__waker_reader(s, &rmem);
 	uint64_t seen[TKA_WS_LOGS] = { 0 };
@@ -542,12 +541,18 @@ static void *tka__waker(void *arg)
 		bool news = false;
 
 		if (r != NULL) {
-			/* at the newest record: what the futex's check compares */
-			while (tk_log_read(r, (struct tk_slot *)slot) != TK_LOG_EMPTY)
-				;
-			tk_log_reader_commit(r);
+			/* At the newest record, unread (the loop reads what it
+			 * needs): what the futex's check compares against. */
+			uint64_t head = tk_log_write_seq(r->log) + 1;
+
+			if (head != r->next) {
+				r->next = head;
+				tk_log_reader_commit(r);
+			}
 		}
 		if (atomic_load(&s->clients) == 0) {
+			if (r != NULL)
+				tk_log_reader_heartbeat(r); /* alive, and idle */
 			tk_sleep_ns(50 * 1000000LL); /* no stream client: nothing to look at */
 			continue;
 		}

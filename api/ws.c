@@ -409,7 +409,7 @@ static uint32_t tka__symbols(const struct tka_ws *w)
 {
 	const struct tk_symtab_region *t = tk_symtab_of(&w->c->seg);
 
-	return t != NULL ? __atomic_load_n(&t->next_id, __ATOMIC_ACQUIRE) : 0;
+	return t != NULL ? tk_symtab_count(t) : 0;
 }
 
 /* The ids of the names the symbol table knows: rebuilt when a name is
@@ -427,7 +427,9 @@ static void tka__resolve(struct tka_ws *w, struct tka_ws_client *k)
 			return;
 		k->nids = t->capacity;
 	}
-	k->resolved_at = tka__symbols(w);
+	/* Settled, not counted: a name being added has its id before a
+	 * lookup finds it, and would otherwise never be looked up again. */
+	k->resolved_at = tk_symtab_settled(t);
 	memset(k->ids, 0, (k->nids + 7) / 8);
 	for (i = 0; i < k->sub.nsym; i++) {
 		int32_t id = tk_symtab_find(t, k->sub.sym[i], (uint32_t)strlen(k->sub.sym[i]));
@@ -747,8 +749,13 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 			if (!sent) {
 				tk_buf_init(&m, mem, sizeof(mem));
 				tk_buf_puts(&m, "{\"channel\":\"quotes\",\"data\":");
-				if (tka_quote_json(w->c, (int32_t)id, name, &m, &seq) == 0 &&
-				    tka__quote_ready(w, k, i, seq, now)) {
+				int qrc = tka_quote_json(w->c, (int32_t)id, name, &m, &seq);
+
+				if (qrc != 0 && now - k->qsince[i] >= TKA_WS_QUOTE_WAIT_NS) {
+					/* none to give (never traded, no engine): not owed
+					 * for ever, which would wake the client at every wake */
+					sent = true;
+				} else if (qrc == 0 && tka__quote_ready(w, k, i, seq, now)) {
 					tk_buf_puts(&m, k->qconf[i] ? ",\"conflated\":true}" : "}");
 					if (tka__append(f, &m, room - 2, n == 0)) {
 						n++;

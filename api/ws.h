@@ -7,7 +7,7 @@
  * sequence it is owed; nothing is copied for it until it can take it.
  * When lws says a client's socket is writable, its logs are read from
  * its positions with tk_log_read_at (the API is an anonymous reader: it
- * never slows the engine), filtered by its subscriptions, and written as
+ * never holds the writer back), filtered by its subscriptions, and written as
  * one frame: a JSON array of messages (Finnhub's protocol: one
  * {"type":"trade","data":[...]} of every trade in the frame).  One frame
  * per writable callback, of at most TKA_WS_FRAME bytes, so a client that

@@ -161,6 +161,27 @@ const char *tk_symtab_name(const struct tk_symtab_region *t, int32_t id)
 	return e->name;
 }
 
+uint32_t tk_symtab_settled(const struct tk_symtab_region *t)
+{
+	const struct tk_symbol *entries = tk__entries(t);
+	uint32_t n = tk_symtab_count(t), low = n > TK_SYMTAB_IN_FLIGHT ? n - TK_SYMTAB_IN_FLIGHT : 0;
+
+	/* An adder takes its id before it writes the name and publishes the
+	 * bucket: the lowest id among the newest not findable yet bounds what
+	 * a lookup may miss. */
+	for (uint32_t id = low; id < n; id++) {
+		/* Acquire: pairs with the release of the entry's state. */
+		uint32_t st = tk_load_acquire_32((uint32_t *)&entries[id].state);
+
+		if (st == TK_SYM_DUPLICATE)
+			continue;
+		if (st != TK_SYM_READY ||
+		    tk_symtab_find(t, entries[id].name, (uint32_t)strlen(entries[id].name)) != (int32_t)id)
+			return id;
+	}
+	return n;
+}
+
 uint32_t tk_symtab_count(const struct tk_symtab_region *t)
 {
 	/* Acquire: pairs with the adders' locked add; entries below may still

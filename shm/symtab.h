@@ -94,6 +94,17 @@ const char *tk_symtab_name(const struct tk_symtab_region *t, int32_t id);
 /* Number of ids handed out (upper bound of ids to iterate; skip NULL names). */
 uint32_t tk_symtab_count(const struct tk_symtab_region *t);
 
+/*
+ * Ids below this are settled: each name found by tk_symtab_find (or a
+ * duplicate of one).  tk_symtab_count may run ahead of it while an adder
+ * is between taking its id and publishing its name; a reader that looks
+ * names up to learn their ids records this, not the count, as what it has
+ * seen.  Only the newest TK_SYMTAB_IN_FLIGHT ids are looked at (adders at
+ * once: one per feed).
+ */
+#define TK_SYMTAB_IN_FLIGHT 64
+uint32_t tk_symtab_settled(const struct tk_symtab_region *t);
+
 /* Adds refused since the segment was made because the table was full. */
 uint64_t tk_symtab_refused(const struct tk_symtab_region *t);
 

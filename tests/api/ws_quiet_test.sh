@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# A quiet symbol's subscriber is never "behind" (issue 12): the loop wakes
+# A quiet symbol's subscriber beside a busy one (issue 12): the loop wakes
 # only the clients new records are for, and moves the others' positions past
 # what they do not want.  A replay of raw Finnhub messages: AAA traded 6,000
 # times, then ZZZ once, 6,000 more AAA, ZZZ again; the API runs with
-# --ws-max-lag 5000.  A client of ZZZ gets both ZZZ trades and no gap (had
-# its position stayed where it subscribed, the second ZZZ trade would find
-# it 6,000 records behind, conflated); a client of AAA gets every AAA trade
-# the log has after its first, in order; a "*" client all of them.
+# --ws-max-lag 5000.  A client of ZZZ gets both ZZZ trades and no gap (a wake
+# that skipped it past its own trade, or left it for the 1 s wake of every
+# client, fails here: skipped, or 6,000 records behind and conflated); a
+# client of AAA gets every AAA trade the log has after its first, in order;
+# a "*" client all of them.
 #
 # usage: ws_quiet_test.sh BUILD_DIR SOURCE_DIR
 set -u

@@ -259,3 +259,34 @@ Test(symtab, regression_symbol_table_overflow_never_wraps_onto_symbol_0)
 	cr_assert_eq(tk_symtab_refused(t), 1020);
 	free(t);
 }
+
+/* An adder between taking its id and publishing its bucket: lookups miss
+ * its name, and tk_symtab_settled stays at its id until the bucket is in. */
+Test(symtab, settled_stops_at_an_adder_in_flight)
+{
+	struct tk_symbol *entries = (struct tk_symbol *)((uint8_t *)tab + sizeof(*tab));
+
+	cr_assert_eq(tk_symtab_settled(tab), 0);
+	cr_assert_eq(tk_symtab_intern(tab, S("AAA")), 0);
+	cr_assert_eq(tk_symtab_intern(tab, S("BBB")), 1);
+	cr_assert_eq(tk_symtab_settled(tab), 2);
+	/* id 2 taken (next_id moved), nothing written yet */
+	tab->next_id = 3;
+	cr_assert_eq(tk_symtab_count(tab), 3);
+	cr_assert_eq(tk_symtab_settled(tab), 2);
+	/* name written, READY, bucket not yet published */
+	strcpy(entries[2].name, "ZZZ");
+	__atomic_store_n(&entries[2].state, TK_SYM_READY, __ATOMIC_RELEASE);
+	cr_assert_eq(tk_symtab_find(tab, S("ZZZ")), -ENOENT);
+	cr_assert_eq(tk_symtab_settled(tab), 2);
+	/* a later adder done while id 2 is still in flight: 2 bounds it */
+	cr_assert_eq(tk_symtab_intern(tab, S("CCC")), 3);
+	cr_assert_eq(tk_symtab_settled(tab), 2);
+	/* the in-flight adder finishes the way intern does: a duplicate of
+	 * an earlier name counts as settled too */
+	__atomic_store_n(&entries[2].alias, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&entries[2].state, TK_SYM_DUPLICATE, __ATOMIC_RELEASE);
+	cr_assert_eq(tk_symtab_settled(tab), 4);
+	cr_assert_eq(tk_symtab_intern(tab, S("DDD")), 4);
+	cr_assert_eq(tk_symtab_settled(tab), 5);
+}
