@@ -571,9 +571,9 @@ static void *tka__waker(void *arg)
 		if (news) {
 			atomic_store(&s->wake_news, true);
 			lws_cancel_service(s->lws);
-			tk_idle_reset(&idle);
 			/* One interruption per TKA_WS_WAKE_MIN_NS at most: what
-			 * comes meanwhile goes in the same frames. */
+			 * comes meanwhile goes in the same frames.  (No spin
+			 * after it: the next wait goes to the futex at once.) */
 			tk_sleep_ns(TKA_WS_WAKE_MIN_NS);
 		} else if (r != NULL) {
 			tk_idle_wait(&idle, r, TKA_WS_TICK_NS);

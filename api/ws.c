@@ -442,6 +442,13 @@ static void tka__resolve(struct tka_ws *w, struct tka_ws_client *k)
 	k->resolved = found;
 }
 
+/* A name not known yet is looked up again once the table has grown. */
+static void tka__resolve_if_grown(struct tka_ws *w, struct tka_ws_client *k)
+{
+	if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
+		tka__resolve(w, k);
+}
+
 static bool tka__wants(const struct tka_ws_client *k, uint32_t id)
 {
 	return k->sub.all_symbols || (id < k->nids && (k->ids[id / 8] & (1u << (id % 8))));
@@ -637,9 +644,7 @@ static unsigned tka__frame(struct tka_ws *w, struct tka_ws_client *k, struct tk_
 	k->lapped = false;
 	for (uint32_t i = 0; i < k->nqpend; i++)
 		tka__owed[k->qid[i]] = i + 1;
-	/* A name not known yet is looked up again once the table has grown. */
-	if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
-		tka__resolve(w, k);
+	tka__resolve_if_grown(w, k);
 	tk_buf_puts(f, k->finnhub ? "{\"type\":\"trade\",\"data\":[" : "[");
 	if (!k->finnhub && k->ctl_len > 0 && f->len + k->ctl_len + 2 <= room) {
 		tk_buf_put(f, k->ctl, k->ctl_len);
@@ -793,7 +798,7 @@ struct tka_wake_log {
 	uint32_t ids[TKA_WS_WAKE_IDS];
 };
 
-static void tka__wake_scan(struct tka_ws *w, unsigned li, struct tka_wake_log *g)
+static void tka__wake_scan(struct tka_ws *w, unsigned li, bool all, struct tka_wake_log *g)
 {
 	struct tka_ws_log *l = &w->log[li];
 	_Alignas(64) uint8_t slotmem[TKA_WS_SLOT_MAX];
@@ -803,8 +808,8 @@ static void tka__wake_scan(struct tka_ws *w, unsigned li, struct tka_wake_log *g
 	g->from = w->scanned[li];
 	g->head = tk_log_write_seq(l->r.log);
 	w->scanned[li] = g->head;
-	if (g->head <= g->from)
-		return;
+	if (g->head <= g->from || all)
+		return; /* (all: every client is called, none told apart) */
 	g->any = true;
 	if (g->head - g->from > TKA_WS_WAKE_SCAN || g->from + 1 < tk_log_oldest(l->r.log)) {
 		g->many = true;
@@ -835,8 +840,7 @@ static void tka__wake_scan(struct tka_ws *w, unsigned li, struct tka_wake_log *g
 }
 
 /* Does client k have something in what g found on log li (or from before)? */
-static bool tka__wake_wants(const struct tka_ws *w, const struct tka_ws_client *k, unsigned li,
-			    const struct tka_wake_log *g)
+static bool tka__wake_wants(const struct tka_ws_client *k, unsigned li, const struct tka_wake_log *g)
 {
 	if (k->next[li] != 0 && k->next[li] <= g->from)
 		return true; /* behind from before: catching up */
@@ -851,7 +855,6 @@ static bool tka__wake_wants(const struct tka_ws *w, const struct tka_ws_client *
 	for (uint32_t i = 0; i < g->nids; i++)
 		if (tka__wants(k, g->ids[i]))
 			return true;
-	(void)w;
 	return false;
 }
 
@@ -860,17 +863,16 @@ void tka_ws_wake(struct tka_ws *w, bool all)
 	static struct tka_wake_log g[TKA_WS_LOGS];
 
 	for (unsigned li = 0; li < w->nlogs; li++)
-		tka__wake_scan(w, li, &g[li]);
+		tka__wake_scan(w, li, all, &g[li]);
 	for (unsigned c = 0; c < w->clients; c++) {
 		struct tka_ws_client *k = w->list[c];
 		bool want_quotes = k->sub.channels & (1ull << TKA_WS_QUOTES);
 		bool wake = all || k->ctl_len > 0 || k->folded > 0 || k->close_slow || k->nqpend > 0;
 
-		if (k->sub.nsym != k->resolved && k->resolved_at != tka__symbols(w))
-			tka__resolve(w, k);
+		tka__resolve_if_grown(w, k);
 		for (unsigned li = 0; li < w->nlogs && !wake; li++)
 			if ((k->sub.channels & (1ull << li)) || (w->log[li].kind == TKA_WS_TICKS && want_quotes))
-				wake = tka__wake_wants(w, k, li, &g[li]);
+				wake = tka__wake_wants(k, li, &g[li]);
 		if (wake) {
 			lws_callback_on_writable(k->wsi);
 			continue;
