@@ -53,7 +53,7 @@
  * usage: ws run --shm-path P --port PORT --api-pid PID --engine-pid PID
  *               --forward-port PORT [--rate R] [--symbols S] [--clients N]
  *               [--seconds T] [--one-seconds T] [--engine-seconds T]
- *               [--stop-seconds T] [--server-cpu C] [--client-cpu C]
+ *               [--stop-seconds T] [--server-cpu C] [--client-cpu C] [--feed-cpu C]
  *        ws clients --port PORT --n N --base I --symbols S [--rcvbuf B] [--cpu C]
  *        ws forward --shm-path P --port PORT [--cpu C]
  */
@@ -169,6 +169,7 @@ static struct {
 	double price[MAX_SYM];
 	unsigned nsym;
 	double rate;
+	int cpu; /* the feed thread's (-1: floating) */
 	atomic_bool stop;
 	atomic_bool full; /* the table is full: no more writes */
 	pthread_t thread;
@@ -210,6 +211,7 @@ static void *feed_main(void *arg)
 	struct tk_idle idle;
 
 	(void)arg;
+	pin(F.cpu);
 	tk_idle_init(&idle, TK_IDLE_BACKOFF);
 	while (!atomic_load(&F.stop) && !atomic_load(&F.full)) {
 		int64_t now = tk_mono_ns();
@@ -249,7 +251,7 @@ static void *feed_main(void *arg)
 	return NULL;
 }
 
-static int feed_start(const char *shm, unsigned nsym, double rate)
+static int feed_start(const char *shm, unsigned nsym, double rate, int cpu)
 {
 	struct tk_log_region *log;
 	struct tk_symtab_region *tab;
@@ -274,6 +276,7 @@ static int feed_start(const char *shm, unsigned nsym, double rate)
 	}
 	F.nsym = nsym;
 	F.rate = rate;
+	F.cpu = cpu;
 	if (pthread_create(&F.thread, NULL, feed_main, NULL) != 0) {
 		fprintf(stderr, "ws: no feed thread\n");
 		return -1;
@@ -1313,13 +1316,14 @@ static int run_bench(int argc, char **argv)
 		{ "engine-pid", 1, 0, 'e' }, { "rate", 1, 0, 'r' },  { "symbols", 1, 0, 's' },
 		{ "clients", 1, 0, 'n' },  { "seconds", 1, 0, 'T' }, { "engine-seconds", 1, 0, 'E' },
 		{ "stop-seconds", 1, 0, 'S' }, { "forward-port", 1, 0, 'F' }, { "one-seconds", 1, 0, 'O' },
-		{ "server-cpu", 1, 0, 'C' }, { "client-cpu", 1, 0, 'c' }, { 0, 0, 0, 0 }
+		{ "server-cpu", 1, 0, 'C' }, { "client-cpu", 1, 0, 'c' }, { "feed-cpu", 1, 0, 'f' },
+		{ 0, 0, 0, 0 }
 	};
 	static struct result r0a, r0b, r0, r1, r100, rN, rc, rs, b1, bN;
 	const char *shm = NULL;
 	unsigned nsym = 100, nmax = 1000, nstop;
 	double rate = 1000, secs = 6, esecs = 20, ssecs = 8, osecs = 10;
-	int port = 0, fport = 0, o, fd, scpu = -1, ccpu = -1;
+	int port = 0, fport = 0, o, fd, scpu = -1, ccpu = -1, fcpu = -1;
 	char a_scpu[16], a_ccpu[16];
 	static char report[256 * MAX_CONN];
 	char line[512], a_port[16], a_n[16], a_base[16], a_sym[16];
@@ -1344,6 +1348,7 @@ static int run_bench(int argc, char **argv)
 		case 'O': osecs = atof(optarg); break;
 		case 'C': scpu = atoi(optarg); break;
 		case 'c': ccpu = atoi(optarg); break;
+		case 'f': fcpu = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -1351,7 +1356,8 @@ static int run_bench(int argc, char **argv)
 	    nsym == 0 || nsym > MAX_SYM || nmax < 10 || nmax > MAX_CONN || rate <= 0) {
 		fprintf(stderr, "usage: ws run --shm-path P --port PORT --forward-port PORT "
 			"--api-pid PID --engine-pid PID [--rate R] [--symbols S] [--clients N] "
-			"[--seconds T] [--one-seconds T] [--engine-seconds T] [--stop-seconds T]\n");
+			"[--seconds T] [--one-seconds T] [--engine-seconds T] [--stop-seconds T] "
+			"[--server-cpu C] [--client-cpu C] [--feed-cpu C]\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -1360,12 +1366,12 @@ static int run_bench(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	api_pid = server_pid;
-	if (feed_start(shm, nsym, rate) < 0)
+	if (feed_start(shm, nsym, rate, fcpu) < 0)
 		return 1;
 	/* The feed thread keeps nice 0 (as `tickd feed`); this one, the
 	 * clients, takes the API's. */
 	lower("CLIENTS_SCHED", "ws");
-	pin(ccpu); /* the clients' thread; the feed thread floats */
+	pin(ccpu); /* the clients' thread; the feed thread has --feed-cpu */
 	snprintf(a_scpu, sizeof(a_scpu), "%d", scpu);
 	snprintf(a_ccpu, sizeof(a_ccpu), "%d", ccpu);
 	if (clients_init(port, nsym, 0, 0, true) < 0)

@@ -12,7 +12,8 @@
 #                                client); ENGINE_SECONDS 20 (1,000 clients, and half
 #                                of it with none before and after); STOP_SECONDS 8;
 #                                MAX_LAG: the API's --ws-max-lag, default its own;
-#                                PIN 0: 1 pins as bench/api does, see below;
+#                                PIN 0: 1 pins as bench/api does, 3 keeps the hot
+#                                path apart, see below;
 #                                CLIENTS_SCHED=idle: the clients SCHED_IDLE instead of
 #                                nice 10, as clients on other hosts take no cpu of this
 #                                one; SERVER_SCHED=idle: tickd api and the forwarder too)
@@ -26,7 +27,11 @@
 # threads, or the forwarder) on cpu 0 and the clients on cpu 1, the feed
 # thread and the engine floating, as bench/api does; at 1,000 clients
 # that saturates cpu 0 (the API needs most of a core, and the engine and
-# feed land there too): p50 2.8 ms instead of 1 ms.
+# feed land there too): p50 2.8 ms instead of 1 ms.  PIN=3 is the README's
+# bare-metal layout on two cores: the hot path (the feed thread and
+# `tickd engine --cpu 1`) on cpu 1, every reader and client (tickd api, the
+# forwarder, the clients, the stopped group) on cpu 0, in every window (the
+# engine's unloaded one too).
 # Last line: one JSON object.
 set -euo pipefail
 B=${1:-build}
@@ -44,6 +49,9 @@ SCPU=-1
 CCPU=-1
 [ "$PIN" = 1 ] && { SCPU=0; CCPU=1; }
 [ "$PIN" = 2 ] && CCPU=1
+FCPU=-1
+ENGINE_PIN=()
+[ "$PIN" = 3 ] && { SCPU=0; CCPU=0; FCPU=1; ENGINE_PIN=(--cpu 1); }
 LAG=()
 [ -n "${MAX_LAG:-}" ] && LAG=(--ws-max-lag "$MAX_LAG")
 [ -x "$W" ] || { echo "bench/ws: $W is not built (cmake --build $B --target bench_ws)" >&2; exit 1; }
@@ -72,7 +80,7 @@ trap 'exit 130' INT TERM
 
 echo "bench/ws: load before: $(uptime)" >&2
 "$T" init --fresh --shm-path "$P" > "$D/init.log" 2>&1
-"$T" engine --shm-path "$P" > "$D/engine.log" 2>&1 &
+"$T" engine --shm-path "$P" ${ENGINE_PIN[@]+"${ENGINE_PIN[@]}"} > "$D/engine.log" 2>&1 &
 ENG=$!
 SCHED=()
 [ "${SERVER_SCHED:-}" = idle ] && SCHED=(chrt -i 0)
@@ -88,7 +96,7 @@ kill -0 "$API" 2>/dev/null || { cat "$D/api.log" >&2; echo "bench/ws: tickd api 
 
 "$W" run --shm-path "$P" --port "$PA" --forward-port "$PF" --api-pid "$API" --engine-pid "$ENG" \
   --rate "$RATE" --symbols "$SYMBOLS" --clients "$CLIENTS" --seconds "$SECS" --one-seconds "$OSECS" \
-  --engine-seconds "$ESECS" --stop-seconds "$SSECS" --server-cpu "$SCPU" --client-cpu "$CCPU" \
+  --engine-seconds "$ESECS" --stop-seconds "$SSECS" --server-cpu "$SCPU" --client-cpu "$CCPU" --feed-cpu "$FCPU" \
   > "$D/out" &
 BENCH=$!
 rc=0

@@ -195,6 +195,25 @@
     else if (m.channel === "signals") applySignal(m.data);
   }
 
+  // /health answers 503 when degraded, with the same body.
+  async function health() { return (await fetch("/health")).json(); }
+
+  async function engineHeads() {
+    const h = await health();
+    return (h.engine || []).filter((e) => e.running).map((e) => ({ worker: e.worker, log: e.log, head: e.seq + e.lag }));
+  }
+
+  // Until each worker's seq reaches its head, or 5 s (a stalled engine:
+  // then the open bar is drawn as it is, and the stream goes on from it).
+  async function engineAt(heads) {
+    for (const until = Date.now() + 5000; heads.length && Date.now() < until;) {
+      const h = await health();
+      const at = (h.engine || []).filter((e) => heads.some((x) => x.worker === e.worker && x.log === e.log && e.seq >= x.head));
+      if (at.length >= heads.length) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async function getJSON(url) {
     const r = await fetch(url);
     if (!r.ok && r.status !== 404) throw new Error(`${url}: ${r.status}`);
@@ -209,9 +228,10 @@
       const to = (info && info.last_ts ? info.last_ts : Date.now()) + v.ms;
       const from = to - (HISTORY_BARS + 2) * v.ms;
       // The stream starts at the log's head as the server acknowledged;
-      // the engine applies a trade microseconds after it is written, and a
-      // moment's wait lets the open bar hold every trade before that head.
-      await new Promise((r) => setTimeout(r, 50));
+      // the open bar must hold every trade before it: wait until every
+      // engine worker has applied the head as /health tells it after the ack.
+      await engineAt(await engineHeads());
+      if (v !== view) return;
       const [hist, open, sig] = await Promise.all([
         getJSON(`/ohlcv/${v.tf}?symbol=${sym}&from=${from}&to=${to}&limit=${HISTORY_BARS}`),
         getJSON(`/ohlcv/${v.tf}/open?symbol=${sym}`),
