@@ -91,6 +91,18 @@ for s in bars.1s bars.1m bars.5m bars.1h signals; do
   "$T" tail "$s" --from-start --no-follow >"$D/tail.$s.jsonl" || fail "tickd tail $s"
 done
 
+# /health's engine entries: seq is the last record applied, seq + lag the
+# log's head (the live page waits on it): drained, both the log's write seq.
+"$T" stats --json > "$D/stats.json" || fail "tickd stats --json"
+curl -s "http://127.0.0.1:$PORT/health" > "$D/health.json" || fail "GET /health"
+python3 - "$D/stats.json" "$D/health.json" <<'PY' || fail "/health: engine seq and lag"
+import json, sys
+st, h = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+head = {l["name"]: l["write_seq"] for l in st["logs"]}
+assert h["engine"], h
+for e in h["engine"]:
+    assert e["seq"] == head[e["log"]] and e["lag"] == 0, (e, head[e["log"]])
+PY
 python3 "$S/tests/api/api_check.py" "127.0.0.1:$PORT" "$D" || { tail -20 "$D/run.log" >&2; fail "api_check"; }
 grep -E "api\[[0-9]+\].*(error|killed)|api .* was killed" "$D/run.log" && fail "the API logged errors or crashed"
 
