@@ -588,8 +588,10 @@ void tka_get_health(struct tka_ctx *c, struct tka_req *r, struct tka_resp *o)
 			tk_json_str(b, rs->name, strnlen(rs->name, sizeof(rs->name)));
 			tk_buf_puts(b, ",\"log\":");
 			tk_json_str(b, name, strlen(name));
-			/* seq: the last record it applied (its cursor is the next);
-			 * seq + lag is the log's head as this was read. */
+			/* seq: the last record it applied and checkpointed (its
+			 * committed cursor is the next; the engine commits at its
+			 * checkpoint, every 250 ms while input flows); 0: none yet.
+			 * seq + lag was the log's head as this was read. */
 			tk_buf_printf(b, ",\"running\":%s,\"seq\":%llu,\"lag\":%llu}",
 				      rs->alive ? "true" : "false",
 				      (unsigned long long)(rs->cursor > 0 ? rs->cursor - 1 : 0),

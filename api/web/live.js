@@ -39,7 +39,7 @@
 
   function newView(symbol, tf) {
     return { symbol, tf, ms: tfMs(tf), bars: new Map(), order: [], closed: new Set(), lastSeq: -1, maxSeq: -1, drawnSeq: -1,
-             kept: [], loaded: false, signals: [], signalKeys: new Set(), gen: ++gen };
+             kept: [], loaded: false, loading: false, signals: [], signalKeys: new Set(), gen: ++gen };
   }
 
   function barOf(b, closed) {
@@ -164,7 +164,10 @@
   function onMessage(m) {
     const v = view;
     if (m.type === "subscribed") {
-      if (v && !v.loaded && m.symbols.includes(v.symbol) && m.channels.includes("bars." + v.tf)) load(v);
+      if (v && !v.loaded && !v.loading && m.symbols.includes(v.symbol) && m.channels.includes("bars." + v.tf)) {
+        v.loading = true; // one load per view: a second ack must not reset what the first applied
+        load(v);
+      }
       return;
     }
     if (m.type === "error") { event("stream error: " + m.error, "gap"); return; }
@@ -195,22 +198,33 @@
     else if (m.channel === "signals") applySignal(m.data);
   }
 
-  // /health answers 503 when degraded, with the same body.
-  async function health() { return (await fetch("/health")).json(); }
-
-  async function engineHeads() {
-    const h = await health();
-    return (h.engine || []).filter((e) => e.running).map((e) => ({ worker: e.worker, log: e.log, head: e.seq + e.lag }));
+  // /health answers 503 when degraded, with the same body; anything else
+  // (429, a proxy's page, no answer in time) is an error.
+  async function health(ms) {
+    const r = await fetch("/health", { signal: AbortSignal.timeout(Math.max(1, ms)) });
+    if (!r.ok && r.status !== 503) throw new Error(`/health: ${r.status}`);
+    const h = await r.json();
+    if (!Array.isArray(h.engine)) throw new Error("/health: no engine list");
+    return h;
   }
 
-  // Until each worker's seq reaches its head, or 5 s (a stalled engine:
-  // then the open bar is drawn as it is, and the stream goes on from it).
-  async function engineAt(heads) {
-    for (const until = Date.now() + 5000; heads.length && Date.now() < until;) {
-      const h = await health();
-      const at = (h.engine || []).filter((e) => heads.some((x) => x.worker === e.worker && x.log === e.log && e.seq >= x.head));
-      if (at.length >= heads.length) return;
-      await new Promise((r) => setTimeout(r, 20));
+  // Until every running engine worker's seq reaches the log's head as
+  // /health gives it now (after the ack: at or past where the stream
+  // started). seq moves at the engine's checkpoint (250 ms); 5 s at most, a
+  // change of view or an error of /health ends the wait, and the page goes
+  // on with the open bar as it is.
+  async function engineAt(v) {
+    const until = Date.now() + 5000;
+    try {
+      const heads = (await health(until - Date.now())).engine.filter((e) => e.running && e.lag > 0)
+        .map((e) => ({ worker: e.worker, log: e.log, head: e.seq + e.lag }));
+      while (heads.length && v === view && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        const h = await health(until - Date.now());
+        if (!heads.some((x) => h.engine.some((e) => e.running && e.worker === x.worker && e.log === x.log && e.seq < x.head))) return;
+      }
+    } catch (e) {
+      event(`${e.message}: the open bar is read without waiting for the engine`, "gap");
     }
   }
 
@@ -230,7 +244,7 @@
       // The stream starts at the log's head as the server acknowledged;
       // the open bar must hold every trade before it: wait until every
       // engine worker has applied the head as /health tells it after the ack.
-      await engineAt(await engineHeads());
+      await engineAt(v);
       if (v !== view) return;
       const [hist, open, sig] = await Promise.all([
         getJSON(`/ohlcv/${v.tf}?symbol=${sym}&from=${from}&to=${to}&limit=${HISTORY_BARS}`),

@@ -171,6 +171,27 @@ async function waitReady(page, want) {
     if (hash !== `#${encodeURIComponent(second)}/${tf1}`) fail(`the address says ${hash}`);
     console.log(`page: switched to ${tf1}: ${r.d.candles.length} candles (${r.n} closed, equal /ohlcv), address ${hash}`);
     await page.screenshot({ path: path.join(out, "page-" + tf1 + ".png") });
+
+    // An engine stopped while the page loads a view: the page waits until the
+    // engine has applied the log's head /health gave after the ack (it is not
+    // ready while the engine is stopped), so the forming candle still holds
+    // every trade from its window's start to the stream's.
+    if (tickd) {
+      const eng = Number(execFileSync("pgrep", ["-f", `tickd engine --shm-path ${shm} `]).toString().trim().split("\n")[0]);
+      let early;
+      process.kill(eng, "SIGSTOP");
+      try {
+        await page.selectOption("#symbol", first);
+        await sleep(1500);
+        early = await page.evaluate(() => document.body.dataset.ready);
+      } finally {
+        process.kill(eng, "SIGCONT");
+      }
+      if (early === `${first}/${tf1}`) fail("the page drew its open bar while the engine was stopped");
+      await waitReady(page, `${first}/${tf1}`);
+      await checkForming(page);
+      console.log(`page: ${first} ${tf1} loaded while the engine was stopped 1.5 s: ready only after it resumed`);
+    }
     if (errors.length) fail(errors.join("\n"));
   } finally {
     await browser.close();
