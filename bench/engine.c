@@ -23,9 +23,17 @@
  *      its syscalls counted by perf (raw_syscalls:sys_enter) per tick and
  *      per second, checkpoints (rename, pwrite) per second.
  *
- * usage: engine [--quick] [--apply-only [--symbols N]] [--run-loop-only] [--cpus A,B]
+ *  (e) scaling: ticks/s at 10, 1,000, 10,000 and 100,000 symbols, each beside
+ *      100 symbols applied in the same round (median of the per-round
+ *      ratios); at 10,000 also with 4 KiB pages for the worker's arrays
+ *      and with the segment on hugetlbfs (when a mount with free pages
+ *      exists); one shard against two shards in two processes.
+ *
+ * usage: engine [--quick] [--apply-only [--symbols N]] [--run-loop-only] [--scaling-only]
+ *               [--rounds N] [--cpus A,B]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,6 +49,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/hist.h"
+#include "engine/checkpoint.h"
 #include "engine/worker.h"
 #include "feed/synth.h"
 #include "shm/records.h"
@@ -77,7 +86,31 @@ void *__wrap_realloc(void *p, size_t n)
 
 static int cpu_a = 0, cpu_b = 1;
 static double tsc_per_ns;
-static char path[96];
+static char path[320];
+static uint32_t seg_capacity = 16384; /* symbols; raised for the 100,000-symbol runs */
+
+/* The segment's place: /dev/shm, or a hugetlbfs mount for (e). */
+static void set_shm_dir(const char *dir)
+{
+	snprintf(path, sizeof(path), "%s/tickd-bench-engine-%d", dir, (int)getpid());
+}
+
+/* Remove the segment and the worker's checkpoint (on tmpfs: see
+ * tk_ckpt_path_for). */
+static void remove_segment(void)
+{
+	char ck[400];
+
+	tk_ckpt_path_for(path, "*", ck, sizeof(ck));
+	ck[strlen(ck) - 1] = '\0';
+	for (int shard = 0; shard < 4; shard++) {
+		char one[410];
+
+		snprintf(one, sizeof(one), "%s%d", ck, shard);
+		unlink(one);
+	}
+	unlink(path);
+}
 
 static void pin(int cpu)
 {
@@ -104,7 +137,7 @@ static void make_segment(struct tk_segment *seg, uint32_t tick_slots)
 	unsigned i;
 
 	tk_seg_config_default(&c);
-	c.symbol_capacity = 16384;
+	c.symbol_capacity = seg_capacity;
 	c.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
 	tk_seg_config_add_log(&c, "ticks.0", tick_slots, 64, 4);
 	for (i = 0; i < 4; i++)
@@ -125,7 +158,8 @@ struct tput {
 
 /* n synthetic trades of nsym symbols (seed 42, 200,000 trades a second of
  * event time so 1 s bars close throughout) as log slots, their symbols
- * interned in seg. */
+ * interned in seg; with seg NULL, aux is the symbol's index in the
+ * generator (see corpus_bind). */
 static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n, uint32_t nsym)
 {
 	struct tk_synth_cfg sc;
@@ -139,8 +173,10 @@ static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t 
 	sc.seed = 42;
 	tk_synth_init(&gen, &sc);
 	for (i = 0; i < nsym; i++)
-		ids[i] = tk_symtab_intern(tk_symtab_of(seg), tk_synth_symbol(&gen, (uint32_t)i),
-					  (uint32_t)strlen(tk_synth_symbol(&gen, (uint32_t)i)));
+		ids[i] = seg == NULL ? (int32_t)i
+				     : tk_symtab_intern(tk_symtab_of(seg),
+							tk_synth_symbol(&gen, (uint32_t)i),
+							(uint32_t)strlen(tk_synth_symbol(&gen, (uint32_t)i)));
 	for (i = 0; i < n; i++) {
 		struct tk_synth_trade t;
 		struct tk_tick k = { 0 };
@@ -159,55 +195,430 @@ static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t 
 	free(ids);
 }
 
-static struct tput throughput(uint32_t nsym, uint64_t n)
+/* The ticks of one symbol count, made once and applied in many runs. */
+struct corpus {
+	uint32_t nsym;
+	uint64_t prime; /* the first `prime` ticks: one of each symbol */
+	uint64_t n;     /* ticks in all */
+	struct tk_slot *ticks; /* aux: the symbol id in the current run's segment */
+	uint32_t *index;       /* each tick's symbol, as the generator numbers them */
+};
+
+/* One trade of every symbol at the first trade's time, then n trades: a
+ * run warms up on the priming trades and the first tenth of the rest, so
+ * that every symbol has state before the measured part (with a Zipf tail
+ * of 100,000 symbols, the rarest first trade far into the corpus, and a
+ * first tick is a start-up cost: it clears the symbol's state). */
+static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n)
+{
+	uint64_t i;
+	int64_t t0;
+
+	c->nsym = nsym;
+	c->prime = nsym;
+	c->n = nsym + n;
+	c->ticks = malloc(c->n * sizeof(*c->ticks));
+	c->index = malloc(c->n * sizeof(*c->index));
+	if (c->ticks == NULL || c->index == NULL)
+		die("corpus");
+	synth_ticks(NULL, c->ticks + nsym, n, nsym);
+	memcpy(&t0, c->ticks[nsym].data, sizeof(t0));
+	for (i = 0; i < nsym; i++) {
+		struct tk_tick k = { .ts_ns = t0, .price = 100.0, .size = 1.0 };
+
+		memset(&c->ticks[i], 0, sizeof(c->ticks[i]));
+		c->ticks[i].type = TK_REC_TICK;
+		c->ticks[i].aux = (uint32_t)i;
+		memcpy(c->ticks[i].data, &k, sizeof(k));
+	}
+	for (i = 0; i < c->n; i++) {
+		c->ticks[i].seq = i + 1;
+		c->index[i] = c->ticks[i].aux;
+	}
+}
+
+static void corpus_free(struct corpus *c)
+{
+	free(c->ticks);
+	free(c->index);
+}
+
+/* Intern the corpus's symbols in a fresh segment and point its ticks at them. */
+static void corpus_bind(struct corpus *c, struct tk_segment *seg)
+{
+	struct tk_synth_cfg sc;
+	static struct tk_synth gen;
+	int32_t *ids = malloc(c->nsym * sizeof(*ids));
+	uint64_t i;
+
+	tk_synth_cfg_default(&sc);
+	sc.nsymbols = c->nsym;
+	tk_synth_init(&gen, &sc);
+	for (i = 0; i < c->nsym; i++) {
+		const char *name = tk_synth_symbol(&gen, (uint32_t)i);
+
+		ids[i] = tk_symtab_intern(tk_symtab_of(seg), name, (uint32_t)strlen(name));
+		if (ids[i] < 0)
+			die("symbol table");
+	}
+	for (i = 0; i < c->n; i++)
+		c->ticks[i].aux = (uint32_t)ids[c->index[i]];
+	free(ids);
+}
+
+/* How a run lays out its memory (what (e) compares). */
+struct layout {
+	bool huge_private; /* the worker's arrays on THP (the default) */
+	uint32_t shards;   /* 1, or 2: shard `shard` of two */
+	uint32_t shard;
+};
+
+static const struct layout default_layout = { .huge_private = true, .shards = 1 };
+
+static void make_segment_for(struct tk_segment *seg, uint32_t shards)
+{
+	struct tk_seg_config c;
+	const char *tfs[] = { "1s", "1m", "5m", "1h" };
+	int64_t tf_ns[4];
+	char name[TK_NAME_MAX];
+	unsigned i, k;
+
+	if (shards == 1) {
+		make_segment(seg, 1024);
+		return;
+	}
+	tk_seg_config_default(&c);
+	c.symbol_capacity = seg_capacity;
+	c.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
+	tk_seg_config_add_log(&c, "ticks.0", 1024, 64, 4);
+	for (i = 0; i < 4; i++)
+		tk_timeframes_parse(tfs[i], &tf_ns[i], 1);
+	for (k = 0; k < shards; k++) {
+		for (i = 0; i < 4; i++) {
+			tk_bar_log_name(tf_ns[i], k, shards, name, sizeof(name));
+			tk_seg_config_add_log(&c, name, 65536, 256, 4);
+		}
+		tk_signal_log_name(k, shards, name, sizeof(name));
+		tk_seg_config_add_log(&c, name, 65536, 128, 4);
+	}
+	if (tk_segment_create(seg, path, &c, true) < 0)
+		die("segment");
+}
+
+/* Apply ticks [from, to) of c in batches of 64; the seconds it took. */
+static double apply_range(struct tk_worker *w, const struct corpus *c, uint64_t from, uint64_t to)
+{
+	int64_t t0 = tk_mono_ns();
+	uint64_t i;
+
+	for (i = from; i < to; i += 64)
+		tk_worker_apply_batch(w, &c->ticks[i], (uint32_t)(to - i < 64 ? to - i : 64),
+				      sizeof(c->ticks[0]));
+	return (double)(tk_mono_ns() - t0) / 1e9;
+}
+
+/* Where the measured part of a run starts: after the priming trades and
+ * a tenth of the rest. */
+static uint64_t warm_of(const struct corpus *c)
+{
+	return c->prime + (c->n - c->prime) / 10;
+}
+
+/* One worker applies the corpus in a segment of its own (created by the
+ * caller for several shards): the warm-up, then the measured rest. */
+static struct tput apply_in(struct corpus *c, struct tk_segment *seg, const struct layout *lo)
 {
 	struct tk_worker_cfg cfg;
-	struct tk_segment seg;
-	struct tk_worker w;
-	struct tk_slot *ticks = malloc(n * sizeof(*ticks));
-	uint64_t i, warm = n / 10, a0, sink = 0;
+	static struct tk_worker w;
+	uint64_t warm = warm_of(c), a0;
 	struct tput r = { 0 };
+
+	tk_worker_cfg_default(&cfg);
+	cfg.huge_pages = lo->huge_private;
+	cfg.shards = lo->shards;
+	cfg.shard = lo->shard;
+	if (tk_worker_open(&w, seg, &cfg) < 0)
+		die("worker");
+	apply_range(&w, c, 0, warm);
+	a0 = allocs;
+	r.apply_tps = (double)(c->n - warm) / apply_range(&w, c, warm, c->n);
+	r.allocs = allocs - a0;
+	r.bars = w.stats.bars;
+	tk_worker_close(&w);
+	return r;
+}
+
+static struct tput apply_run(struct corpus *c, const struct layout *lo)
+{
+	struct tk_segment seg;
+	struct tput r;
+
+	make_segment_for(&seg, 1);
+	corpus_bind(c, &seg);
+	r = apply_in(c, &seg, lo);
+	tk_segment_detach(&seg);
+	remove_segment();
+	return r;
+}
+
+static struct tput throughput(uint32_t nsym, uint64_t n)
+{
+	struct corpus c;
+	struct tput r;
+	uint64_t i, warm, sink = 0;
 	int64_t t0, t1;
 
-	make_segment(&seg, 1024);
-	synth_ticks(&seg, ticks, n, nsym);
-	tk_worker_cfg_default(&cfg);
-	if (tk_worker_open(&w, &seg, &cfg) < 0)
-		die("worker");
-
+	corpus_make(&c, nsym, n);
+	warm = warm_of(&c);
 	/* Baseline: touch every tick as the worker must, without the work. */
 	t0 = tk_mono_ns();
-	for (i = warm; i < n; i++) {
+	for (i = warm; i < c.n; i++) {
 		struct tk_slot s;
 		struct tk_tick k;
 
-		memcpy(&s, &ticks[i], sizeof(s));
+		memcpy(&s, &c.ticks[i], sizeof(s));
 		memcpy(&k, s.data, sizeof(k));
 		sink += (uint64_t)k.price + s.aux;
 	}
 	t1 = tk_mono_ns();
-	r.read_tps = (double)(n - warm) / ((double)(t1 - t0) / 1e9);
-
-	/* In batches of 64, as the worker's loop applies what one read returns. */
-	for (i = 0; i < warm; i += 64)
-		tk_worker_apply_batch(&w, &ticks[i], (uint32_t)(warm - i < 64 ? warm - i : 64),
-				      sizeof(ticks[0]));
-	a0 = allocs;
-	t0 = tk_mono_ns();
-	for (i = warm; i < n; i += 64)
-		tk_worker_apply_batch(&w, &ticks[i], (uint32_t)(n - i < 64 ? n - i : 64),
-				      sizeof(ticks[0]));
-	t1 = tk_mono_ns();
-	r.allocs = allocs - a0;
-	r.apply_tps = (double)(n - warm) / ((double)(t1 - t0) / 1e9);
-	r.bars = w.stats.bars;
+	r = apply_run(&c, &default_layout);
+	r.read_tps = (double)(c.n - warm) / ((double)(t1 - t0) / 1e9);
 	if (sink == 42)
 		printf(" ");
-	tk_worker_close(&w);
-	tk_segment_detach(&seg);
-	unlink(path);
-	free(ticks);
+	corpus_free(&c);
 	return r;
+}
+
+/* ---------------------------------------------------------- (e) scaling */
+
+/*
+ * Per-tick cost against the symbol count, each figure beside 100 symbols
+ * applied in the same round (the host's speed wanders by 2x over seconds:
+ * only a ratio of neighbours means anything).  Rounds alternate which of
+ * the pair runs first; the figure is the median over the rounds.
+ */
+struct variant {
+	const char *what;
+	uint32_t nsym;
+	struct layout lo;
+	bool hugetlb; /* the segment on a hugetlbfs mount */
+	double tps[16];
+	double ratio[16];
+	double base[16];
+	uint64_t bars;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double s[16];
+
+	memcpy(s, v, (size_t)n * sizeof(*v));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double vmin(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+static double vmax(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/* A hugetlbfs mount with room for a 100,000-symbol segment, or NULL. */
+static const char *hugetlb_dir(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long free_pages = 0;
+
+	if (f == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL)
+		sscanf(line, "HugePages_Free: %ld", &free_pages);
+	fclose(f);
+	/* 16,384 state records of 1.5 KB and the logs: about 60 pages. */
+	if (free_pages < 64 || access("/dev/hugepages", W_OK) != 0)
+		return NULL;
+	{
+		char probe[64];
+		int fd;
+
+		snprintf(probe, sizeof(probe), "/dev/hugepages/tickd-bench-probe-%d", (int)getpid());
+		fd = open(probe, O_CREAT | O_RDWR, 0600);
+		if (fd < 0)
+			return NULL;
+		close(fd);
+		unlink(probe);
+	}
+	return "/dev/hugepages";
+}
+
+static struct tput scaled_run(struct corpus *c, const struct variant *v)
+{
+	struct tput r;
+
+	seg_capacity = v->nsym > 16384 ? 131072 : 16384;
+	if (v->hugetlb)
+		set_shm_dir(hugetlb_dir());
+	r = apply_run(c, &v->lo);
+	set_shm_dir("/dev/shm");
+	seg_capacity = 16384;
+	return r;
+}
+
+/* Two shards in two processes on two cores, each applying its symbols of
+ * the same ticks; ticks/s = all ticks over the slower one's time. */
+static double two_shards(struct corpus *c)
+{
+	struct tk_segment seg;
+	volatile uint32_t *go;
+	double *secs;
+	pid_t pid[2];
+	uint32_t k;
+
+	go = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	secs = (double *)(go + 16);
+	make_segment_for(&seg, 2);
+	corpus_bind(c, &seg);
+	for (k = 0; k < 2; k++) {
+		pid[k] = fork();
+		if (pid[k] == 0) {
+			struct layout lo = { .huge_private = true, .shards = 2, .shard = k };
+			struct tk_worker_cfg cfg;
+			static struct tk_worker w;
+			uint64_t warm = warm_of(c);
+
+			pin((int)k);
+			tk_worker_cfg_default(&cfg);
+			cfg.shards = lo.shards;
+			cfg.shard = lo.shard;
+			if (tk_worker_open(&w, &seg, &cfg) < 0)
+				die("worker");
+			apply_range(&w, c, 0, warm);
+			__atomic_add_fetch(go, 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(go, __ATOMIC_ACQUIRE) < 2)
+				;
+			secs[k] = apply_range(&w, c, warm, c->n);
+			tk_worker_close(&w);
+			_exit(0);
+		}
+	}
+	for (k = 0; k < 2; k++)
+		waitpid(pid[k], NULL, 0);
+	tk_segment_detach(&seg);
+	remove_segment();
+	{
+		double t = secs[0] > secs[1] ? secs[0] : secs[1];
+		double tps = (double)(c->n - warm_of(c)) / t;
+
+		munmap((void *)go, 4096);
+		return tps;
+	}
+}
+
+struct scaling {
+	struct variant v[8];
+	int nv;
+	int rounds;
+	double shard1[16], shard2[16], shard_ratio[16];
+	uint32_t shard_syms;
+};
+
+static void scaling(struct scaling *s, uint64_t n, int rounds)
+{
+	static const uint32_t syms[] = { 10, 1000, 10000, 100000 };
+	struct corpus base, cs[4], *c;
+	int r, i;
+
+	memset(s, 0, sizeof(*s));
+	s->rounds = rounds;
+	for (i = 0; i < 4; i++) {
+		s->v[s->nv] = (struct variant){ .nsym = syms[i], .lo = default_layout,
+						.what = "THP private arrays, segment on tmpfs" };
+		s->nv++;
+	}
+	s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = { .huge_private = false, .shards = 1 },
+					  .what = "4 KiB pages for the private arrays" };
+	if (hugetlb_dir() != NULL)
+		s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = default_layout, .hugetlb = true,
+						  .what = "segment on hugetlbfs (2 MiB pages)" };
+	corpus_make(&base, 100, n);
+	for (i = 0; i < 4; i++)
+		corpus_make(&cs[i], syms[i], n);
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < s->nv; i++) {
+			struct variant *v = &s->v[i];
+			struct tput a, b;
+
+			c = &cs[0];
+			for (int k = 0; k < 4; k++)
+				if (syms[k] == v->nsym)
+					c = &cs[k];
+			if (r % 2 == 0) {
+				a = apply_run(&base, &default_layout);
+				b = scaled_run(c, v);
+			} else {
+				b = scaled_run(c, v);
+				a = apply_run(&base, &default_layout);
+			}
+			v->tps[r] = b.apply_tps;
+			v->base[r] = a.apply_tps;
+			v->ratio[r] = b.apply_tps / a.apply_tps;
+			v->bars = b.bars;
+		}
+		/* Shards at 10,000 symbols: one worker on one core, then two. */
+		s->shard_syms = 10000;
+		if (r % 2 == 0) {
+			s->shard1[r] = apply_run(&cs[2], &default_layout).apply_tps;
+			s->shard2[r] = two_shards(&cs[2]);
+		} else {
+			s->shard2[r] = two_shards(&cs[2]);
+			s->shard1[r] = apply_run(&cs[2], &default_layout).apply_tps;
+		}
+		s->shard_ratio[r] = s->shard2[r] / s->shard1[r];
+	}
+	corpus_free(&base);
+	for (i = 0; i < 4; i++)
+		corpus_free(&cs[i]);
+}
+
+static void print_scaling(const struct scaling *s)
+{
+	int i, R = s->rounds;
+
+	printf("\n(e) scaling: ticks/s beside 100 symbols in the same round, median of %d rounds\n", R);
+	printf("    symbols  layout                                   ticks/s   ns/tick  100 sym "
+	       "ticks/s  ratio (min-max)      bars closed\n");
+	for (i = 0; i < s->nv; i++) {
+		const struct variant *v = &s->v[i];
+		double t = median(v->tps, R);
+
+		printf("    %7u  %-38s %10.0f %9.1f %12.0f  %.2f (%.2f-%.2f) %12llu\n", v->nsym,
+		       v->what, t, 1e9 / t, median(v->base, R), median(v->ratio, R),
+		       vmin(v->ratio, R), vmax(v->ratio, R), (unsigned long long)v->bars);
+	}
+	printf("    shards at %u symbols: 1 shard %.0f ticks/s, 2 shards (2 processes, 2 cores) "
+	       "%.0f: %.2fx (%.2f-%.2f)\n", s->shard_syms, median(s->shard1, R),
+	       median(s->shard2, R), median(s->shard_ratio, R), vmin(s->shard_ratio, R),
+	       vmax(s->shard_ratio, R));
 }
 
 /* ---------------------------------------------------------- (d) run loop */
@@ -266,11 +677,9 @@ static void run_loop_inprocess(uint64_t n, struct runloop *r)
 	r->checkpoints = w.checkpoints;
 	tk_worker_close(&w);
 	tk_segment_detach(&seg);
-	unlink(path);
+	remove_segment();
 	{
 		/* The baseline: the apply of the same ticks, batches of 64. */
-		char ck[128];
-
 		make_segment(&seg, 1024);
 		synth_ticks(&seg, ticks, n, 100); /* the same ticks, their symbols in this segment */
 		if (tk_worker_open(&w, &seg, &cfg) < 0)
@@ -283,9 +692,7 @@ static void run_loop_inprocess(uint64_t n, struct runloop *r)
 		r->batch_tps = (double)n / ((double)(t1 - t0) / 1e9);
 		tk_worker_close(&w);
 		tk_segment_detach(&seg);
-		unlink(path);
-		snprintf(ck, sizeof(ck), "%s.engine.0", path);
-		unlink(ck);
+		remove_segment();
 	}
 	free(ticks);
 }
@@ -544,14 +951,16 @@ static struct lat latency(uint64_t iters, bool apply)
 	r.allocs = sh->allocs;
 	tk_log_writer_close(&wr);
 	tk_segment_detach(&seg);
-	unlink(path);
+	remove_segment();
 	return r;
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t n = 4000000, iters = 400000;
-	bool only_apply = false, only_loop = false;
+	bool only_apply = false, only_loop = false, only_scaling = false;
+	int rounds = 5;
+	static struct scaling sc;
 	struct runloop rl = { 0 };
 	uint32_t only_symbols = 0;
 	static const uint32_t nsyms[3] = { 1, 100, 10000 };
@@ -564,10 +973,16 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--quick") == 0) {
 			n = 1000000;
 			iters = 100000;
+			rounds = 3;
 		} else if (strcmp(argv[i], "--apply-only") == 0) {
 			only_apply = true;
 		} else if (strcmp(argv[i], "--run-loop-only") == 0) {
 			only_loop = true;
+		} else if (strcmp(argv[i], "--scaling-only") == 0) {
+			only_scaling = true;
+		} else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0 &&
+			   atoi(argv[i + 1]) <= 16) {
+			rounds = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--symbols") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
 			only_symbols = (uint32_t)atoi(argv[++i]); /* one apply run, for profiles */
 		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc &&
@@ -575,11 +990,11 @@ int main(int argc, char **argv)
 			i++;
 		} else {
 			fprintf(stderr, "usage: engine [--quick] [--apply-only [--symbols N]] "
-				"[--run-loop-only] [--cpus A,B]\n");
+				"[--run-loop-only] [--scaling-only] [--rounds N (1-16)] [--cpus A,B]\n");
 			return 2;
 		}
 	}
-	snprintf(path, sizeof(path), "/dev/shm/tickd-bench-engine-%d", (int)getpid());
+	set_shm_dir("/dev/shm");
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	tsc_per_ns = tk_tsc_per_ns();
 
@@ -602,6 +1017,16 @@ int main(int argc, char **argv)
 		       (unsigned long long)rl.checkpoints, rl.xproc_tps, rl.xproc_syscalls_per_tick,
 		       rl.paced_syscalls_per_tick, rl.paced_syscalls_per_s, rl.paced_ckpt_writes_per_s,
 		       rl.block_syscalls_per_tick);
+		return 0;
+	}
+	if (only_scaling) {
+		scaling(&sc, n, rounds);
+		print_scaling(&sc);
+		printf("{\"apply_ratio_10000\":%.3f,\"apply_ratio_100000\":%.3f,"
+		       "\"apply_tps_10000_median\":%.0f,\"apply_tps_100_median\":%.0f,"
+		       "\"shards2_ratio\":%.3f}\n", median(sc.v[2].ratio, rounds),
+		       median(sc.v[3].ratio, rounds), median(sc.v[2].tps, rounds),
+		       median(sc.v[2].base, rounds), median(sc.shard_ratio, rounds));
 		return 0;
 	}
 	if (only_symbols > 0) {
@@ -635,6 +1060,8 @@ int main(int argc, char **argv)
 		       best[2].apply_tps, other[2].apply_tps, best[2].read_tps);
 		return 0;
 	}
+	scaling(&sc, n, rounds);
+	pin(cpu_a);
 	hop = latency(iters, false);
 	bar = latency(iters, true);
 	pin(cpu_a);
@@ -658,6 +1085,7 @@ int main(int argc, char **argv)
 		printf("    %-6u symbol%s      %12.0f %11.0f %11.0f %13llu\n", nsyms[k],
 		       nsyms[k] == 1 ? " " : "s", tp[0][k].apply_tps, tp[1][k].apply_tps,
 		       tp[0][k].read_tps, (unsigned long long)tp[0][k].bars);
+	print_scaling(&sc);
 	printf("\n(b) latency, ns (cpus %d -> %d)          p50      p99    p99.9        max\n", cpu_a,
 	       cpu_b);
 	printf("    log hop (the limit)           %8llu %8llu %8llu %10llu\n",
@@ -700,7 +1128,8 @@ int main(int argc, char **argv)
 	       "\"run_loop_batch_tps\":%.0f,\"xproc_tps\":%.0f,\"feed_alone_tps\":%.0f,\"xproc_syscalls_per_tick\":%.4f,"
 	       "\"paced_syscalls_per_tick\":%.3f,\"paced_syscalls_per_s\":%.1f,"
 	       "\"paced_checkpoint_writes_per_s\":%.1f,\"block_syscalls_per_tick\":%.3f,"
-	       "\"block_syscalls_per_s\":%.1f}\n",
+	       "\"block_syscalls_per_s\":%.1f,\"apply_ratio_10000\":%.3f,\"apply_ratio_100000\":%.3f,"
+	       "\"apply_tps_10000_median\":%.0f,\"apply_tps_100_median\":%.0f,\"shards2_ratio\":%.3f}\n",
 	       best[0].apply_tps, best[1].apply_tps, best[2].apply_tps, other[0].apply_tps,
 	       other[1].apply_tps, other[2].apply_tps, best[1].read_tps,
 	       (unsigned long long)tk_hist_percentile(&bar.oneway, 50),
@@ -712,6 +1141,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)(allocs_apply + bar.allocs), rl.loop_tps, rl.batch_tps,
 	       rl.xproc_tps, rl.feed_alone_tps, rl.xproc_syscalls_per_tick, rl.paced_syscalls_per_tick,
 	       rl.paced_syscalls_per_s, rl.paced_ckpt_writes_per_s, rl.block_syscalls_per_tick,
-	       rl.block_syscalls_per_s);
+	       rl.block_syscalls_per_s, median(sc.v[2].ratio, rounds), median(sc.v[3].ratio, rounds),
+	       median(sc.v[2].tps, rounds), median(sc.v[2].base, rounds),
+	       median(sc.shard_ratio, rounds));
 	return 0;
 }

@@ -5,7 +5,9 @@
  * DESIGN.  The worker's state is a function of the records it consumed.
  * At most four times a second (a quarter ring of input sooner, and at the
  * end of a stream) it writes it to a file beside the segment
- * (<segment>.engine.<shard>): a full snapshot -- every active symbol's
+ * (<segment>.engine.<shard>; a segment on hugetlbfs, which has no
+ * write(2), keeps it on tmpfs: /dev/shm/<segment's name>.engine.<shard>):
+ * a full snapshot -- every active symbol's
  * open windows, indicator state and live record, stream time, where it
  * stands in every input and output log -- written to a temporary file and
  * renamed over the old one, so it is whole or absent; then, checkpoint
@@ -30,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -75,9 +79,24 @@ static size_t tk__entry_max(const struct tk_worker *w)
 	return n;
 }
 
+void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t cap)
+{
+	struct statfs sfs;
+	const char *name = strrchr(seg_path, '/');
+
+	if (statfs(seg_path, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
+		snprintf(out, cap, "%s/%s.engine.%s", TK_SEG_SHM_DIR,
+			 name != NULL ? name + 1 : seg_path, shard);
+	else
+		snprintf(out, cap, "%s.engine.%s", seg_path, shard);
+}
+
 void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s.engine.%u", w->seg->path, w->cfg.shard);
+	char shard[16];
+
+	snprintf(shard, sizeof(shard), "%u", w->cfg.shard);
+	tk_ckpt_path_for(w->seg->path, shard, out, cap);
 }
 
 static void tk__head_config(const struct tk_worker *w, struct tk_ckpt_head *h)
@@ -143,14 +162,14 @@ static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t *p
 	memcpy(p, &v, sizeof(v));
 	p += sizeof(uint64_t);
 	for (t = 0; t < w->cfg.ntf; t++) {
-		const struct tk_agg_older *o = &w->sym[id].older[t];
+		const struct tk_agg_older *o = &w->older[t][id];
 
 		v = o->n;
 		memcpy(p, &v, sizeof(v));
 		p += sizeof(uint64_t);
 		memcpy(p, o->bar, o->n * sizeof(struct tk_bar));
 		p += o->n * sizeof(struct tk_bar);
-		memcpy(p, &w->sym[id].ind[t], sizeof(struct tk_ind_state));
+		memcpy(p, &w->ind[t][id], sizeof(struct tk_ind_state));
 		p += sizeof(struct tk_ind_state);
 	}
 	/* The live record, as the worker last wrote it (we are its only writer). */
@@ -198,7 +217,7 @@ int tk_ckpt_save(struct tk_worker *w)
 
 		need += sizeof(uint64_t) + sizeof(struct tk_live);
 		for (t = 0; t < w->cfg.ntf; t++)
-			need += sizeof(uint64_t) + w->sym[id].older[t].n * sizeof(struct tk_bar) +
+			need += sizeof(uint64_t) + w->older[t][id].n * sizeof(struct tk_bar) +
 				sizeof(struct tk_ind_state);
 	}
 	if (need > w->ckpt_cap) {
@@ -276,7 +295,7 @@ static int tk__load_entries(struct tk_worker *w, uint8_t **pp, const uint8_t *en
 			return -1;
 		tk_worker_activate(w, (uint32_t)id);
 		for (t = 0; t < w->cfg.ntf; t++) {
-			struct tk_agg_older *o = &w->sym[id].older[t];
+			struct tk_agg_older *o = &w->older[t][id];
 
 			if (end - p < (ptrdiff_t)sizeof(uint64_t))
 				return -1;
@@ -288,7 +307,7 @@ static int tk__load_entries(struct tk_worker *w, uint8_t **pp, const uint8_t *en
 			o->n = (uint32_t)nold;
 			memcpy(o->bar, p, nold * sizeof(struct tk_bar));
 			p += nold * sizeof(struct tk_bar);
-			memcpy(&w->sym[id].ind[t], p, sizeof(struct tk_ind_state));
+			memcpy(&w->ind[t][id], p, sizeof(struct tk_ind_state));
 			p += sizeof(struct tk_ind_state);
 		}
 		if (end - p < (ptrdiff_t)sizeof(struct tk_live))

@@ -6,8 +6,11 @@
 
 #include "engine/worker.h"
 
-/* The checkpoint file of this worker: <segment path>.engine.<shard>. */
+/* The checkpoint file of this worker: <segment path>.engine.<shard>, or
+ * for a segment on hugetlbfs (no write(2) there) /dev/shm/<its name>.engine.<shard>. */
 void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap);
+/* The same for a segment path and a shard given as text ("*": a glob pattern). */
+void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t cap);
 
 /* Write a checkpoint of w, whole or not at all.  0 or a negative errno. */
 int tk_ckpt_save(struct tk_worker *w);

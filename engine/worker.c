@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigalloc.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/msg.h"
@@ -27,6 +28,7 @@ void tk_worker_cfg_default(struct tk_worker_cfg *cfg)
 	tk_ind_cfg_default(&cfg->ind);
 	cfg->idle = TK_IDLE_BACKOFF;
 	cfg->input_silence_ns = 10 * TK_NS_PER_S;
+	cfg->huge_pages = true;
 }
 
 void tk_bar_log_name(int64_t tf, uint32_t shard, uint32_t shards, char *out, unsigned cap)
@@ -74,6 +76,21 @@ static int tk__open_writer(struct tk_log_writer *w, struct tk_segment *seg, cons
 static struct tk_log_writer *tk__out(struct tk_worker *w, uint32_t idx)
 {
 	return idx == TK_OUT_SIGNALS ? &w->signals : &w->bars[idx];
+}
+
+static size_t tk__older_bytes(const struct tk_worker *w)
+{
+	return (size_t)w->capacity * sizeof(struct tk_agg_older);
+}
+
+static size_t tk__ind_bytes(const struct tk_worker *w)
+{
+	return (size_t)w->capacity * sizeof(struct tk_ind_state);
+}
+
+static size_t tk__arena_bytes(const struct tk_worker *w, uint32_t t)
+{
+	return (size_t)w->capacity * w->older_cap[t] * sizeof(struct tk_bar);
 }
 
 int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_worker_cfg *cfg)
@@ -134,24 +151,26 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	}
 	if (w->nin == 0)
 		return tk_err_set(ENOENT, "segment %s has no tick log (ticks.*)", seg->path);
-	w->sym = calloc(w->capacity, sizeof(*w->sym));
 	/* The older windows of every symbol, sized from the lateness: one
 	 * arena per timeframe, zero pages until a symbol's first windows
-	 * land in it (calloc of this size maps fresh pages). */
+	 * land in it (a fresh mapping). */
 	for (i = 0; i < cfg->ntf; i++) {
 		uint32_t id;
 
-		w->older_arena[i] = calloc((size_t)w->capacity * w->older_cap[i], sizeof(struct tk_bar));
-		if (w->older_arena[i] == NULL || w->sym == NULL)
+		w->older[i] = tk_big_alloc(tk__older_bytes(w), cfg->huge_pages);
+		w->ind[i] = tk_big_alloc(tk__ind_bytes(w), cfg->huge_pages);
+		w->older_arena[i] = tk_big_alloc(tk__arena_bytes(w, i), cfg->huge_pages);
+		if (w->older[i] == NULL || w->ind[i] == NULL || w->older_arena[i] == NULL)
 			return tk_err_set(ENOMEM, "out of memory for the open windows of %u symbols "
 					  "(%u per symbol for a lateness of %.1f s)", w->capacity,
 					  w->older_cap[i] + 1, (double)cfg->lateness_ns / 1e9);
 		for (id = 0; id < w->capacity; id++) {
-			w->sym[id].older[i].cap = w->older_cap[i];
-			w->sym[id].older[i].bar = w->older_arena[i] + (size_t)id * w->older_cap[i];
+			w->older[i][id].cap = w->older_cap[i];
+			w->older[i][id].bar = w->older_arena[i] + (size_t)id * w->older_cap[i];
 		}
 	}
 	w->active = malloc(w->capacity * sizeof(*w->active));
+	w->active_bits = calloc((w->capacity + 63) / 64, sizeof(*w->active_bits));
 	w->is_active = calloc(w->capacity, 1);
 	w->changed = malloc(w->capacity * sizeof(*w->changed));
 	w->shard_of = malloc(w->capacity);
@@ -163,7 +182,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 				return tk_err_set(ENOMEM, "out of memory for the input buffers");
 			w->in_clock[i] = INT64_MIN;
 		}
-	if (w->sym == NULL || w->active == NULL || w->is_active == NULL || w->changed == NULL ||
+	if (w->active == NULL || w->active_bits == NULL || w->is_active == NULL || w->changed == NULL ||
 	    w->shard_of == NULL ||
 	    w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
@@ -215,10 +234,16 @@ void tk_worker_close(struct tk_worker *w)
 	for (i = 0; i < w->cfg.ntf; i++)
 		tk_log_writer_close(&w->bars[i]);
 	tk_log_writer_close(&w->signals);
-	free(w->sym);
-	for (i = 0; i < TK_MAX_TF; i++)
-		free(w->older_arena[i]);
+	for (i = 0; i < TK_MAX_TF; i++) {
+		tk_big_free(w->older[i], tk__older_bytes(w), w->cfg.huge_pages);
+		tk_big_free(w->ind[i], tk__ind_bytes(w), w->cfg.huge_pages);
+		tk_big_free(w->older_arena[i], tk__arena_bytes(w, i), w->cfg.huge_pages);
+		w->older[i] = NULL;
+		w->ind[i] = NULL;
+		w->older_arena[i] = NULL;
+	}
 	free(w->active);
+	free(w->active_bits);
 	free(w->is_active);
 	free(w->changed);
 	free(w->shard_of);
@@ -226,7 +251,7 @@ void tk_worker_close(struct tk_worker *w)
 	for (i = 0; i < TK_MAX_INPUTS; i++)
 		free(w->in_buf[i]);
 	free(w->ckpt_buf);
-	w->sym = NULL;
+	w->ckpt_buf = NULL;
 }
 
 /*
@@ -353,7 +378,6 @@ static void tk__touch(struct tk_worker *w, uint32_t id);
 
 static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 {
-	struct tk_sym_engine *se = &w->sym[id];
 	struct tk_bar out[TK_AGG_CLOSE_BATCH];
 	struct tk_ind_values v[TK_AGG_CLOSE_BATCH];
 	uint32_t sig[TK_AGG_CLOSE_BATCH], n, k;
@@ -363,10 +387,10 @@ static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 	do {
 		struct tk_live *live = tk_state_write_begin(w->state, id);
 
-		n = tk_agg_close(&live->open_bar[t], &se->older[t], &w->rule[t], w->stream_time,
+		n = tk_agg_close(&live->open_bar[t], &w->older[t][id], &w->rule[t], w->stream_time,
 				 out, TK_AGG_CLOSE_BATCH);
 		for (k = 0; k < n; k++) {
-			sig[k] = tk_ind_update(&se->ind[t], &w->cfg.ind, &out[k],
+			sig[k] = tk_ind_update(&w->ind[t][id], &w->cfg.ind, &out[k],
 					       (w->cfg.pct_tf_mask >> t) & 1, &v[k]);
 			live->last[t] = (struct tk_live_ind){
 				.window_start = out[k].window_start, .close = out[k].close,
@@ -381,19 +405,26 @@ static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 
 void tk_worker_activate(struct tk_worker *w, uint32_t id)
 {
-	uint32_t i = w->nactive;
-
 	if (w->is_active[id])
 		return;
 	w->is_active[id] = TK_SYM_ACTIVE;
-	/* Symbols become active rarely: an insertion keeps the order in which
-	 * bars close (by id) without a sort on the hot path. */
-	while (i > 0 && w->active[i - 1] > id) {
-		w->active[i] = w->active[i - 1];
-		i--;
-	}
-	w->active[i] = id;
-	w->nactive++;
+	/* A set, not a sorted list: at 100,000 symbols an insertion that kept
+	 * the list in order moved 200 KB for every new symbol. */
+	w->active_bits[id / 64] |= 1ull << (id % 64);
+	w->active[w->nactive++] = id;
+}
+
+#define TK_CLOSE_PREFETCH_AHEAD 4
+
+/* Ask for what the close pass reads of symbol id in timeframe t: its open
+ * bar in the live record and its older windows' descriptor. */
+static void tk__prefetch_close(const struct tk_worker *w, uint32_t id, uint32_t t)
+{
+	const struct tk_bar *b = &tk__live(w, id)->open_bar[t];
+
+	tk_prefetch(b);
+	tk_prefetch((const uint8_t *)b + sizeof(*b) - 1);
+	tk_prefetch(&w->older[t][id]);
 }
 
 /*
@@ -404,21 +435,37 @@ void tk_worker_activate(struct tk_worker *w, uint32_t id)
 static void tk__close_tf(struct tk_worker *w, uint32_t t)
 {
 	int64_t next = INT64_MAX, due;
-	uint32_t j, id;
+	uint32_t word, nwords = (w->capacity + 63) / 64;
 
-	/* Only the symbols with state: a pass costs what is open, not the capacity. */
-	for (j = 0; j < w->nactive; j++) {
-		id = w->active[j];
-		due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->sym[id].older[t],
-					&w->rule[t]);
-		if (due == INT64_MAX)
-			continue;
-		if (due <= w->stream_time) {
-			tk__close_symbol(w, id, t);
-			due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->sym[id].older[t],
-						&w->rule[t]);
+	/* Only the symbols with state, found 64 at a time in id order: a pass
+	 * costs what is open (and a word per 64 slots), and the reads of the
+	 * symbols a few ahead are in flight while one is closed. */
+	for (word = 0; word < nwords; word++) {
+		uint32_t ids[64], n = 0, k;
+		uint64_t bits = w->active_bits[word];
+
+		while (bits != 0) {
+			ids[n++] = word * 64 + (uint32_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
 		}
-		next = due < next ? due : next;
+		for (k = 0; k < n && k < TK_CLOSE_PREFETCH_AHEAD; k++)
+			tk__prefetch_close(w, ids[k], t);
+		for (k = 0; k < n; k++) {
+			uint32_t id = ids[k];
+
+			if (k + TK_CLOSE_PREFETCH_AHEAD < n)
+				tk__prefetch_close(w, ids[k + TK_CLOSE_PREFETCH_AHEAD], t);
+			due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->older[t][id],
+						&w->rule[t]);
+			if (due == INT64_MAX)
+				continue;
+			if (due <= w->stream_time) {
+				tk__close_symbol(w, id, t);
+				due = tk_agg_next_close(&tk__live(w, id)->open_bar[t],
+							&w->older[t][id], &w->rule[t]);
+			}
+			next = due < next ? due : next;
+		}
 	}
 	w->next_close[t] = next;
 }
@@ -489,14 +536,13 @@ static void tk__live_trade(struct tk_live *live, uint64_t seq, const struct tk_t
  */
 static void tk__first_tick(struct tk_worker *w, uint32_t id)
 {
-	struct tk_sym_engine *se = &w->sym[id];
 	struct tk_live *live;
 	uint32_t t;
 
 	tk_worker_activate(w, id);
 	for (t = 0; t < w->cfg.ntf; t++) {
-		tk_ind_init(&se->ind[t]);
-		se->older[t].n = 0;
+		tk_ind_init(&w->ind[t][id]);
+		w->older[t][id].n = 0;
 	}
 	live = tk_state_write_begin(w->state, id);
 	memset(live, 0, sizeof(*live));
@@ -542,13 +588,13 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 	 * readers see them. */
 	live = tk_state_write_begin(w->state, id);
 	for (t = 0; t < w->cfg.ntf; t++) {
-		int r = tk_agg_add(&live->open_bar[t], &w->sym[id].older[t], &w->rule[t],
+		int r = tk_agg_add(&live->open_bar[t], &w->older[t][id], &w->rule[t],
 				   w->stream_time, k.ts_ns, k.price, k.size);
 
 		if (__builtin_expect(r == TK_AGG_APPLIED, 1))
 			continue;
 		if (r == TK_AGG_OPENED) {
-			int64_t due = tk_agg_next_close(&live->open_bar[t], &w->sym[id].older[t],
+			int64_t due = tk_agg_next_close(&live->open_bar[t], &w->older[t][id],
 							&w->rule[t]);
 
 			w->next_close[t] = due < w->next_close[t] ? due : w->next_close[t];
@@ -616,7 +662,9 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
 	}
 }
 
+#ifndef TK_PREFETCH_AHEAD
 #define TK_PREFETCH_AHEAD 2
+#endif
 
 /* Ask for the lines a tick of symbol id will touch: its seqlock line, the
  * trade and day fields and the open bars, contiguous in its live record. */
@@ -625,6 +673,10 @@ static void tk__prefetch(const struct tk_worker *w, const struct tk_slot *rec)
 	const uint8_t *p, *end;
 
 	if (rec->type != TK_REC_TICK || rec->aux >= w->capacity)
+		return;
+	/* Another shard's symbol: its record is being written on another core,
+	 * and a read of it here would take the line from that core. */
+	if (w->cfg.shards > 1 && w->shard_of[rec->aux] != w->cfg.shard)
 		return;
 	p = (const uint8_t *)tk_state_record(w->state, rec->aux);
 	end = p + TK_STATE_HEADER + offsetof(struct tk_live, open_bar) +

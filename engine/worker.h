@@ -47,13 +47,7 @@ struct tk_worker_cfg {
 	bool exit_at_end; /* return once every input has ended and been applied */
 	int64_t input_silence_ns; /* several inputs: wall time after which one that shows
 				     nothing while another waits is no longer waited for */
-};
-
-/* Engine-private state of one symbol (its newest open windows are in its
- * live record, in the segment). */
-struct tk_sym_engine {
-	struct tk_agg_older older[TK_MAX_TF];
-	struct tk_ind_state ind[TK_MAX_TF];
+	bool huge_pages; /* the per-symbol arrays on transparent huge pages (madvise) */
 };
 
 enum { TK_SYM_IDLE = 0, TK_SYM_ACTIVE = 1, TK_SYM_CHANGED = 2 }; /* tk_worker.is_active */
@@ -101,11 +95,19 @@ struct tk_worker {
 	struct tk_log_writer bars[TK_MAX_TF];
 	struct tk_log_writer signals;
 	uint32_t capacity;
-	struct tk_sym_engine *sym; /* [capacity] */
+	/* Engine-private state, one array per timeframe indexed by symbol id
+	 * (the newest open window of each is in the live record, in the
+	 * segment): a tick that opens a window touches one 16-byte descriptor,
+	 * a bar close one indicator state, and the close pass of a timeframe,
+	 * which goes through the symbols in id order, reads each array in
+	 * address order. */
+	struct tk_agg_older *older[TK_MAX_TF]; /* [capacity]: the older windows still open */
+	struct tk_ind_state *ind[TK_MAX_TF];   /* [capacity]: touched when a bar closes */
 	struct tk_bar *older_arena[TK_MAX_TF]; /* [capacity * older_cap[t]] */
 	uint32_t older_cap[TK_MAX_TF];          /* older windows a symbol may have open */
-	uint32_t *active;          /* ids of the symbols with state, ascending */
+	uint32_t *active;          /* ids of the symbols with state, in the order they came */
 	uint32_t nactive;
+	uint64_t *active_bits;     /* [capacity / 64]: the same set, for passes in id order */
 	uint8_t *is_active;        /* [capacity] TK_SYM_*: a byte per symbol, not a line of its state */
 	uint32_t *changed;         /* ids changed since the last checkpoint */
 	uint32_t nchanged;
@@ -153,7 +155,7 @@ uint32_t tk_shard_of(const char *name, uint32_t shards);
 int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_worker_cfg *cfg);
 void tk_worker_close(struct tk_worker *w);
 
-/* Mark symbol id active (it has state): keeps w->active sorted. */
+/* Mark symbol id active (it has state): O(1). */
 void tk_worker_activate(struct tk_worker *w, uint32_t id);
 
 /* Apply one input record (a tick, a heartbeat, a gap event). */

@@ -65,7 +65,7 @@ static void usage(FILE *out)
 		"  --silence S         reconnect after S seconds without a message (default 30;\n"
 		"                      env FINNHUB_SILENCE_SECONDS)\n"
 		"  --seed S            generator seed (default 1): same seed, same trades\n"
-		"  --symbols N         number of symbols, 1..10000 (default 8)\n"
+		"  --symbols N         number of symbols, 1..100000 (default 8)\n"
 		"  --rate R            trades per second of the generator's clock (default 1000)\n"
 		"  --count N           stop after N trades and write an end-of-stream heartbeat\n"
 		"  --speed X|max       X times real time (default 1), or as fast as the log takes them\n"

@@ -17,11 +17,11 @@
 
 #include "shm/segment.h"
 
-#define TK_SYNTH_MAX_SYMBOLS 10000
+#define TK_SYNTH_MAX_SYMBOLS 100000
 
 struct tk_synth_cfg {
 	uint64_t seed;
-	uint32_t nsymbols;  /* 1..10000 */
+	uint32_t nsymbols;  /* 1..100000 */
 	double rate;        /* trades per second of generator time, > 0 */
 	int64_t start_ns;   /* the generator clock's origin, epoch ns */
 	double volatility;  /* annualised, e.g. 0.3 */

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/opts.h"
+#include "engine/checkpoint.h"
 #include "shm/live.h"
 #include "engine/worker.h"
 #include "shm/ctlring.h"
@@ -273,12 +274,13 @@ int tk_cmd_clean(int argc, char **argv)
 	}
 	path = full;
 	{
-		/* The engine workers' checkpoints live beside the segment. */
+		/* The engine workers' checkpoints (beside the segment, or on
+		 * tmpfs for a segment on hugetlbfs). */
 		char pattern[300];
 		glob_t g;
 		size_t i;
 
-		snprintf(pattern, sizeof(pattern), "%s.engine.*", path);
+		tk_ckpt_path_for(path, "*", pattern, sizeof(pattern));
 		if (glob(pattern, 0, NULL, &g) == 0) {
 			for (i = 0; i < g.gl_pathc; i++)
 				if (unlink(g.gl_pathv[i]) == 0)
