@@ -15,6 +15,41 @@ static inline void tk_prefetch(const void *p)
 	__asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
 #else
 	__builtin_prefetch(p, 0, 3);
+
+/* Into the L2 (and L3) only: for a line wanted several steps ahead,
+ * without taking an L1 line (or evicting one) long before it is used. */
+static inline void tk_prefetch_l2(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetcht2 %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 0, 1);
+#endif
+}
+
+#endif
+}
+
+
+/* Into the L2 (and L3) only: for a line wanted several steps ahead,
+ * without taking an L1 line (or evicting one) long before it is used. */
+static inline void tk_prefetch_l2(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetcht2 %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 0, 1);
+#endif
+}
+
+/* For a coming write: the line arrives exclusive, so the store does not
+ * wait for the ownership request (prefetchw: a no-op where the CPU lacks it). */
+static inline void tk_prefetch_write(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
 #endif
 }
 
