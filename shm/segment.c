@@ -611,10 +611,18 @@ static int tk__validate(struct tk_segment *seg, uint64_t file_size)
 	return 0;
 }
 
-/* Reader attach: everything read-only except the pages a reader may write. */
+/* Reader attach: everything read-only except the pages a reader may write.
+ * On hugetlbfs a protection covers whole huge pages (mprotect of part of
+ * one fails, EINVAL): the writable range is rounded out to them, so there
+ * a reader's writable pages also hold log data beside its cursor table. */
 static int tk__reader_protect(struct tk_segment *seg)
 {
+	struct statfs sfs;
+	uint64_t page = 0;
 	uint32_t i;
+
+	if (fstatfs(seg->fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
+		page = (uint64_t)sfs.f_bsize;
 
 	for (i = 0; i < seg->hdr->nregions; i++) {
 		const struct tk_region *r = &seg->hdr->regions[i];
@@ -628,6 +636,12 @@ static int tk__reader_protect(struct tk_segment *seg)
 		} else if (r->kind == TK_REGION_CONTROL || r->kind == TK_REGION_METRICS) {
 			/* the readers' own metrics slots, like their cursor slots */
 			len = r->size;
+		}
+		if (len != 0 && page != 0) {
+			uint64_t end = TK_ALIGN_UP(off + len, page);
+
+			off -= off % page;
+			len = end - off;
 		}
 		if (len != 0 && mprotect(seg->base + off, len, PROT_READ | PROT_WRITE) != 0)
 			return tk_err_set(errno, "mprotect: %s", strerror(errno));
