@@ -248,6 +248,7 @@ static void corpus_free(struct corpus *c)
 /* Intern the corpus's symbols in a fresh segment and point its ticks at them. */
 static void corpus_bind(struct corpus *c, struct tk_segment *seg)
 {
+	/* (The segment was made with room: see segment_for.) */
 	struct tk_synth_cfg sc;
 	static struct tk_synth gen;
 	int32_t *ids = malloc(c->nsym * sizeof(*ids));
@@ -277,7 +278,8 @@ struct layout {
 
 static const struct layout default_layout = { .huge_private = true, .shards = 1 };
 
-static void make_segment_for(struct tk_segment *seg, uint32_t shards)
+/* A segment for a corpus of nsym symbols (16,384 slots, 131,072 past that). */
+static void make_segment_for(struct tk_segment *seg, uint32_t shards, uint32_t nsym)
 {
 	struct tk_seg_config c;
 	const char *tfs[] = { "1s", "1m", "5m", "1h" };
@@ -285,8 +287,10 @@ static void make_segment_for(struct tk_segment *seg, uint32_t shards)
 	char name[TK_NAME_MAX];
 	unsigned i, k;
 
+	seg_capacity = nsym > 16384 ? 131072 : 16384;
 	if (shards == 1) {
 		make_segment(seg, 1024);
+		seg_capacity = 16384;
 		return;
 	}
 	tk_seg_config_default(&c);
@@ -305,6 +309,7 @@ static void make_segment_for(struct tk_segment *seg, uint32_t shards)
 	}
 	if (tk_segment_create(seg, path, &c, true) < 0)
 		die("segment");
+	seg_capacity = 16384;
 }
 
 /* Apply ticks [from, to) of c in batches of 64; the seconds it took. */
@@ -355,7 +360,7 @@ static struct tput apply_run(struct corpus *c, const struct layout *lo)
 	struct tk_segment seg;
 	struct tput r;
 
-	make_segment_for(&seg, 1);
+	make_segment_for(&seg, 1, c->nsym);
 	corpus_bind(c, &seg);
 	r = apply_in(c, &seg, lo);
 	tk_segment_detach(&seg);
@@ -491,7 +496,7 @@ static double touch_tps(struct corpus *c)
 			4 * sizeof(struct tk_bar) + 63) / 64;
 	int64_t t0 = 0;
 
-	make_segment_for(&seg, 1);
+	make_segment_for(&seg, 1, c->nsym);
 	corpus_bind(c, &seg);
 	st = tk_state_of(&seg);
 	for (i = 0; i < c->n; i++) {
@@ -520,12 +525,10 @@ static struct tput scaled_run(struct corpus *c, const struct variant *v)
 {
 	struct tput r;
 
-	seg_capacity = v->nsym > 16384 ? 131072 : 16384;
 	if (v->hugetlb)
 		set_shm_dir(hugetlb_dir());
 	r = apply_run(c, &v->lo);
 	set_shm_dir("/dev/shm");
-	seg_capacity = 16384;
 	return r;
 }
 
@@ -541,7 +544,7 @@ static double two_shards(struct corpus *c)
 
 	go = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	secs = (double *)(go + 16);
-	make_segment_for(&seg, 2);
+	make_segment_for(&seg, 2, c->nsym);
 	corpus_bind(c, &seg);
 	for (k = 0; k < 2; k++) {
 		pid[k] = fork();
