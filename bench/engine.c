@@ -25,9 +25,11 @@
  *
  *  (e) scaling: ticks/s at 10, 1,000, 10,000 and 100,000 symbols, each beside
  *      100 symbols applied in the same round (median of the per-round
- *      ratios); at 10,000 also with 4 KiB pages for the worker's arrays
- *      and with the segment on hugetlbfs (when a mount with free pages
- *      exists); one shard against two shards in two processes.
+ *      ratios); at 10,000 also with 4 KiB pages for the worker's arrays,
+ *      with the segment on hugetlbfs (when a mount with free pages
+ *      exists), and without bar closes (every trade in one second, the 100
+ *      beside it too); the memory a tick writes, alone, at each count; one
+ *      shard against two shards in two processes.
  *
  * usage: engine [--quick] [--apply-only [--symbols N]] [--run-loop-only] [--scaling-only]
  *               [--rounds N] [--cpus A,B]
@@ -211,7 +213,7 @@ struct corpus {
  * that every symbol has state before the measured part (with a Zipf tail
  * of 100,000 symbols, the rarest first trade far into the corpus, and a
  * first tick is a start-up cost: it clears the symbol's state). */
-static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n)
+static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n, bool flat)
 {
 	uint64_t i;
 	int64_t t0;
@@ -236,6 +238,8 @@ static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n)
 	for (i = 0; i < c->n; i++) {
 		c->ticks[i].seq = i + 1;
 		c->index[i] = c->ticks[i].aux;
+		if (flat)
+			memcpy(c->ticks[i].data, &t0, sizeof(t0)); /* ts_ns, the first field */
 	}
 }
 
@@ -375,7 +379,7 @@ static struct tput throughput(uint32_t nsym, uint64_t n)
 	uint64_t i, warm, sink = 0;
 	int64_t t0, t1;
 
-	corpus_make(&c, nsym, n);
+	corpus_make(&c, nsym, n, false);
 	warm = warm_of(&c);
 	/* Baseline: touch every tick as the worker must, without the work. */
 	t0 = tk_mono_ns();
@@ -409,6 +413,8 @@ struct variant {
 	uint32_t nsym;
 	struct layout lo;
 	bool hugetlb; /* the segment on a hugetlbfs mount */
+	bool flat;    /* every trade at the first one's time, the 100 symbols beside it too:
+			 no window opens or closes after the first, the tick path alone */
 	double tps[16];
 	double ratio[16];
 	double touch[16], touch_base[16]; /* touch_tps at nsym and at 100 in the same round */
@@ -590,97 +596,98 @@ struct scaling {
 	uint32_t shard_syms;
 };
 
+/* One round of variant v: its run and 100 symbols' (of the same kind of
+ * corpus), in the order the round says, and the memory-alone loop over both. */
+static void measure_pair(struct variant *v, struct corpus *base, struct corpus *c, int r)
+{
+	struct tput a, b;
+
+	if (r % 2 == 0) {
+		a = apply_run(base, &default_layout);
+		b = scaled_run(c, v);
+	} else {
+		b = scaled_run(c, v);
+		a = apply_run(base, &default_layout);
+	}
+	v->tps[r] = b.apply_tps;
+	v->base[r] = a.apply_tps;
+	v->ratio[r] = b.apply_tps / a.apply_tps;
+	v->bars = b.bars;
+	if (!v->hugetlb && v->lo.huge_private) {
+		v->touch_base[r] = touch_tps(base);
+		v->touch[r] = touch_tps(c);
+	}
+}
+
+/* The corpora of a table: one per (symbols, flat), made once. */
+struct corpora {
+	struct corpus c[8];
+	bool flat[8];
+	int n;
+	uint64_t ticks;
+};
+
+static struct corpus *corpus_of(struct corpora *cs, uint32_t nsym, bool flat)
+{
+	int i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->c[i].nsym == nsym && cs->flat[i] == flat)
+			return &cs->c[i];
+	corpus_make(&cs->c[cs->n], nsym, cs->ticks, flat);
+	cs->flat[cs->n] = flat;
+	return &cs->c[cs->n++];
+}
+
 /* only: just that symbol count in the default layout, beside 100 (0: the whole table). */
 static void scaling(struct scaling *s, uint64_t n, int rounds, uint32_t only)
 {
 	static const uint32_t syms[] = { 10, 1000, 10000, 100000 };
-	struct corpus base, cs[4], *c;
+	static struct corpora cs;
 	int r, i;
 
 	memset(s, 0, sizeof(*s));
+	memset(&cs, 0, sizeof(cs));
+	cs.ticks = n;
 	s->rounds = rounds;
-	for (i = 0; i < 4; i++) {
-		s->v[s->nv] = (struct variant){ .nsym = syms[i], .lo = default_layout,
-						.what = "THP private arrays, segment on tmpfs" };
-		s->nv++;
-	}
 	if (only > 0) {
-		s->v[0] = (struct variant){ .nsym = only, .lo = default_layout,
-					    .what = "THP private arrays, segment on tmpfs" };
-		s->nv = 1;
-		s->rounds = rounds;
-		corpus_make(&base, 100, n);
-		corpus_make(&cs[0], only, n);
-		for (r = 0; r < rounds; r++) {
-			struct tput a, b;
-
-			a = r % 2 == 0 ? apply_run(&base, &default_layout) : scaled_run(&cs[0], &s->v[0]);
-			b = r % 2 == 0 ? scaled_run(&cs[0], &s->v[0]) : apply_run(&base, &default_layout);
-			if (r % 2 == 1) {
-				struct tput x = a;
-
-				a = b;
-				b = x;
-			}
-			s->v[0].tps[r] = b.apply_tps;
-			s->v[0].base[r] = a.apply_tps;
-			s->v[0].ratio[r] = b.apply_tps / a.apply_tps;
-			s->v[0].bars = b.bars;
-			s->v[0].touch_base[r] = touch_tps(&base);
-			s->v[0].touch[r] = touch_tps(&cs[0]);
-			s->shard1[r] = s->shard2[r] = s->shard_ratio[r] = 0;
-		}
-		corpus_free(&base);
-		corpus_free(&cs[0]);
-		return;
+		s->v[s->nv++] = (struct variant){ .nsym = only, .lo = default_layout,
+						  .what = "THP private arrays, segment on tmpfs" };
+	} else {
+		for (i = 0; i < 4; i++)
+			s->v[s->nv++] = (struct variant){ .nsym = syms[i], .lo = default_layout,
+							  .what = "THP private arrays, segment on tmpfs" };
+		s->v[s->nv++] = (struct variant){ .nsym = 10000,
+						  .lo = { .huge_private = false, .shards = 1 },
+						  .what = "4 KiB pages for the private arrays" };
+		if (hugetlb_dir() != NULL)
+			s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = default_layout,
+							  .hugetlb = true,
+							  .what = "segment on hugetlbfs (2 MiB pages)" };
+		s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = default_layout, .flat = true,
+						  .what = "no bar closes (both sides: one second)" };
 	}
-	s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = { .huge_private = false, .shards = 1 },
-					  .what = "4 KiB pages for the private arrays" };
-	if (hugetlb_dir() != NULL)
-		s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = default_layout, .hugetlb = true,
-						  .what = "segment on hugetlbfs (2 MiB pages)" };
-	corpus_make(&base, 100, n);
-	for (i = 0; i < 4; i++)
-		corpus_make(&cs[i], syms[i], n);
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < s->nv; i++) {
 			struct variant *v = &s->v[i];
-			struct tput a, b;
 
-			c = &cs[0];
-			for (int k = 0; k < 4; k++)
-				if (syms[k] == v->nsym)
-					c = &cs[k];
-			if (r % 2 == 0) {
-				a = apply_run(&base, &default_layout);
-				b = scaled_run(c, v);
-			} else {
-				b = scaled_run(c, v);
-				a = apply_run(&base, &default_layout);
-			}
-			v->tps[r] = b.apply_tps;
-			v->base[r] = a.apply_tps;
-			v->ratio[r] = b.apply_tps / a.apply_tps;
-			v->bars = b.bars;
-			if (!v->hugetlb && v->lo.huge_private) {
-				v->touch_base[r] = touch_tps(&base);
-				v->touch[r] = touch_tps(c);
-			}
+			measure_pair(v, corpus_of(&cs, 100, v->flat), corpus_of(&cs, v->nsym, v->flat), r);
 		}
+		if (only > 0)
+			continue;
 		/* Shards at 10,000 symbols: one worker on one core, then two. */
 		s->shard_syms = 10000;
 		if (r % 2 == 0) {
-			s->shard1[r] = apply_run(&cs[2], &default_layout).apply_tps;
-			s->shard2[r] = two_shards(&cs[2]);
+			s->shard1[r] = apply_run(corpus_of(&cs, 10000, false), &default_layout).apply_tps;
+			s->shard2[r] = two_shards(corpus_of(&cs, 10000, false));
 		} else {
-			s->shard2[r] = two_shards(&cs[2]);
-			s->shard1[r] = apply_run(&cs[2], &default_layout).apply_tps;
+			s->shard2[r] = two_shards(corpus_of(&cs, 10000, false));
+			s->shard1[r] = apply_run(corpus_of(&cs, 10000, false), &default_layout).apply_tps;
 		}
 		s->shard_ratio[r] = s->shard2[r] / s->shard1[r];
 	}
-	corpus_free(&base);
-	for (i = 0; i < 4; i++)
-		corpus_free(&cs[i]);
+	for (i = 0; i < cs.n; i++)
+		corpus_free(&cs.c[i]);
 }
 
 static void print_scaling(const struct scaling *s)
@@ -711,9 +718,9 @@ static void print_scaling(const struct scaling *s)
 			e[r] = 1e9 / v->tps[r] - 1e9 / v->base[r];
 			m[r] = 1e9 / v->touch[r] - 1e9 / v->touch_base[r];
 		}
-		printf("    %7u  worker +%.1f ns, memory alone +%.1f ns (at 100: %.1f ns a tick)\n",
-		       v->nsym, median(e, R), median(m, R),
-		       1e9 / median(v->touch_base, R));
+		printf("    %7u  worker +%.1f ns, memory alone +%.1f ns (at 100: %.1f ns a tick)%s\n",
+		       v->nsym, median(e, R), median(m, R), 1e9 / median(v->touch_base, R),
+		       v->flat ? "  no bar closes" : "");
 	}
 	if (s->shard_syms > 0)
 		printf("    shards at %u symbols: 1 shard %.0f ticks/s, 2 shards (2 processes, 2 cores) "
