@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "common/clock.h"
@@ -536,6 +537,10 @@ static void *tka__waker(void *arg)
 	struct tk_idle idle;
 
 	tk_idle_init(&idle, TK_IDLE_BLOCK);
+	/* This thread's sleeps are short and on the stream's path (the
+	 * TKA_WS_WAKE_MIN_NS pause, BLOCK's futex timeout): the default 50 us
+	 * of timer slack made the 100 us pause 150 us and more. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
 		int64_t now = tk_mono_ns();
 		bool news = false;

@@ -18,7 +18,8 @@ void *tk_big_alloc(size_t n, bool huge)
 
 	if (n == 0)
 		n = 1;
-	if (!huge) {
+	/* Less than a huge page: its first touch would still clear 2 MiB. */
+	if (!huge || n < TK__HUGE) {
 		p = mmap(NULL, tk__round(n, (size_t)sysconf(_SC_PAGESIZE)), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return p == MAP_FAILED ? NULL : p;
@@ -33,8 +34,7 @@ void *tk_big_alloc(size_t n, bool huge)
 	slack = (size_t)(aligned - p);
 	if (slack > 0)
 		munmap(p, slack);
-	if (TK__HUGE - slack > 0)
-		munmap(aligned + len, TK__HUGE - slack);
+	munmap(aligned + len, TK__HUGE - slack); /* slack < TK__HUGE: never empty */
 	/* Advice, not a requirement: ordinary pages where THP is off. */
 	(void)madvise(aligned, len, MADV_HUGEPAGE);
 	return aligned;
@@ -46,5 +46,6 @@ void tk_big_free(void *p, size_t n, bool huge)
 		return;
 	if (n == 0)
 		n = 1;
-	munmap(p, huge ? tk__round(n, TK__HUGE) : tk__round(n, (size_t)sysconf(_SC_PAGESIZE)));
+	munmap(p, huge && n >= TK__HUGE ? tk__round(n, TK__HUGE)
+				       : tk__round(n, (size_t)sysconf(_SC_PAGESIZE)));
 }

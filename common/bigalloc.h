@@ -16,7 +16,10 @@
 #include <stddef.h>
 
 /* n zero bytes (rounded up to whole pages), NULL if the map fails; with
- * `huge`, aligned to 2 MiB and advised for huge pages. */
+ * `huge` and n of 2 MiB or more, aligned to 2 MiB and advised for huge
+ * pages.  The first touch of each huge page clears it (and with THP's
+ * defrag setting `madvise`, may compact memory first): on the engine's
+ * path that happens as symbols first trade, as 4 KiB faults did before. */
 void *tk_big_alloc(size_t n, bool huge);
 /* Unmap what tk_big_alloc(n, huge) returned (NULL is ignored). */
 void tk_big_free(void *p, size_t n, bool huge);

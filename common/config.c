@@ -79,7 +79,7 @@ const struct tk_setting tk_settings[] = {
 	{ "feed", "silence", { "FINNHUB_SILENCE_SECONDS", NULL }, TK__FEED_RUN, 0, "30",
 	  "reconnect after this many seconds without a message" },
 	{ "feed", "seed", { NULL }, TK__FEED_RUN, 0, "1", "synthetic generator seed" },
-	{ "feed", "symbols", { NULL }, TK__FEED_RUN, 0, "8", "synthetic symbols, 1..10000" },
+	{ "feed", "symbols", { NULL }, TK__FEED_RUN, 0, "8", "synthetic symbols, 1..100000 (past 16384: a segment with room, tickd init --symbols)" },
 	{ "feed", "rate", { NULL }, TK__FEED_RUN, 0, "1000",
 	  "synthetic trades per second of the generator's clock" },
 	{ "feed", "count", { NULL }, TK__FEED_RUN, 0, "(endless)",

@@ -15,21 +15,8 @@ static inline void tk_prefetch(const void *p)
 	__asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
 #else
 	__builtin_prefetch(p, 0, 3);
-
-/* Into the L2 (and L3) only: for a line wanted several steps ahead,
- * without taking an L1 line (or evicting one) long before it is used. */
-static inline void tk_prefetch_l2(const void *p)
-{
-#if defined(__x86_64__)
-	__asm__ volatile("prefetcht2 %0" : : "m"(*(const char *)p));
-#else
-	__builtin_prefetch(p, 0, 1);
 #endif
 }
-
-#endif
-}
-
 
 /* Into the L2 (and L3) only: for a line wanted several steps ahead,
  * without taking an L1 line (or evicting one) long before it is used. */

@@ -79,24 +79,47 @@ static size_t tk__entry_max(const struct tk_worker *w)
 	return n;
 }
 
-void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t cap)
+static uint64_t tk__fnv(const uint8_t *p, size_t n);
+
+/* Beside the segment; for one on hugetlbfs, on tmpfs under its name and a
+ * hash of its whole path (two segments named tickd, one in /dev/shm and one
+ * on a hugetlbfs mount, must not share a checkpoint). */
+static void tk__ckpt_name(const char *seg_path, bool hugetlb, const char *shard, char *out,
+			  size_t cap)
 {
-	struct statfs sfs;
 	const char *name = strrchr(seg_path, '/');
 
-	if (statfs(seg_path, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
-		snprintf(out, cap, "%s/%s.engine.%s", TK_SEG_SHM_DIR,
-			 name != NULL ? name + 1 : seg_path, shard);
+	if (hugetlb)
+		snprintf(out, cap, "%s/%s-%016llx.engine.%s", TK_SEG_SHM_DIR,
+			 name != NULL ? name + 1 : seg_path,
+			 (unsigned long long)tk__fnv((const uint8_t *)seg_path, strlen(seg_path)),
+			 shard);
 	else
 		snprintf(out, cap, "%s.engine.%s", seg_path, shard);
 }
 
-void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap)
+void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t cap)
 {
+	struct statfs sfs;
+
+	tk__ckpt_name(seg_path, statfs(seg_path, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC,
+		      shard, out, cap);
+}
+
+void tk_ckpt_path_init(struct tk_worker *w)
+{
+	struct statfs sfs;
 	char shard[16];
 
+	/* Decided once, from the mapped file: the path may be replaced later. */
 	snprintf(shard, sizeof(shard), "%u", w->cfg.shard);
-	tk_ckpt_path_for(w->seg->path, shard, out, cap);
+	tk__ckpt_name(w->seg->path, fstatfs(w->seg->fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC,
+		      shard, w->ckpt_path, sizeof(w->ckpt_path));
+}
+
+void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", w->ckpt_path);
 }
 
 static void tk__head_config(const struct tk_worker *w, struct tk_ckpt_head *h)

@@ -7,8 +7,11 @@
 #include "engine/worker.h"
 
 /* The checkpoint file of this worker: <segment path>.engine.<shard>, or
- * for a segment on hugetlbfs (no write(2) there) /dev/shm/<its name>.engine.<shard>. */
+ * for a segment on hugetlbfs (no write(2) there)
+ * /dev/shm/<its name>-<hash of its path>.engine.<shard>; decided at open
+ * (tk_ckpt_path_init) from the file the worker mapped. */
 void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap);
+void tk_ckpt_path_init(struct tk_worker *w);
 /* The same for a segment path and a shard given as text ("*": a glob pattern). */
 void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t cap);
 

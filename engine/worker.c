@@ -196,6 +196,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	for (i = 0; i < TK_OUTPUTS; i++)
 		if (i < cfg->ntf || i == TK_OUT_SIGNALS)
 			w->out_pos[i] = tk__out(w, i)->next - 1;
+	tk_ckpt_path_init(w);
 	rc = tk_ckpt_load(w);
 	if (rc < 0)
 		return rc;
@@ -248,10 +249,20 @@ void tk_worker_close(struct tk_worker *w)
 	free(w->changed);
 	free(w->shard_of);
 	free(w->buf);
-	for (i = 0; i < TK_MAX_INPUTS; i++)
+	for (i = 0; i < TK_MAX_INPUTS; i++) {
 		free(w->in_buf[i]);
+		w->in_buf[i] = NULL;
+	}
 	free(w->ckpt_buf);
+	/* Closing twice is harmless; the stats stay readable. */
+	w->active = NULL;
+	w->active_bits = NULL;
+	w->is_active = NULL;
+	w->changed = NULL;
+	w->shard_of = NULL;
+	w->buf = NULL;
 	w->ckpt_buf = NULL;
+	w->nin = 0;
 }
 
 /*
@@ -284,9 +295,11 @@ static void tk__emit(struct tk_worker *w, uint32_t idx, uint32_t type, uint32_t 
 		}
 		return;
 	}
-	{
+	if (out->next + 4 < out->limit) {
 		/* Bars go out in bursts (every symbol's 1 s bar at each second):
-		 * the slot a few writes ahead is asked for before it is written. */
+		 * the slot a few writes ahead is asked for before it is written
+		 * (only when no reader can still be reading it: below the limit
+		 * the writer knows it free). */
 		const uint8_t *ahead = (const uint8_t *)tk__log_slot(out->slots, out->next + 4,
 								     out->mask, out->shift);
 		uint32_t off;
@@ -438,11 +451,14 @@ static void tk__prefetch_close(const struct tk_worker *w, uint32_t id, uint32_t 
 	const struct tk_bar *older = w->older_arena[t] + (size_t)id * w->older_cap[t];
 	const struct tk_ind_state *ind = &w->ind[t][id];
 
-	tk_prefetch_write((const uint8_t *)live - TK_STATE_HEADER);
+	/* Read prefetches: most symbols a later timeframe's pass looks at are
+	 * not due, and taking their lines exclusive would take them from the
+	 * readers polling them. */
+	tk_prefetch((const uint8_t *)live - TK_STATE_HEADER);
 	tk_prefetch(&live->open_bar[t]);
 	tk_prefetch((const uint8_t *)&live->open_bar[t] + sizeof(struct tk_bar) - 1);
-	tk_prefetch_write(&live->last[t]);
-	tk_prefetch_write((const uint8_t *)&live->last[t] + sizeof(struct tk_live_ind) - 1);
+	tk_prefetch(&live->last[t]);
+	tk_prefetch((const uint8_t *)&live->last[t] + sizeof(struct tk_live_ind) - 1);
 	tk_prefetch(&w->older[t][id]);
 	tk_prefetch(older);
 	tk_prefetch((const uint8_t *)older + sizeof(*older) - 1);

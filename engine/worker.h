@@ -133,6 +133,7 @@ struct tk_worker {
 	int64_t last_ckpt_ns;
 	bool restored;
 	uint8_t *ckpt_buf; /* reused: a checkpoint allocates only when symbols were added */
+	char ckpt_path[512]; /* its checkpoint file (tk_ckpt_path_init) */
 	size_t ckpt_cap;
 };
 

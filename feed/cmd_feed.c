@@ -181,7 +181,8 @@ static int tk__run_synth(struct tk_segment *seg, const struct tk_feed_opts *o,
 		if (ids[i] < 0) {
 			tk_error("cannot add symbol %s: the symbol table is %s", name,
 				 ids[i] == -ENOSPC ? "full (raise --symbols at tickd init)" : "refusing it");
-			return 1;
+			/* A full table is a setting, not a crash: restarting cannot help. */
+			return ids[i] == -ENOSPC ? 2 : 1;
 		}
 	}
 	tk_idle_init(&out.idle, TK_IDLE_BACKOFF);

@@ -21,7 +21,9 @@
 #include <getopt.h>
 #include <libwebsockets.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@
 #define TK_MOCK_QUEUE 1024      /* messages waiting per connection */
 #define TK_MOCK_BATCH 100       /* trades per message at most */
 #define TK_MOCK_MSG_MAX 16384
+#define TK_MOCK_PROBES 65536    /* probe mode: trades due per connection, not yet sent */
 
 struct tk_mock_cfg {
 	int port;
@@ -75,7 +78,8 @@ struct tk_mock_conn {
 	char *queue[TK_MOCK_QUEUE];
 	uint32_t qhead, qtail;
 	uint64_t dropped;
-	uint64_t probes; /* probe mode: trades due, not yet sent */
+	uint32_t *probe_sym; /* probe mode: the symbols of the trades due, not yet sent */
+	uint32_t probe_head, probe_tail;
 	bool closing;
 };
 
@@ -101,7 +105,9 @@ static struct tk_mock {
 	size_t replay_len;
 	int64_t started;
 	uint64_t sent;
-	lws_sorted_usec_list_t sul_batch, sul_ping, sul_drop, sul_error;
+	lws_sorted_usec_list_t sul_ping, sul_drop, sul_error;
+	pthread_t pacer;
+	atomic_bool batch_due; /* the pacer's tick, taken by the loop */
 } M;
 
 static volatile sig_atomic_t tk__mock_stop;
@@ -204,13 +210,20 @@ static void tk__batch_synth(int64_t now)
 		for (i = 0; i < M.nconns; i++) {
 			struct tk_mock_conn *c = M.conns[i];
 
-			if (c->subscribed == NULL || !c->subscribed[t->symbol])
-				continue;
 			if (M.cfg.probe) {
-				c->probes++;
+				/* Every generator symbol to every subscribed connection:
+				 * a latency probe over --symbols N needs no N subscriptions
+				 * (the feed takes at most 4,096). */
+				if (c->nsub == 0 || c->probe_tail - c->probe_head == TK_MOCK_PROBES) {
+					c->dropped += c->nsub > 0;
+					continue;
+				}
+				c->probe_sym[c->probe_tail++ % TK_MOCK_PROBES] = t->symbol;
 				lws_callback_on_writable(c->wsi);
 				continue;
 			}
+			if (c->subscribed == NULL || !c->subscribed[t->symbol])
+				continue;
 			if (count[i] > 0)
 				tk_buf_puts(&bufs[i], ",");
 			tk__trade_json(&bufs[i], tk_synth_symbol(&M.gen, t->symbol), price, t->size,
@@ -314,7 +327,7 @@ static void tk__batch_replay(int64_t now)
 
 /* ------------------------------------------------------------ timers */
 
-static void tk__on_batch(lws_sorted_usec_list_t *sul)
+static void tk__on_batch(void)
 {
 	int64_t now = tk_wall_ns();
 
@@ -324,7 +337,38 @@ static void tk__on_batch(lws_sorted_usec_list_t *sul)
 		else
 			tk__batch_synth(now);
 	}
-	lws_sul_schedule(M.ctx, 0, sul, tk__on_batch, M.cfg.batch_ns / 1000);
+}
+
+/*
+ * The batch clock: a thread asleep until each --batch-ms tick that then
+ * interrupts the loop's poll (LWS_CALLBACK_EVENT_WAIT_CANCELLED runs the
+ * batch).  Not an lws timer: lws polls with the time to its next timer in
+ * whole milliseconds, 0 in the last one, so a 1 ms timer made the loop spin
+ * (poll(0)) from every send to the next tick: most of a core at 1,000
+ * messages a second, taken from the feed, the engine and the API the mock
+ * is there to measure.  Stopped by pthread_cancel in its sleep (a
+ * cancellation point; --batch-ms may be 10 s), never inside lws.
+ */
+static void *tk__pacer(void *arg)
+{
+	struct timespec at;
+	int old;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &at);
+	for (;;) {
+		int64_t ns = at.tv_nsec + M.cfg.batch_ns;
+
+		at.tv_sec += ns / 1000000000LL;
+		at.tv_nsec = ns % 1000000000LL;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+			;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		atomic_store(&M.batch_due, true);
+		lws_cancel_service(M.ctx);
+		pthread_setcancelstate(old, NULL);
+	}
+	return NULL;
 }
 
 static void tk__on_ping(lws_sorted_usec_list_t *sul)
@@ -477,6 +521,10 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	uint32_t i;
 
 	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (atomic_exchange(&M.batch_due, false))
+			tk__on_batch();
+		return 0;
 	case LWS_CALLBACK_HTTP:
 		return tk__http(wsi, (const char *)in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -497,7 +545,9 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		c->wsi = wsi;
 		c->subscribed = calloc(M.cfg.nsymbols, 1);
 		c->names = calloc(M.cfg.max_symbols + 1, sizeof(*c->names));
-		if (c->subscribed == NULL || c->names == NULL)
+		if (M.cfg.probe)
+			c->probe_sym = calloc(TK_MOCK_PROBES, sizeof(*c->probe_sym));
+		if (c->subscribed == NULL || c->names == NULL || (M.cfg.probe && c->probe_sym == NULL))
 			return -1;
 		M.conns[M.nconns++] = c;
 		tk_info("client connected (%u now)", M.nconns);
@@ -523,22 +573,27 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"fault", 5);
 			return -1;
 		}
-		if (c->probes > 0 && c->qhead == c->qtail) {
-			/* The send time, stamped as late as possible: CLOCK_MONOTONIC ns
-			 * modulo 1e12 in the size field, which a double holds exactly. */
-			char m[LWS_PRE + 256];
-			struct tk_buf b;
-			int64_t now = tk_mono_ns();
+		if (c->probe_tail != c->probe_head && c->qhead == c->qtail) {
+			/* Every probe due, back to back (a message a write, no poll
+			 * between them, as a plain sender would), until lws holds
+			 * back a partial write or 64 are out. */
+			for (i = 0; i < 64 && c->probe_tail != c->probe_head && !lws_partial_buffered(wsi); i++) {
+				/* The send time, stamped as late as possible: CLOCK_MONOTONIC
+				 * ns modulo 1e12 in the size field, which a double holds exactly. */
+				char m[LWS_PRE + 256];
+				struct tk_buf b;
+				const char *sym;
+				int64_t now = tk_mono_ns();
 
-			tk_buf_init(&b, m + LWS_PRE, sizeof(m) - LWS_PRE);
-			tk_buf_puts(&b, "{\"data\":[");
-			tk__trade_json(&b, c->names[0], 100.25, (double)(now % 1000000000000LL),
-				       tk_wall_ns());
-			tk_buf_puts(&b, "],\"type\":\"trade\"}");
-			c->probes--;
-			if (lws_write(wsi, (unsigned char *)m + LWS_PRE, b.len, LWS_WRITE_TEXT) < (int)b.len)
-				return -1;
-			if (c->probes > 0)
+				tk_buf_init(&b, m + LWS_PRE, sizeof(m) - LWS_PRE);
+				tk_buf_puts(&b, "{\"data\":[");
+				sym = tk_synth_symbol(&M.gen, c->probe_sym[c->probe_head++ % TK_MOCK_PROBES]);
+				tk__trade_json(&b, sym, 100.25, (double)(now % 1000000000000LL), tk_wall_ns());
+				tk_buf_puts(&b, "],\"type\":\"trade\"}");
+				if (lws_write(wsi, (unsigned char *)m + LWS_PRE, b.len, LWS_WRITE_TEXT) < (int)b.len)
+					return -1;
+			}
+			if (c->probe_tail != c->probe_head)
 				lws_callback_on_writable(wsi);
 			return 0;
 		}
@@ -550,7 +605,7 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			free(m);
 			if (w < (int)n)
 				return -1;
-			if (c->qhead != c->qtail || c->probes > 0)
+			if (c->qhead != c->qtail || c->probe_tail != c->probe_head)
 				lws_callback_on_writable(wsi);
 		}
 		return 0;
@@ -564,8 +619,10 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			free(c->queue[c->qhead++ % TK_MOCK_QUEUE]);
 		free(c->subscribed);
 		free(c->names);
+		free(c->probe_sym);
 		c->subscribed = NULL;
 		c->names = NULL;
+		c->probe_sym = NULL;
 		tk_info("client disconnected (%u now)", M.nconns);
 		return 0;
 	default:
@@ -597,7 +654,9 @@ static void usage(FILE *out)
 		"  --max-symbols N      subscriptions per connection before the error (default 50)\n"
 		"  --tls-cert PEM --tls-key PEM   serve wss:// with this certificate\n"
 		"  --probe              latency probes: one trade a message, its size the send time\n"
-		"                       (CLOCK_MONOTONIC ns modulo 1e12), for bench/feed\n"
+		"                       (CLOCK_MONOTONIC ns modulo 1e12), for bench/feed and bench/e2e;\n"
+		"                       every one of the --symbols goes to every connection that\n"
+		"                       subscribed any symbol\n"
 		"faults:\n"
 		"  --drop-every MS      close every connection every MS\n"
 		"  --malformed-every N  cut every Nth trade message in half\n"
@@ -725,7 +784,11 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 	printf("mock-finnhub: listening on %s://%s:%d/?token=%s\n", cfg->tls_cert ? "wss" : "ws",
 	       cfg->bind, info.port, "<token>");
 	fflush(stdout);
-	lws_sul_schedule(M.ctx, 0, &M.sul_batch, tk__on_batch, cfg->batch_ns / 1000);
+	if (pthread_create(&M.pacer, NULL, tk__pacer, NULL) != 0) {
+		tk_error("cannot start the batch clock's thread");
+		lws_context_destroy(M.ctx);
+		return 1;
+	}
 	lws_sul_schedule(M.ctx, 0, &M.sul_ping, tk__on_ping, cfg->ping_ns / 1000);
 	if (cfg->drop_every_ns > 0)
 		lws_sul_schedule(M.ctx, 0, &M.sul_drop, tk__on_drop, cfg->drop_every_ns / 1000);
@@ -734,6 +797,8 @@ int tk_cmd_mock_finnhub(int argc, char **argv)
 	while (!tk__mock_stop)
 		if (lws_service(M.ctx, 0) < 0)
 			break;
+	pthread_cancel(M.pacer);
+	pthread_join(M.pacer, NULL);
 	lws_context_destroy(M.ctx);
 	tk_fh_parser_free(M.parser);
 	if (M.replay_open)

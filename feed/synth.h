@@ -49,7 +49,7 @@ struct tk_synth {
 
 void tk_synth_cfg_default(struct tk_synth_cfg *cfg);
 
-/* Set up a generator (caller-owned memory, ~600 KB).  0 or -EINVAL with a message. */
+/* Set up a generator (caller-owned memory, ~7 MB: keep it static).  0 or -EINVAL with a message. */
 int tk_synth_init(struct tk_synth *g, const struct tk_synth_cfg *cfg);
 
 /* The next trade.  Deterministic in (cfg, number of calls). */

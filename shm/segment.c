@@ -613,8 +613,10 @@ static int tk__validate(struct tk_segment *seg, uint64_t file_size)
 
 /* Reader attach: everything read-only except the pages a reader may write.
  * On hugetlbfs a protection covers whole huge pages (mprotect of part of
- * one fails, EINVAL): the writable range is rounded out to them, so there
- * a reader's writable pages also hold log data beside its cursor table. */
+ * one fails, EINVAL): the writable ranges are rounded out to them, and in
+ * a segment of a few huge pages that is most of it (the header, the state
+ * records): there a reader with write access is trusted as a writer is
+ * (the README says so). */
 static int tk__reader_protect(struct tk_segment *seg)
 {
 	struct statfs sfs;
@@ -640,6 +642,8 @@ static int tk__reader_protect(struct tk_segment *seg)
 		if (len != 0 && page != 0) {
 			uint64_t end = TK_ALIGN_UP(off + len, page);
 
+			if (end > seg->size) /* hugetlbfs sizes are whole pages: never, but cheap */
+				end = seg->size;
 			off -= off % page;
 			len = end - off;
 		}

@@ -307,6 +307,12 @@ int tk_cmd_run(int argc, char **argv)
 			tk__arg(&init, "--slots");
 			tk__arg(&init, slots);
 		}
+		/* A synthetic market larger than the default symbol table: a
+		 * table that holds it (the feed would stop at symbol 16,385). */
+		if (symbols != NULL && strtoul(symbols, NULL, 10) > 16384) {
+			tk__arg(&init, "--symbols");
+			tk__arg(&init, symbols);
+		}
 		snprintf(buf, sizeof(buf), "%u", shards);
 		tk__arg(&init, "--shards");
 		tk__arg(&init, buf);
