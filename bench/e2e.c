@@ -103,6 +103,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/stats.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/hist.h"
@@ -277,22 +278,6 @@ static bool write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return true;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[64];
-
-	memcpy(s, v, (size_t)n * sizeof(double));
-	qsort(s, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static double us(const struct tk_hist *h, double p)
@@ -1227,7 +1212,7 @@ static void ratios(const char *name, const double *v, int n)
 	printf("      %-26s", name);
 	for (int i = 0; i < n; i++)
 		printf(" %5.2f", v[i]);
-	printf("   median %.2f\n", median(v, n));
+	printf("   median %.2f\n", tk_bench_median(v, n));
 }
 
 static void print_config(const struct config *c)
@@ -1303,9 +1288,9 @@ static void json_config(const struct config *c, bool top)
 	       us(&t->bar, 99.9), us(&t->bar, 100), us(&b->bar, 50), us(&b->bar, 99), us(&t->ws, 50),
 	       us(&t->ws, 99), us(&t->ws, 99.9), us(&t->ws, 100), us(&b->ws, 50), us(&b->ws, 99),
 	       us(&t->rx, 50), us(&t->rx, 99), us(&t->rx, 99.9), us(&t->rx, 100), us(&t->pub, 50),
-	       us(&t->pub, 99), median(c->r_e2e_p99, c->rounds), median(c->r_hop_p50, c->rounds),
-	       median(c->r_hop_p99, c->rounds), median(c->r_feed_p50, c->rounds),
-	       median(c->r_feed_p99, c->rounds), c->c2c, c->rounds, (unsigned long long)t->n,
+	       us(&t->pub, 99), tk_bench_median(c->r_e2e_p99, c->rounds), tk_bench_median(c->r_hop_p50, c->rounds),
+	       tk_bench_median(c->r_hop_p99, c->rounds), tk_bench_median(c->r_feed_p50, c->rounds),
+	       tk_bench_median(c->r_feed_p99, c->rounds), c->c2c, c->rounds, (unsigned long long)t->n,
 	       (unsigned long long)t->lost, others_max(c), top ? "" : "}");
 }
 

@@ -48,6 +48,7 @@
 #include <libgen.h>
 #include <limits.h>
 
+#include "bench/stats.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/hist.h"
@@ -422,40 +423,6 @@ struct variant {
 	uint64_t bars;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[16];
-
-	memcpy(s, v, (size_t)n * sizeof(*v));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double vmin(const double *v, int n)
-{
-	double m = v[0];
-
-	for (int i = 1; i < n; i++)
-		m = v[i] < m ? v[i] : m;
-	return m;
-}
-
-static double vmax(const double *v, int n)
-{
-	double m = v[0];
-
-	for (int i = 1; i < n; i++)
-		m = v[i] > m ? v[i] : m;
-	return m;
-}
-
 /* A hugetlbfs mount with room for a 100,000-symbol segment, or NULL. */
 static const char *hugetlb_dir(void)
 {
@@ -699,11 +666,11 @@ static void print_scaling(const struct scaling *s)
 	       "ticks/s  ratio (min-max)      bars closed\n");
 	for (i = 0; i < s->nv; i++) {
 		const struct variant *v = &s->v[i];
-		double t = median(v->tps, R);
+		double t = tk_bench_median(v->tps, R);
 
 		printf("    %7u  %-38s %10.0f %9.1f %12.0f  %.2f (%.2f-%.2f) %12llu\n", v->nsym,
-		       v->what, t, 1e9 / t, median(v->base, R), median(v->ratio, R),
-		       vmin(v->ratio, R), vmax(v->ratio, R), (unsigned long long)v->bars);
+		       v->what, t, 1e9 / t, tk_bench_median(v->base, R), tk_bench_median(v->ratio, R),
+		       tk_bench_min(v->ratio, R), tk_bench_max(v->ratio, R), (unsigned long long)v->bars);
 	}
 	printf("    extra ns per tick over 100 symbols (same round, median): the worker's, and the\n"
 	       "    memory alone (one store in each of the 8 lines a tick writes, same prefetch)\n");
@@ -719,14 +686,14 @@ static void print_scaling(const struct scaling *s)
 			m[r] = 1e9 / v->touch[r] - 1e9 / v->touch_base[r];
 		}
 		printf("    %7u  worker +%.1f ns, memory alone +%.1f ns (at 100: %.1f ns a tick)%s\n",
-		       v->nsym, median(e, R), median(m, R), 1e9 / median(v->touch_base, R),
+		       v->nsym, tk_bench_median(e, R), tk_bench_median(m, R), 1e9 / tk_bench_median(v->touch_base, R),
 		       v->flat ? "  no bar closes" : "");
 	}
 	if (s->shard_syms > 0)
 		printf("    shards at %u symbols: 1 shard %.0f ticks/s, 2 shards (2 processes, 2 cores) "
-	       "%.0f: %.2fx (%.2f-%.2f)\n", s->shard_syms, median(s->shard1, R),
-	       median(s->shard2, R), median(s->shard_ratio, R), vmin(s->shard_ratio, R),
-	       vmax(s->shard_ratio, R));
+	       "%.0f: %.2fx (%.2f-%.2f)\n", s->shard_syms, tk_bench_median(s->shard1, R),
+	       tk_bench_median(s->shard2, R), tk_bench_median(s->shard_ratio, R), tk_bench_min(s->shard_ratio, R),
+	       tk_bench_max(s->shard_ratio, R));
 }
 
 /* ---------------------------------------------------------- (d) run loop */
@@ -1130,7 +1097,7 @@ int main(int argc, char **argv)
 	if (only_scaling && only_symbols > 0) {
 		scaling(&sc, n, rounds, only_symbols);
 		print_scaling(&sc);
-		printf("{\"apply_ratio\":%.3f,\"symbols\":%u}\n", median(sc.v[0].ratio, rounds),
+		printf("{\"apply_ratio\":%.3f,\"symbols\":%u}\n", tk_bench_median(sc.v[0].ratio, rounds),
 		       only_symbols);
 		return 0;
 	}
@@ -1139,9 +1106,9 @@ int main(int argc, char **argv)
 		print_scaling(&sc);
 		printf("{\"apply_ratio_10000\":%.3f,\"apply_ratio_100000\":%.3f,"
 		       "\"apply_tps_10000_median\":%.0f,\"apply_tps_100_median\":%.0f,"
-		       "\"shards2_ratio\":%.3f}\n", median(sc.v[2].ratio, rounds),
-		       median(sc.v[3].ratio, rounds), median(sc.v[2].tps, rounds),
-		       median(sc.v[2].base, rounds), median(sc.shard_ratio, rounds));
+		       "\"shards2_ratio\":%.3f}\n", tk_bench_median(sc.v[2].ratio, rounds),
+		       tk_bench_median(sc.v[3].ratio, rounds), tk_bench_median(sc.v[2].tps, rounds),
+		       tk_bench_median(sc.v[2].base, rounds), tk_bench_median(sc.shard_ratio, rounds));
 		return 0;
 	}
 	if (only_symbols > 0) {
@@ -1256,8 +1223,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)(allocs_apply + bar.allocs), rl.loop_tps, rl.batch_tps,
 	       rl.xproc_tps, rl.feed_alone_tps, rl.xproc_syscalls_per_tick, rl.paced_syscalls_per_tick,
 	       rl.paced_syscalls_per_s, rl.paced_ckpt_writes_per_s, rl.block_syscalls_per_tick,
-	       rl.block_syscalls_per_s, median(sc.v[2].ratio, rounds), median(sc.v[3].ratio, rounds),
-	       median(sc.v[2].tps, rounds), median(sc.v[2].base, rounds),
-	       median(sc.shard_ratio, rounds));
+	       rl.block_syscalls_per_s, tk_bench_median(sc.v[2].ratio, rounds), tk_bench_median(sc.v[3].ratio, rounds),
+	       tk_bench_median(sc.v[2].tps, rounds), tk_bench_median(sc.v[2].base, rounds),
+	       tk_bench_median(sc.shard_ratio, rounds));
 	return 0;
 }
