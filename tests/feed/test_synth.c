@@ -136,8 +136,12 @@ Test(synth, bad_settings_are_refused)
 {
 	struct tk_synth_cfg c = cfg_seed(1);
 
-	c.nsymbols = 10001;
+	c.nsymbols = TK_SYNTH_MAX_SYMBOLS + 1;
 	cr_assert_lt(tk_synth_init(&a, &c), 0);
+	c.nsymbols = 0;
+	cr_assert_lt(tk_synth_init(&a, &c), 0);
+	c.nsymbols = TK_SYNTH_MAX_SYMBOLS;
+	cr_assert_eq(tk_synth_init(&a, &c), 0);
 	c.nsymbols = 8;
 	c.rate = 0;
 	cr_assert_lt(tk_synth_init(&a, &c), 0);
