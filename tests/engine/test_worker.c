@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "engine/checkpoint.h"
 #include "engine/worker.h"
 #include "shm/records.h"
 #include "tests/helpers.h"
@@ -23,7 +24,7 @@ static void setup(void)
 	struct tk_seg_config c;
 
 	tk_seg_config_default(&c);
-	c.symbol_capacity = 64;
+	c.symbol_capacity = 256;
 	c.state_record_size = (uint32_t)((sizeof(struct tk_live) + TK_STATE_HEADER + 63) & ~63ul);
 	c.history.symbols = 8;
 	c.history.ntf = 1;
@@ -274,4 +275,74 @@ Test(worker, a_worker_names_the_log_its_shard_lacks_and_shards_are_stable)
 	cr_assert(strstr(tk_err_msg(), "bars.1s") != NULL, "%s", tk_err_msg());
 	cr_assert_eq(tk_shard_of("AAPL", 2), mine, "stable");
 	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0);
+}
+
+/* The active set is a bitmap walked a word (64 ids) at a time beside the
+ * arrival order: ids in three words, first traded in a scrambled order,
+ * still close in id order, each with its own values; and the same after a
+ * checkpoint and a restart, which rebuilds the set from the file. */
+static int32_t many[200];
+
+static void trade_scrambled(int64_t at)
+{
+	int i;
+
+	/* 37 is prime to 200: every index once, far from id order. */
+	for (i = 0; i < 200; i++) {
+		int k = (i * 37 + 11) % 200;
+
+		tick(many[k], at + S(0.001) * i, 100 + k, 1 + k % 5);
+	}
+}
+
+static void check_closed_in_id_order(const struct tk_bar_rec *b, const int32_t *ids, int n,
+				     int from, int64_t window)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		int32_t want = many[i];
+		int k = from + i;
+
+		cr_assert_lt(k, n);
+		cr_assert_eq(ids[k], want, "bar %d: id %d, expected %d", k, ids[k], want);
+		cr_assert_eq(b[k].window_start, window);
+		cr_assert_eq(b[k].open, 100 + i);
+		cr_assert_eq(b[k].volume, 1 + i % 5);
+		cr_assert_eq(b[k].trade_count, 1);
+	}
+}
+
+Test(worker, symbols_past_one_bitmap_word_first_traded_out_of_order_close_in_id_order)
+{
+	static struct tk_bar_rec b[600];
+	static int32_t ids[600];
+	char name[8];
+	int i, n;
+
+	/* AAPL and MSFT hold ids 0 and 1: many[0..1] are them. */
+	many[0] = aapl;
+	many[1] = msft;
+	for (i = 2; i < 200; i++) {
+		snprintf(name, sizeof(name), "S%03d", i);
+		many[i] = tk_symtab_intern(tk_symtab_of(&seg), name, strlen(name));
+		cr_assert_eq(many[i], i, "ids are given in order");
+	}
+	trade_scrambled(T0 + S(1));
+	heartbeat(T0 + S(4), 0); /* window 1 s closes 2 s (the lateness) after its end */
+	n = bars("bars.1s", b, ids, 600);
+	cr_assert_eq(n, 200, "one 1s bar a symbol, %d", n);
+	check_closed_in_id_order(b, ids, n, 0, T0 + S(1));
+
+	/* A checkpoint, then a restart that loads it: the set comes back. */
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	tk_worker_close(&w);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored, "the checkpoint was loaded");
+	cr_assert_eq(w.nactive, 200);
+	trade_scrambled(T0 + S(4));
+	heartbeat(T0 + S(7), 0);
+	n = bars("bars.1s", b, ids, 600);
+	cr_assert_eq(n, 400, "%d", n);
+	check_closed_in_id_order(b, ids, n, 200, T0 + S(4));
 }
