@@ -12,8 +12,9 @@
  * stands in every input and output log -- written to a temporary file and
  * renamed over the old one, so it is whole or absent; then, checkpoint
  * after checkpoint, deltas appended to it holding the same header and only
- * the symbols changed since the previous checkpoint, each with its length
- * and checksum, until the deltas outgrow the snapshot and a new snapshot
+ * the symbols changed since the previous checkpoint (of those, only the
+ * indicator states a bar close changed), each with its length and
+ * checksum, until the deltas outgrow the snapshot and a new snapshot
  * replaces them.  Only after the write does it commit its input cursors,
  * so the ticks after the checkpoint stay in the ring; a delta torn by a
  * kill is ignored at load (and trimmed), and the cursors never passed it.
@@ -39,7 +40,7 @@
 #include "common/err.h"
 #include "common/msg.h"
 
-#define TK_CKPT_MAGIC "TKCKPT04"
+#define TK_CKPT_MAGIC "TKCKPT05"
 
 struct tk_ckpt_head {
 	char magic[8];
@@ -65,17 +66,45 @@ struct tk_ckpt_head {
 	struct tk_worker_stats stats;
 };
 
-/* Per active symbol: id, then per timeframe the number of older open
- * windows, those windows and the indicator state, then the live record.
- * At most this many bytes. */
+/*
+ * Per symbol: its id, then per timeframe a word (the number of older open
+ * windows, TK_CKPT_HAS_IND if the indicator state follows them), those
+ * windows and maybe the indicator state, then the live record's fields and
+ * the open and last bars of the configured timeframes.  A snapshot holds
+ * every indicator state; a delta only those a bar close changed since the
+ * previous checkpoint (1.6 KB each, most of a symbol's state: at 10,000
+ * symbols the deltas were 8 MB four times a second with all of them).  At
+ * most this many bytes.
+ */
+#define TK_CKPT_HAS_IND (1ull << 32)
+_Static_assert(TK_MAX_TF <= 8, "tk_worker.ind_dirty is a byte of timeframes");
+
+static size_t tk__live_bytes(const struct tk_worker *w)
+{
+	return offsetof(struct tk_live, open_bar) + w->cfg.ntf * sizeof(struct tk_bar) +
+	       w->cfg.ntf * sizeof(struct tk_live_ind);
+}
+
 static size_t tk__entry_max(const struct tk_worker *w)
 {
-	size_t n = sizeof(uint64_t) + sizeof(struct tk_live);
+	size_t n = sizeof(uint64_t) + tk__live_bytes(w);
 	uint32_t t;
 
 	for (t = 0; t < w->cfg.ntf; t++)
 		n += sizeof(uint64_t) + w->older_cap[t] * sizeof(struct tk_bar) +
 		     sizeof(struct tk_ind_state);
+	return n;
+}
+
+/* What tk__put_entry writes for id. */
+static size_t tk__entry_size(const struct tk_worker *w, uint32_t id, uint8_t with_ind)
+{
+	size_t n = sizeof(uint64_t) + tk__live_bytes(w);
+	uint32_t t;
+
+	for (t = 0; t < w->cfg.ntf; t++)
+		n += sizeof(uint64_t) + w->older[t][id].n * sizeof(struct tk_bar) +
+		     ((with_ind >> t) & 1 ? sizeof(struct tk_ind_state) : 0);
 	return n;
 }
 
@@ -177,8 +206,10 @@ static void tk__head_state(const struct tk_worker *w, struct tk_ckpt_head *h, ui
 	h->stats = w->stats;
 }
 
-static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t *p)
+static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t with_ind, uint8_t *p)
 {
+	const struct tk_live *live = (const struct tk_live *)((uint8_t *)tk_state_record(w->state, id) +
+							     TK_STATE_HEADER);
 	uint32_t t;
 	uint64_t v = id;
 
@@ -186,18 +217,25 @@ static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t *p
 	p += sizeof(uint64_t);
 	for (t = 0; t < w->cfg.ntf; t++) {
 		const struct tk_agg_older *o = &w->older[t][id];
+		bool ind = (with_ind >> t) & 1;
 
-		v = o->n;
+		v = o->n | (ind ? TK_CKPT_HAS_IND : 0);
 		memcpy(p, &v, sizeof(v));
 		p += sizeof(uint64_t);
 		memcpy(p, o->bar, o->n * sizeof(struct tk_bar));
 		p += o->n * sizeof(struct tk_bar);
-		memcpy(p, &w->ind[t][id], sizeof(struct tk_ind_state));
-		p += sizeof(struct tk_ind_state);
+		if (ind) {
+			memcpy(p, &w->ind[t][id], sizeof(struct tk_ind_state));
+			p += sizeof(struct tk_ind_state);
+		}
 	}
 	/* The live record, as the worker last wrote it (we are its only writer). */
-	memcpy(p, (uint8_t *)tk_state_record(w->state, id) + TK_STATE_HEADER, sizeof(struct tk_live));
-	return p + sizeof(struct tk_live);
+	memcpy(p, live, offsetof(struct tk_live, open_bar));
+	p += offsetof(struct tk_live, open_bar);
+	memcpy(p, live->open_bar, w->cfg.ntf * sizeof(struct tk_bar));
+	p += w->cfg.ntf * sizeof(struct tk_bar);
+	memcpy(p, live->last, w->cfg.ntf * sizeof(struct tk_live_ind));
+	return p + w->cfg.ntf * sizeof(struct tk_live_ind);
 }
 
 static int tk__write_all(int fd, const uint8_t *p, size_t n, off_t at)
@@ -227,7 +265,7 @@ int tk_ckpt_save(struct tk_worker *w)
 {
 	bool full = w->ckpt_size == 0 || w->ckpt_deltas >= TK_CKPT_MAX_DELTAS ||
 		    w->ckpt_size - w->ckpt_base_size > 4 * w->ckpt_base_size;
-	uint32_t n = full ? w->nactive : w->nchanged, j, t;
+	uint32_t n = full ? w->nactive : w->nchanged, j;
 	size_t need = sizeof(struct tk_ckpt_delta) + sizeof(struct tk_ckpt_head), size;
 	char path[512], tmp[520];
 	uint8_t *buf, *p, *body;
@@ -238,10 +276,7 @@ int tk_ckpt_save(struct tk_worker *w)
 	for (j = 0; j < n; j++) {
 		uint32_t id = full ? w->active[j] : w->changed[j];
 
-		need += sizeof(uint64_t) + sizeof(struct tk_live);
-		for (t = 0; t < w->cfg.ntf; t++)
-			need += sizeof(uint64_t) + w->older[t][id].n * sizeof(struct tk_bar) +
-				sizeof(struct tk_ind_state);
+		need += tk__entry_size(w, id, full ? 0xff : w->ind_dirty[id]);
 	}
 	if (need > w->ckpt_cap) {
 		/* Grow with headroom: the steady state allocates nothing. */
@@ -259,8 +294,11 @@ int tk_ckpt_save(struct tk_worker *w)
 	if (!full)
 		memcpy(((struct tk_ckpt_head *)body)->magic, TK_CKPT_DELTA_MAGIC, 8);
 	p = body + sizeof(struct tk_ckpt_head);
-	for (j = 0; j < n; j++)
-		p = tk__put_entry(w, full ? w->active[j] : w->changed[j], p);
+	for (j = 0; j < n; j++) {
+		uint32_t id = full ? w->active[j] : w->changed[j];
+
+		p = tk__put_entry(w, id, full ? 0xff : w->ind_dirty[id], p);
+	}
 	size = (size_t)(p - buf);
 	tk_ckpt_path(w, path, sizeof(path));
 	if (full) {
@@ -293,8 +331,10 @@ int tk_ckpt_save(struct tk_worker *w)
 		w->ckpt_size += size;
 		w->ckpt_deltas++;
 	}
-	for (j = 0; j < w->nchanged; j++)
+	for (j = 0; j < w->nchanged; j++) {
 		w->is_active[w->changed[j]] = TK_SYM_ACTIVE;
+		w->ind_dirty[w->changed[j]] = 0;
+	}
 	w->nchanged = 0;
 	w->checkpoints++;
 	return 0;
@@ -309,6 +349,7 @@ static int tk__load_entries(struct tk_worker *w, uint8_t **pp, const uint8_t *en
 	for (i = 0; i < n; i++) {
 		uint64_t id, nold;
 		struct tk_live *live;
+		bool was_active;
 
 		if (end - p < (ptrdiff_t)sizeof(uint64_t))
 			return -1;
@@ -316,29 +357,42 @@ static int tk__load_entries(struct tk_worker *w, uint8_t **pp, const uint8_t *en
 		p += sizeof(uint64_t);
 		if (id >= w->capacity)
 			return -1;
+		was_active = w->is_active[id] != TK_SYM_IDLE;
 		tk_worker_activate(w, (uint32_t)id);
 		for (t = 0; t < w->cfg.ntf; t++) {
 			struct tk_agg_older *o = &w->older[t][id];
+			uint64_t word;
+			size_t ind;
 
 			if (end - p < (ptrdiff_t)sizeof(uint64_t))
 				return -1;
-			memcpy(&nold, p, sizeof(nold));
+			memcpy(&word, p, sizeof(word));
 			p += sizeof(uint64_t);
-			if (nold > o->cap ||
-			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar) + sizeof(struct tk_ind_state)))
+			nold = word & 0xffffffffu;
+			ind = word & TK_CKPT_HAS_IND ? sizeof(struct tk_ind_state) : 0;
+			if ((word & ~(TK_CKPT_HAS_IND | 0xffffffffull)) != 0 || nold > o->cap ||
+			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar) + ind))
+				return -1;
+			/* A symbol's first entry in the file carries them all. */
+			if (ind == 0 && !was_active)
 				return -1;
 			o->n = (uint32_t)nold;
 			memcpy(o->bar, p, nold * sizeof(struct tk_bar));
 			p += nold * sizeof(struct tk_bar);
-			memcpy(&w->ind[t][id], p, sizeof(struct tk_ind_state));
-			p += sizeof(struct tk_ind_state);
+			if (ind > 0)
+				memcpy(&w->ind[t][id], p, ind);
+			p += ind;
 		}
-		if (end - p < (ptrdiff_t)sizeof(struct tk_live))
+		if (end - p < (ptrdiff_t)tk__live_bytes(w))
 			return -1;
 		live = tk_state_write_begin(w->state, (uint32_t)id);
-		memcpy(live, p, sizeof(*live));
+		memcpy(live, p, offsetof(struct tk_live, open_bar));
+		p += offsetof(struct tk_live, open_bar);
+		memcpy(live->open_bar, p, w->cfg.ntf * sizeof(struct tk_bar));
+		p += w->cfg.ntf * sizeof(struct tk_bar);
+		memcpy(live->last, p, w->cfg.ntf * sizeof(struct tk_live_ind));
+		p += w->cfg.ntf * sizeof(struct tk_live_ind);
 		tk_state_write_end(w->state, (uint32_t)id);
-		p += sizeof(struct tk_live);
 	}
 	*pp = p;
 	return 0;

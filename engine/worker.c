@@ -173,6 +173,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 	w->active_bits = calloc((w->capacity + 63) / 64, sizeof(*w->active_bits));
 	w->is_active = calloc(w->capacity, 1);
 	w->changed = malloc(w->capacity * sizeof(*w->changed));
+	w->ind_dirty = calloc(w->capacity, 1);
 	w->shard_of = malloc(w->capacity);
 	w->buf = aligned_alloc(64, TK_WORKER_BUF);
 	if (w->nin > 1)
@@ -183,7 +184,7 @@ int tk_worker_open(struct tk_worker *w, struct tk_segment *seg, const struct tk_
 			w->in_clock[i] = INT64_MIN;
 		}
 	if (w->active == NULL || w->active_bits == NULL || w->is_active == NULL || w->changed == NULL ||
-	    w->shard_of == NULL ||
+	    w->ind_dirty == NULL || w->shard_of == NULL ||
 	    w->buf == NULL)
 		return tk_err_set(ENOMEM, "out of memory for %u symbols", w->capacity);
 	memset(w->shard_of, 0xff, w->capacity);
@@ -247,6 +248,7 @@ void tk_worker_close(struct tk_worker *w)
 	free(w->active_bits);
 	free(w->is_active);
 	free(w->changed);
+	free(w->ind_dirty);
 	free(w->shard_of);
 	free(w->buf);
 	for (i = 0; i < TK_MAX_INPUTS; i++) {
@@ -259,6 +261,7 @@ void tk_worker_close(struct tk_worker *w)
 	w->active_bits = NULL;
 	w->is_active = NULL;
 	w->changed = NULL;
+	w->ind_dirty = NULL;
 	w->shard_of = NULL;
 	w->buf = NULL;
 	w->ckpt_buf = NULL;
@@ -421,6 +424,8 @@ static void tk__close_symbol(struct tk_worker *w, uint32_t id, uint32_t t)
 			};
 		}
 		tk_state_write_end(w->state, id);
+		if (n > 0)
+			w->ind_dirty[id] |= (uint8_t)(1u << t);
 		for (k = 0; k < n; k++)
 			tk__emit_closed(w, id, t, &out[k], &v[k], sig[k]);
 	} while (n == TK_AGG_CLOSE_BATCH);
@@ -584,6 +589,7 @@ static void tk__first_tick(struct tk_worker *w, uint32_t id)
 		tk_ind_init(&w->ind[t][id]);
 		w->older[t][id].n = 0;
 	}
+	w->ind_dirty[id] = 0xff; /* its first checkpoint entry carries every indicator state */
 	live = tk_state_write_begin(w->state, id);
 	memset(live, 0, sizeof(*live));
 	live->ntf = w->cfg.ntf;

@@ -110,6 +110,7 @@ struct tk_worker {
 	uint64_t *active_bits;     /* [capacity / 64]: the same set, for passes in id order */
 	uint8_t *is_active;        /* [capacity] TK_SYM_*: a byte per symbol, not a line of its state */
 	uint32_t *changed;         /* ids changed since the last checkpoint */
+	uint8_t *ind_dirty;        /* [capacity] bit t: ind[t][id] changed since the last checkpoint */
 	uint32_t nchanged;
 	uint32_t ckpt_deltas;      /* deltas appended to the checkpoint since its full snapshot */
 	uint64_t ckpt_size;        /* bytes of the checkpoint file */
