@@ -29,7 +29,7 @@
  *      with the segment on hugetlbfs (when a mount with free pages
  *      exists), and without bar closes (every trade in one second, the 100
  *      beside it too); the memory a tick writes, alone, at each count; one
- *      shard against two shards in two processes.
+ *      shard against two shards in two processes (pinned to --cpus).
  *
  * usage: engine [--quick] [--apply-only [--symbols N]] [--run-loop-only] [--scaling-only]
  *               [--rounds N] [--cpus A,B]
@@ -42,7 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <libgen.h>
@@ -204,6 +206,7 @@ static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t 
 struct corpus {
 	uint32_t nsym;
 	uint64_t prime; /* the first `prime` ticks: one of each symbol */
+	uint64_t warm;  /* the measured part starts here */
 	uint64_t n;     /* ticks in all */
 	struct tk_slot *ticks; /* aux: the symbol id in the current run's segment */
 	uint32_t *index;       /* each tick's symbol, as the generator numbers them */
@@ -241,6 +244,24 @@ static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n, bool flat)
 		c->index[i] = c->ticks[i].aux;
 		if (flat)
 			memcpy(c->ticks[i].data, &t0, sizeof(t0)); /* ts_ns, the first field */
+	}
+	/* The measured part starts after the priming trades and a tenth of
+	 * the rest, and past the close of the priming trades' 1 s windows
+	 * (their end plus the default lateness): those bars, one for every
+	 * symbol, are warm-up too. */
+	c->warm = c->prime + (c->n - c->prime) / 10;
+	if (!flat) {
+		struct tk_worker_cfg wc;
+		int64_t ts, done;
+
+		tk_worker_cfg_default(&wc);
+		done = t0 - t0 % TK_NS_PER_S + TK_NS_PER_S + wc.lateness_ns;
+		for (i = c->warm; i < c->prime + (c->n - c->prime) / 2; i++) {
+			memcpy(&ts, c->ticks[i].data, sizeof(ts));
+			if (ts > done)
+				break;
+		}
+		c->warm = i;
 	}
 }
 
@@ -329,11 +350,10 @@ static double apply_range(struct tk_worker *w, const struct corpus *c, uint64_t 
 	return (double)(tk_mono_ns() - t0) / 1e9;
 }
 
-/* Where the measured part of a run starts: after the priming trades and
- * a tenth of the rest. */
+/* Where the measured part of a run starts (corpus_make). */
 static uint64_t warm_of(const struct corpus *c)
 {
-	return c->prime + (c->n - c->prime) / 10;
+	return c->warm;
 }
 
 /* One worker applies the corpus in a segment of its own (created by the
@@ -423,13 +443,17 @@ struct variant {
 	uint64_t bars;
 };
 
-/* A hugetlbfs mount with room for a 100,000-symbol segment, or NULL. */
-static const char *hugetlb_dir(void)
+/* A hugetlbfs mount with room for a 10,000-symbol segment, or NULL;
+ * looked for once, so that a run that had it keeps it. */
+static const char *hugetlb_dir_find(void)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
 	char line[128];
 	long free_pages = 0;
+	struct statfs fs;
 
+	if (statfs("/dev/hugepages", &fs) != 0 || fs.f_type != HUGETLBFS_MAGIC)
+		return NULL;
 	if (f == NULL)
 		return NULL;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -452,6 +476,18 @@ static const char *hugetlb_dir(void)
 	return "/dev/hugepages";
 }
 
+static const char *hugetlb_dir(void)
+{
+	static bool looked;
+	static const char *dir;
+
+	if (!looked) {
+		dir = hugetlb_dir_find();
+		looked = true;
+	}
+	return dir;
+}
+
 /*
  * The memory a tick must touch, and nothing else: for each tick, one
  * store in each line of its record that the worker's tick writes (the
@@ -469,6 +505,8 @@ static double touch_tps(struct corpus *c)
 			4 * sizeof(struct tk_bar) + 63) / 64;
 	int64_t t0 = 0;
 
+	bool far = c->nsym >= TK_PREFETCH_FAR_MIN; /* as the worker decides it */
+
 	make_segment_for(&seg, 1, c->nsym);
 	corpus_bind(c, &seg);
 	st = tk_state_of(&seg);
@@ -478,7 +516,7 @@ static double touch_tps(struct corpus *c)
 
 		if (i == warm)
 			t0 = tk_mono_ns();
-		if (i + 8 < c->n)
+		if (far && i + 8 < c->n)
 			for (k = 0; k < lines; k++)
 				tk_prefetch_l2((uint8_t *)tk_state_record(st, c->ticks[i + 8].aux) + 64 * k);
 		if (i + 2 < c->n)
@@ -498,7 +536,7 @@ static struct tput scaled_run(struct corpus *c, const struct variant *v)
 {
 	struct tput r;
 
-	if (v->hugetlb)
+	if (v->hugetlb && hugetlb_dir() != NULL)
 		set_shm_dir(hugetlb_dir());
 	r = apply_run(c, &v->lo);
 	set_shm_dir("/dev/shm");
@@ -527,7 +565,7 @@ static double two_shards(struct corpus *c)
 			static struct tk_worker w;
 			uint64_t warm = warm_of(c);
 
-			pin((int)k);
+			pin(k == 0 ? cpu_a : cpu_b);
 			tk_worker_cfg_default(&cfg);
 			cfg.shards = lo.shards;
 			cfg.shard = lo.shard;
@@ -542,8 +580,15 @@ static double two_shards(struct corpus *c)
 			_exit(0);
 		}
 	}
-	for (k = 0; k < 2; k++)
-		waitpid(pid[k], NULL, 0);
+	for (k = 0; k < 2; k++) {
+		int status;
+
+		if (waitpid(pid[k], &status, 0) != pid[k] || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "engine: a two-shard worker failed\n");
+			exit(1);
+		}
+	}
 	tk_segment_detach(&seg);
 	remove_segment();
 	{
@@ -581,8 +626,13 @@ static void measure_pair(struct variant *v, struct corpus *base, struct corpus *
 	v->ratio[r] = b.apply_tps / a.apply_tps;
 	v->bars = b.bars;
 	if (!v->hugetlb && v->lo.huge_private) {
-		v->touch_base[r] = touch_tps(base);
-		v->touch[r] = touch_tps(c);
+		if (r % 2 == 0) {
+			v->touch_base[r] = touch_tps(base);
+			v->touch[r] = touch_tps(c);
+		} else {
+			v->touch[r] = touch_tps(c);
+			v->touch_base[r] = touch_tps(base);
+		}
 	}
 }
 

@@ -715,10 +715,6 @@ void tk_worker_apply(struct tk_worker *w, const struct tk_slot *rec)
  * buffers overflow). */
 #define TK_PREFETCH_NEAR 2
 #define TK_PREFETCH_FAR 8
-/* Symbols with state past which the far prefetch pays: their hot lines
- * (512 bytes each) outgrow an L2 of 1 MB or so; below, it is only
- * instructions (measured: 100 symbols ran ~10 % slower with it). */
-#define TK_PREFETCH_FAR_MIN 2048
 
 /* The lines a tick of symbol id will touch: its seqlock line, the trade
  * and day fields and the open bars, contiguous in its live record; NULL

@@ -50,6 +50,12 @@ struct tk_worker_cfg {
 	bool huge_pages; /* the per-symbol arrays on transparent huge pages (madvise) */
 };
 
+/* Symbols with state past which the worker's far (L2) prefetch pays: their
+ * hot lines (512 bytes each) outgrow an L2 of 1 MB or so; below, it is only
+ * instructions (measured: 100 symbols ran ~10 % slower with it).  Public
+ * so that bench/engine's memory-alone loop prefetches as the worker does. */
+#define TK_PREFETCH_FAR_MIN 2048
+
 enum { TK_SYM_IDLE = 0, TK_SYM_ACTIVE = 1, TK_SYM_CHANGED = 2 }; /* tk_worker.is_active */
 
 struct tk_worker_stats {
