@@ -59,6 +59,25 @@ static void init_usage(FILE *out)
 		"  --hugepages       ask for transparent huge pages on tmpfs\n");
 }
 
+/* The engine workers' checkpoints of the segment at path (beside it, or on
+ * tmpfs for a segment on hugetlbfs): an earlier segment's, once a new one
+ * is made (one of an older format would stop the engine, which cannot
+ * read its segment's creation time to tell it is not its own). */
+static void tk__remove_checkpoints(const char *path)
+{
+	char pattern[300];
+	glob_t g;
+	size_t i;
+
+	tk_ckpt_path_for(path, "*", pattern, sizeof(pattern));
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (i = 0; i < g.gl_pathc; i++)
+			if (unlink(g.gl_pathv[i]) == 0)
+				printf("removed %s\n", g.gl_pathv[i]);
+		globfree(&g);
+	}
+}
+
 int tk_cmd_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -182,6 +201,7 @@ int tk_cmd_init(int argc, char **argv)
 	}
 	printf("created %s: %u log(s), %llu bytes\n", seg.path, cfg.nlogs,
 	       (unsigned long long)seg.size);
+	tk__remove_checkpoints(seg.path);
 	tk_segment_detach(&seg);
 	return 0;
 }
@@ -273,21 +293,7 @@ int tk_cmd_clean(int argc, char **argv)
 		return 1;
 	}
 	path = full;
-	{
-		/* The engine workers' checkpoints (beside the segment, or on
-		 * tmpfs for a segment on hugetlbfs). */
-		char pattern[300];
-		glob_t g;
-		size_t i;
-
-		tk_ckpt_path_for(path, "*", pattern, sizeof(pattern));
-		if (glob(pattern, 0, NULL, &g) == 0) {
-			for (i = 0; i < g.gl_pathc; i++)
-				if (unlink(g.gl_pathv[i]) == 0)
-					printf("removed %s\n", g.gl_pathv[i]);
-			globfree(&g);
-		}
-	}
+	tk__remove_checkpoints(path);
 	if (tk_segment_unlink(path) < 0) {
 		if (errno == ENOENT || strstr(tk_err_msg(), "No such file") != NULL) {
 			printf("no segment at %s\n", path);

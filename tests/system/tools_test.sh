@@ -36,6 +36,12 @@ set +e; out=$("$T" stats 2>&1); rc=$?; set -e
 "$T" info | grep "ticks.1" >/dev/null || fail "info does not list the logs"
 set +e; "$T" init >/dev/null 2>&1; rc=$?; set -e
 [ $rc -ne 0 ] || fail "init over an existing segment must refuse without --fresh"
+# An earlier segment's engine checkpoint (here of an older format, which
+# the engine could not tell from its own) goes with a fresh segment.
+printf 'TKCKPT03 an older engine checkpoint' > "$P.engine.0"
+out=$("$T" init --fresh --slots 4096 --logs ticks.0,ticks.1)
+[ ! -e "$P.engine.0" ] || fail "init --fresh left the old segment's checkpoint: $out"
+printf '%s' "$out" | grep -q "removed $P.engine.0" || fail "init --fresh did not say what it removed: $out"
 
 # A finite run: 1000 ticks, then every one of them, in order, as JSON.
 "$W" --count 1000 --rate 0 --seed 7
