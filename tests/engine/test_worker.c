@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -345,4 +346,54 @@ Test(worker, symbols_past_one_bitmap_word_first_traded_out_of_order_close_in_id_
 	n = bars("bars.1s", b, ids, 600);
 	cr_assert_eq(n, 400, "%d", n);
 	check_closed_in_id_order(b, ids, n, 200, T0 + S(4));
+}
+
+/* A delta holds a changed symbol's indicator state only for the timeframes
+ * a bar close changed (1.6 KB each: most of the entry). */
+static off_t checkpoint_bytes(void)
+{
+	char ck[sizeof(path) + 16];
+	struct stat st;
+
+	snprintf(ck, sizeof(ck), "%s.engine.0", path);
+	cr_assert_eq(stat(ck, &st), 0);
+	return st.st_size;
+}
+
+Test(worker, a_delta_carries_only_the_indicator_states_a_close_changed)
+{
+	off_t base, d0, d1, d2;
+
+	/* Deltas on a snapshot that holds AAPL (the worker starts one without
+	 * symbols; a delta with AAPL's first entry outgrows it four times, and
+	 * the next checkpoint is a snapshot). */
+	tick(aapl, T0 + S(1), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	tick(aapl, T0 + S(1.2), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	base = checkpoint_bytes();
+	cr_assert_eq((uint64_t)base, w.ckpt_base_size, "a snapshot");
+
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	d0 = checkpoint_bytes() - base; /* a delta of no symbol: its headers */
+	tick(aapl, T0 + S(1.5), 101, 1); /* the same windows: no close */
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	d1 = checkpoint_bytes() - base - d0;
+	cr_assert_gt(d1, d0, "a delta with AAPL");
+	cr_assert_lt(d1 - d0, (off_t)sizeof(struct tk_ind_state),
+		     "AAPL's entry without closes: %lld bytes", (long long)(d1 - d0));
+	heartbeat(T0 + S(4), 0); /* the 1 s window closes, the 1 m one does not */
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	d2 = checkpoint_bytes() - base - d0 - d1;
+	cr_assert_eq((uint64_t)base, w.ckpt_base_size, "still deltas on that snapshot");
+	cr_assert_eq(d2 - d1, (off_t)sizeof(struct tk_ind_state),
+		     "one indicator state more than the delta without a close: %lld, %lld",
+		     (long long)d2, (long long)d1);
+	/* A restart from those deltas has the 1 s bar's indicator state. */
+	tk_worker_close(&w);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(w.ind[0][aapl].nbars, 1);
+	cr_assert_eq(w.ind[1][aapl].nbars, 0);
+	cr_assert_eq(w.ind[0][aapl].closes[0], 101);
 }
