@@ -276,7 +276,11 @@ static int ws_to_shm(const char *tickd, double rate, double seconds, struct tk_h
 	struct tk_seg_config cfg;
 	struct tk_segment seg;
 	struct tk_log_reader r;
-	struct tk_reader_opts o = { .start = TK_START_END };
+	/* Named (a cursor slot, non-gating): an anonymous reader may not set
+	 * the event count's sleeper flag, so its BLOCK wait is bounded sleeps
+	 * (shm/idle.c) and the feed's publish never wakes it: its time to see
+	 * a tick would include up to 1 ms of sleep. */
+	struct tk_reader_opts o = { .name = "bench.feed", .start = TK_START_END };
 	char rate_s[32];
 	int pipefd[2];
 	pid_t mock, feed;
