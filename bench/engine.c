@@ -106,16 +106,7 @@ static void set_shm_dir(const char *dir)
  * tk_ckpt_path_for). */
 static void remove_segment(void)
 {
-	char ck[400];
-
-	tk_ckpt_path_for(path, "*", ck, sizeof(ck));
-	ck[strlen(ck) - 1] = '\0';
-	for (int shard = 0; shard < 4; shard++) {
-		char one[410];
-
-		snprintf(one, sizeof(one), "%s%d", ck, shard);
-		unlink(one);
-	}
+	tk_ckpt_remove_all(path, NULL);
 	unlink(path);
 }
 

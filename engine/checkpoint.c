@@ -6,7 +6,8 @@
  * At most four times a second (a quarter ring of input sooner, and at the
  * end of a stream) it writes it to a file beside the segment
  * (<segment>.engine.<shard>; a segment on hugetlbfs, which has no
- * write(2), keeps it on tmpfs: /dev/shm/<segment's name>.engine.<shard>):
+ * write(2), keeps it on tmpfs: /dev/shm/<segment's name>-<hash of its
+ * path>.engine.<shard>):
  * a full snapshot -- every active symbol's
  * open windows, indicator state and live record, stream time, where it
  * stands in every input and output log -- written to a temporary file and
@@ -133,6 +134,22 @@ void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t
 
 	tk__ckpt_name(seg_path, statfs(seg_path, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC,
 		      shard, out, cap);
+}
+
+void tk_ckpt_remove_all(const char *seg_path, void (*removed)(const char *path))
+{
+	char shard[16], one[512], tmp[520];
+	uint32_t i;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(shard, sizeof(shard), "%u", i);
+		tk_ckpt_path_for(seg_path, shard, one, sizeof(one));
+		snprintf(tmp, sizeof(tmp), "%s.tmp", one);
+		if (unlink(one) == 0 && removed != NULL)
+			removed(one);
+		if (unlink(tmp) == 0 && removed != NULL)
+			removed(tmp);
+	}
 }
 
 void tk_ckpt_path_init(struct tk_worker *w)
@@ -308,8 +325,11 @@ int tk_ckpt_save(struct tk_worker *w)
 			return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
 		rc = tk__write_all(fd, buf, size, 0);
 		close(fd);
-		if (rc < 0)
-			return tk_err_set(EIO, "checkpoint %s: short write", tmp);
+		if (rc < 0) {
+			rc = errno;
+			unlink(tmp);
+			return tk_err_set(EIO, "checkpoint %s: short write (%s)", tmp, strerror(rc));
+		}
 		/* rename is atomic: the checkpoint is the old one or the new one, whole. */
 		if (rename(tmp, path) != 0)
 			return tk_err_set(errno, "checkpoint %s: %s", path, strerror(errno));
@@ -322,12 +342,21 @@ int tk_ckpt_save(struct tk_worker *w)
 		d->size = size - sizeof(*d);
 		d->sum = tk__fnv(body, d->size);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			return tk_err_set(errno, "checkpoint %s: %s", path, strerror(errno));
+		if (fd < 0) {
+			rc = errno;
+			/* (Removed from outside?) The next checkpoint is a
+			 * snapshot, which makes the file anew. */
+			w->ckpt_size = 0;
+			return tk_err_set(rc, "checkpoint %s: %s (the next one is a whole snapshot)",
+					  path, strerror(rc));
+		}
 		rc = tk__write_all(fd, buf, size, (off_t)w->ckpt_size);
 		close(fd);
-		if (rc < 0)
-			return tk_err_set(EIO, "checkpoint %s: short write of a delta", path);
+		if (rc < 0) {
+			w->ckpt_size = 0;
+			return tk_err_set(EIO, "checkpoint %s: short write of a delta (the next one is "
+					  "a whole snapshot)", path);
+		}
 		w->ckpt_size += size;
 		w->ckpt_deltas++;
 	}
@@ -492,6 +521,11 @@ int tk_ckpt_load(struct tk_worker *w)
 		    tk__fnv(p + sizeof(d), d.size) != d.sum)
 			break;
 		dh = (struct tk_ckpt_head *)(p + sizeof(d));
+		/* Whole, but another worker's (one of a replaced segment that
+		 * still had the path open): not part of this file's history. */
+		if (dh->segment_created_ns != want.segment_created_ns || dh->shard != want.shard ||
+		    dh->shards != want.shards)
+			break;
 		dend = p + sizeof(d) + d.size;
 		h = dh;
 		p += sizeof(d) + sizeof(*dh);

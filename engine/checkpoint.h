@@ -12,8 +12,13 @@
  * (tk_ckpt_path_init) from the file the worker mapped. */
 void tk_ckpt_path(const struct tk_worker *w, char *out, size_t cap);
 void tk_ckpt_path_init(struct tk_worker *w);
-/* The same for a segment path and a shard given as text ("*": a glob pattern). */
+/* The same for a segment path and a shard given as text. */
 void tk_ckpt_path_for(const char *seg_path, const char *shard, char *out, size_t cap);
+
+/* Remove every checkpoint a segment at seg_path can have (shards 0 to 63,
+ * and their temporary files): exact names, so a path with glob characters
+ * in it names only its own.  Calls removed() for each file it unlinked. */
+void tk_ckpt_remove_all(const char *seg_path, void (*removed)(const char *path));
 
 /* Write a checkpoint of w, whole or not at all.  0 or a negative errno. */
 int tk_ckpt_save(struct tk_worker *w);

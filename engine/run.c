@@ -88,9 +88,15 @@ static bool tk__checkpoint(struct tk_worker *w)
 	if (w->since_ckpt > 0 && now > w->last_ckpt_ns)
 		w->input_rate = (double)w->since_ckpt * 1e9 / (double)(now - w->last_ckpt_ns);
 	if (tk_ckpt_save(w) < 0) {
-		tk_error("%s (cursors stay where they were)", tk_err_msg());
+		tk_error("%s (cursors stay where they were; again in %lld ms)", tk_err_msg(),
+			 TK_CKPT_INTERVAL_NS / 1000000);
+		/* Not again at once (the pending records would ask for it on every
+		 * pass, and log it): after an interval. */
+		w->ckpt_failed = true;
+		w->last_ckpt_ns = now;
 		return false;
 	}
+	w->ckpt_failed = false;
 	for (i = 0; i < w->nin; i++) {
 		tk_log_reader_commit_at(&w->in[i], tk_worker_applied_next(w, i));
 		tk_log_reader_heartbeat(&w->in[i]);
@@ -347,7 +353,7 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 		 * when a quarter ring is pending (the gate must not fill), and at
 		 * the end of a stream.  The clock is the vDSO's coarse one. */
 		if (w->since_ckpt > 0 &&
-		    (w->since_ckpt >= w->ckpt_every ||
+		    ((w->since_ckpt >= w->ckpt_every && !w->ckpt_failed) ||
 		     tk_mono_coarse_ns() - w->last_ckpt_ns >= TK_CKPT_INTERVAL_NS ||
 		     (w->cfg.exit_at_end && ended == w->nin)))
 			tk__checkpoint(w);

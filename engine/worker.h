@@ -117,6 +117,7 @@ struct tk_worker {
 	uint8_t *is_active;        /* [capacity] TK_SYM_*: a byte per symbol, not a line of its state */
 	uint32_t *changed;         /* ids changed since the last checkpoint */
 	uint8_t *ind_dirty;        /* [capacity] bit t: ind[t][id] changed since the last checkpoint */
+	bool ckpt_failed;          /* the last checkpoint failed: the next after an interval */
 	uint32_t nchanged;
 	uint32_t ckpt_deltas;      /* deltas appended to the checkpoint since its full snapshot */
 	uint64_t ckpt_size;        /* bytes of the checkpoint file */

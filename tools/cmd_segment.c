@@ -1,7 +1,6 @@
 /* tickd init | info | clean: the segment's life cycle. */
 #include <errno.h>
 #include <getopt.h>
-#include <glob.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,19 +62,14 @@ static void init_usage(FILE *out)
  * tmpfs for a segment on hugetlbfs): an earlier segment's, once a new one
  * is made (one of an older format would stop the engine, which cannot
  * read its segment's creation time to tell it is not its own). */
+static void tk__removed(const char *path)
+{
+	printf("removed %s\n", path);
+}
+
 static void tk__remove_checkpoints(const char *path)
 {
-	char pattern[300];
-	glob_t g;
-	size_t i;
-
-	tk_ckpt_path_for(path, "*", pattern, sizeof(pattern));
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc; i++)
-			if (unlink(g.gl_pathv[i]) == 0)
-				printf("removed %s\n", g.gl_pathv[i]);
-		globfree(&g);
-	}
+	tk_ckpt_remove_all(path, tk__removed);
 }
 
 int tk_cmd_init(int argc, char **argv)

@@ -397,3 +397,29 @@ Test(worker, a_delta_carries_only_the_indicator_states_a_close_changed)
 	cr_assert_eq(w.ind[1][aapl].nbars, 0);
 	cr_assert_eq(w.ind[0][aapl].closes[0], 101);
 }
+
+/* A checkpoint file removed from outside: the delta that finds it gone
+ * fails (the cursors stay), the next checkpoint is a whole snapshot, and a
+ * restart loads it. */
+Test(worker, a_checkpoint_removed_from_outside_is_made_anew_as_a_snapshot)
+{
+	char ck[sizeof(path) + 16];
+
+	snprintf(ck, sizeof(ck), "%s.engine.0", path);
+	tick(aapl, T0 + S(1), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	tick(aapl, T0 + S(1.1), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg()); /* a snapshot (see above) */
+	cr_assert_eq(unlink(ck), 0);
+	tick(aapl, T0 + S(1.2), 102, 2);
+	cr_assert_lt(tk_ckpt_save(&w), 0, "a delta to a file that is gone");
+	cr_assert(strstr(tk_err_msg(), "whole snapshot") != NULL, "%s", tk_err_msg());
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	cr_assert_eq(access(ck, F_OK), 0, "made anew");
+	cr_assert_eq((uint64_t)checkpoint_bytes(), w.ckpt_base_size, "as a snapshot");
+	tk_worker_close(&w);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(live_of(aapl).open_bar[0].volume, 4);
+	cr_assert_eq(live_of(aapl).open_bar[0].close, 102);
+}

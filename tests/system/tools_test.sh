@@ -42,6 +42,14 @@ printf 'TKCKPT03 an older engine checkpoint' > "$P.engine.0"
 out=$("$T" init --fresh --slots 4096 --logs ticks.0,ticks.1)
 [ ! -e "$P.engine.0" ] || fail "init --fresh left the old segment's checkpoint: $out"
 printf '%s' "$out" | grep -q "removed $P.engine.0" || fail "init --fresh did not say what it removed: $out"
+# Only its own: a path with a glob character in it names no other's.
+Q="${P%?}*"
+printf 'TKCKPT05 another segment' > "$P.engine.0"
+TICKD_SHM_PATH="$Q" "$T" init --slots 4096 >/dev/null
+[ -e "$P.engine.0" ] || fail "init of $Q removed the checkpoint of $P"
+TICKD_SHM_PATH="$Q" "$T" clean >/dev/null
+[ -e "$P.engine.0" ] || fail "clean of $Q removed the checkpoint of $P"
+rm -f "$P.engine.0"
 
 # A finite run: 1000 ticks, then every one of them, in order, as JSON.
 "$W" --count 1000 --rate 0 --seed 7
