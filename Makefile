@@ -46,6 +46,8 @@ bench: build
 	$(BUILD)/bench/persist
 	bench/kafka.sh $(BUILD)
 	bench/api.sh $(BUILD)
+	bench/ws.sh $(BUILD)
+	$(BUILD)/bench/e2e
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
