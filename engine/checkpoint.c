@@ -323,10 +323,9 @@ int tk_ckpt_save(struct tk_worker *w)
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->seg->hdr->config.mode);
 		if (fd < 0)
 			return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
-		rc = tk__write_all(fd, buf, size, 0);
+		rc = tk__write_all(fd, buf, size, 0) < 0 ? (errno != 0 ? errno : EIO) : 0;
 		close(fd);
-		if (rc < 0) {
-			rc = errno;
+		if (rc != 0) {
 			unlink(tmp);
 			return tk_err_set(EIO, "checkpoint %s: short write (%s)", tmp, strerror(rc));
 		}

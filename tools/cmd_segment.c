@@ -58,18 +58,9 @@ static void init_usage(FILE *out)
 		"  --hugepages       ask for transparent huge pages on tmpfs\n");
 }
 
-/* The engine workers' checkpoints of the segment at path (beside it, or on
- * tmpfs for a segment on hugetlbfs): an earlier segment's, once a new one
- * is made (one of an older format would stop the engine, which cannot
- * read its segment's creation time to tell it is not its own). */
 static void tk__removed(const char *path)
 {
 	printf("removed %s\n", path);
-}
-
-static void tk__remove_checkpoints(const char *path)
-{
-	tk_ckpt_remove_all(path, tk__removed);
 }
 
 int tk_cmd_init(int argc, char **argv)
@@ -195,7 +186,10 @@ int tk_cmd_init(int argc, char **argv)
 	}
 	printf("created %s: %u log(s), %llu bytes\n", seg.path, cfg.nlogs,
 	       (unsigned long long)seg.size);
-	tk__remove_checkpoints(seg.path);
+	/* An earlier segment's engine checkpoints at this path are not the new
+	 * one's (one of an older format would stop the engine, which cannot
+	 * read its segment's creation time to tell it is not its own). */
+	tk_ckpt_remove_all(seg.path, tk__removed);
 	tk_segment_detach(&seg);
 	return 0;
 }
@@ -287,7 +281,7 @@ int tk_cmd_clean(int argc, char **argv)
 		return 1;
 	}
 	path = full;
-	tk__remove_checkpoints(path);
+	tk_ckpt_remove_all(path, tk__removed);
 	if (tk_segment_unlink(path) < 0) {
 		if (errno == ENOENT || strstr(tk_err_msg(), "No such file") != NULL) {
 			printf("no segment at %s\n", path);
