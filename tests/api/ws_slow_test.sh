@@ -209,14 +209,28 @@ async def many():
         ws = await websockets.connect(url, max_size=1 << 22)
         await ws.send(json.dumps({"action": "subscribe", "channels": ["trades"], "symbols": [sym]}))
         conns.append(ws)
+    # Each keeps reading after its first trade until all have one: a
+    # client that stops reading is a stuck client, and the server rightly
+    # holds its close for TKA_WS_STUCK_S (sequential closes of a thousand
+    # of them took minutes on a slow host).
+    everyone = asyncio.Event()
+    left = [len(conns)]
     async def first_trade(ws):
-        while True:
-            for m in json.loads(await asyncio.wait_for(ws.recv(), 20)):
-                if m.get("channel") == "trades":
-                    return m["data"]["seq"]
-    got = await asyncio.gather(*(first_trade(ws) for ws in conns))
-    for ws in conns:
-        await ws.close()
+        first = None
+        while not everyone.is_set():
+            try:
+                fr = await asyncio.wait_for(ws.recv(), 1)
+            except asyncio.TimeoutError:
+                continue
+            for m in json.loads(fr):
+                if first is None and m.get("channel") == "trades":
+                    first = m["data"]["seq"]
+                    left[0] -= 1
+                    if left[0] == 0:
+                        everyone.set()
+        return first
+    got = await asyncio.wait_for(asyncio.gather(*(first_trade(ws) for ws in conns)), 60)
+    await asyncio.gather(*(ws.close() for ws in conns))
     return got
 firsts = asyncio.run(many())
 assert len(firsts) == 1000 and all(isinstance(s, int) for s in firsts)
