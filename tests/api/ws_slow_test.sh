@@ -209,10 +209,12 @@ async def many():
         ws = await websockets.connect(url, max_size=1 << 22)
         await ws.send(json.dumps({"action": "subscribe", "channels": ["trades"], "symbols": [sym]}))
         conns.append(ws)
-    # Each keeps reading after its first trade until all have one: a
-    # client that stops reading is a stuck client, and the server rightly
-    # holds its close for TKA_WS_STUCK_S (sequential closes of a thousand
-    # of them took minutes on a slow host).
+    # Each keeps reading after its first trade until all have one.  A
+    # client that stops reading cannot see the server's close reply
+    # behind the data it left unread: the server shuts its end at once
+    # (FIN-WAIT-1 in ss), but python-websockets waits out its own close
+    # timeouts (about 30 s); a thousand such closes one by one timed the
+    # test out on a slow host.
     everyone = asyncio.Event()
     left = [len(conns)]
     async def first_trade(ws):
