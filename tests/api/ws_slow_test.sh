@@ -225,7 +225,7 @@ async def many():
             except asyncio.TimeoutError:
                 continue
             for m in json.loads(fr):
-                if first is None and m.get("channel") == "trades":
+                if first is None and trade(m):  # (a gap is on the trades channel too)
                     first = m["data"]["seq"]
                     await ws.send(json.dumps({"action": "unsubscribe", **sub}))
                     left[0] -= 1
