@@ -35,8 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 10,000 trades a second of real time, clock at the wall's, for as long as the test needs (150 s at most); the
-# journal off (this is about the API).  The API is started here, with a
+# 10,000 trades a second of real time, clock at the wall's, for as long
+# as the test needs (150 s at most); the journal off (this is about the API).  The API is started here, with a
 # small --ws-max-lag, so that the stopped client falls that far behind.
 RATE=$([ "${TICKD_TEST_SCALE:-}" = small ] && echo 4000 || echo 10000)
 "$T" run --fresh --shm-path "$SHM" --seed 9 --symbols 8 --rate "$RATE" --speed 1 --start now \
@@ -242,9 +242,9 @@ print(f"stream: 1,000 clients at once, each received trades of {sym}")
 # nothing for 30 s (lws's timeout).  The socket takes data for a while
 # after the stop, until the server's send buffer is full (2 MB and
 # more, seconds at these rates), so the close comes 30 s after that:
-# never before 30 s after the stop, and well before 140 (37-61 s here).  Seen from the
-# server's side: its end of that connection is no longer established
-# (its FIN waits behind the data the client never read).
+# never before 30 s after the stop, and well before 140 (37-61 s here).
+# Seen from the server's side: its end of that connection is no longer
+# established (its FIN waits behind the data the client never read).
 def held():
     return subprocess.run(["ss", "-tnH", "state", "established",
                            f"( sport = :{port} and dport = :{stuck_port} )"],
