@@ -27,8 +27,10 @@
  *      100 symbols applied in the same round (median of the per-round
  *      ratios); at 10,000 also with 4 KiB pages for the worker's arrays,
  *      with the segment on hugetlbfs (when a mount with free pages
- *      exists), and without bar closes (every trade in one second, the 100
- *      beside it too); the memory a tick writes, alone, at each count; one
+ *      exists), without bar closes (every trade in one second, the 100
+ *      beside it too), and beside 100 symbols at as many trades per
+ *      symbol-second (2,000 trades a second: about as many bars closed per
+ *      tick on both sides); the memory a tick writes, alone, at each count; one
  *      shard against two shards in two processes (pinned to --cpus).
  *
  * usage: engine [--quick] [--apply-only [--symbols N]] [--run-loop-only] [--scaling-only]
@@ -154,11 +156,13 @@ struct tput {
 	uint64_t bars;
 };
 
-/* n synthetic trades of nsym symbols (seed 42, 200,000 trades a second of
- * event time so 1 s bars close throughout) as log slots, their symbols
- * interned in seg; with seg NULL, aux is the symbol's index in the
- * generator (see corpus_bind). */
-static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n, uint32_t nsym)
+#define CORPUS_RATE 200000.0 /* trades a second of event time: 1 s bars close throughout */
+
+/* n synthetic trades of nsym symbols (seed 42, `rate` trades a second of
+ * event time) as log slots, their symbols interned in seg; with seg NULL,
+ * aux is the symbol's index in the generator (see corpus_bind). */
+static void synth_ticks_at(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n,
+			   uint32_t nsym, double rate)
 {
 	struct tk_synth_cfg sc;
 	static struct tk_synth gen;
@@ -167,7 +171,7 @@ static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t 
 
 	tk_synth_cfg_default(&sc);
 	sc.nsymbols = nsym;
-	sc.rate = 200000;
+	sc.rate = rate;
 	sc.seed = 42;
 	tk_synth_init(&gen, &sc);
 	for (i = 0; i < nsym; i++)
@@ -193,9 +197,15 @@ static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t 
 	free(ids);
 }
 
+static void synth_ticks(struct tk_segment *seg, struct tk_slot *ticks, uint64_t n, uint32_t nsym)
+{
+	synth_ticks_at(seg, ticks, n, nsym, CORPUS_RATE);
+}
+
 /* The ticks of one symbol count, made once and applied in many runs. */
 struct corpus {
 	uint32_t nsym;
+	double rate;    /* trades a second of event time */
 	uint64_t prime; /* the first `prime` ticks: one of each symbol */
 	uint64_t warm;  /* the measured part starts here */
 	uint64_t n;     /* ticks in all */
@@ -208,19 +218,20 @@ struct corpus {
  * that every symbol has state before the measured part (with a Zipf tail
  * of 100,000 symbols, the rarest first trade far into the corpus, and a
  * first tick is a start-up cost: it clears the symbol's state). */
-static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n, bool flat)
+static void corpus_make_at(struct corpus *c, uint32_t nsym, uint64_t n, bool flat, double rate)
 {
 	uint64_t i;
 	int64_t t0;
 
 	c->nsym = nsym;
+	c->rate = rate;
 	c->prime = nsym;
 	c->n = nsym + n;
 	c->ticks = malloc(c->n * sizeof(*c->ticks));
 	c->index = malloc(c->n * sizeof(*c->index));
 	if (c->ticks == NULL || c->index == NULL)
 		die("corpus");
-	synth_ticks(NULL, c->ticks + nsym, n, nsym);
+	synth_ticks_at(NULL, c->ticks + nsym, n, nsym, rate);
 	memcpy(&t0, c->ticks[nsym].data, sizeof(t0));
 	for (i = 0; i < nsym; i++) {
 		struct tk_tick k = { .ts_ns = t0, .price = 100.0, .size = 1.0 };
@@ -254,6 +265,11 @@ static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n, bool flat)
 		}
 		c->warm = i;
 	}
+}
+
+static void corpus_make(struct corpus *c, uint32_t nsym, uint64_t n, bool flat)
+{
+	corpus_make_at(c, nsym, n, flat, CORPUS_RATE);
 }
 
 static void corpus_free(struct corpus *c)
@@ -427,11 +443,15 @@ struct variant {
 	bool hugetlb; /* the segment on a hugetlbfs mount */
 	bool flat;    /* every trade at the first one's time, the 100 symbols beside it too:
 			 no window opens or closes after the first, the tick path alone */
+	bool same_symbol_rate; /* the 100 symbols beside it at 100/nsym of the trades a
+				  second: as many trades per symbol-second, so about as
+				  many bars closed per tick on both sides */
 	double tps[16];
 	double ratio[16];
 	double touch[16], touch_base[16]; /* touch_tps at nsym and at 100 in the same round */
 	double base[16];
 	uint64_t bars;
+	uint64_t base_bars; /* closed by the 100 symbols beside it */
 };
 
 /* A hugetlbfs mount with room for a 10,000-symbol segment, or NULL;
@@ -592,7 +612,7 @@ static double two_shards(struct corpus *c)
 }
 
 struct scaling {
-	struct variant v[8];
+	struct variant v[10];
 	int nv;
 	int rounds;
 	double shard1[16], shard2[16], shard_ratio[16];
@@ -616,6 +636,7 @@ static void measure_pair(struct variant *v, struct corpus *base, struct corpus *
 	v->base[r] = a.apply_tps;
 	v->ratio[r] = b.apply_tps / a.apply_tps;
 	v->bars = b.bars;
+	v->base_bars = a.bars;
 	if (!v->hugetlb && v->lo.huge_private) {
 		if (r % 2 == 0) {
 			v->touch_base[r] = touch_tps(base);
@@ -627,24 +648,36 @@ static void measure_pair(struct variant *v, struct corpus *base, struct corpus *
 	}
 }
 
-/* The corpora of a table: one per (symbols, flat), made once. */
+/* The corpora of a table: one per (symbols, flat, rate), made once. */
 struct corpora {
-	struct corpus c[8];
-	bool flat[8];
+	struct corpus c[10];
+	bool flat[10];
 	int n;
 	uint64_t ticks;
 };
 
-static struct corpus *corpus_of(struct corpora *cs, uint32_t nsym, bool flat)
+static struct corpus *corpus_of_at(struct corpora *cs, uint32_t nsym, bool flat, double rate)
 {
 	int i;
 
 	for (i = 0; i < cs->n; i++)
-		if (cs->c[i].nsym == nsym && cs->flat[i] == flat)
+		if (cs->c[i].nsym == nsym && cs->flat[i] == flat && cs->c[i].rate == rate)
 			return &cs->c[i];
-	corpus_make(&cs->c[cs->n], nsym, cs->ticks, flat);
+	corpus_make_at(&cs->c[cs->n], nsym, cs->ticks, flat, rate);
 	cs->flat[cs->n] = flat;
 	return &cs->c[cs->n++];
+}
+
+static struct corpus *corpus_of(struct corpora *cs, uint32_t nsym, bool flat)
+{
+	return corpus_of_at(cs, nsym, flat, CORPUS_RATE);
+}
+
+/* The 100-symbol corpus a variant is measured beside. */
+static struct corpus *base_of(struct corpora *cs, const struct variant *v)
+{
+	return corpus_of_at(cs, 100, v->flat,
+			    v->same_symbol_rate ? CORPUS_RATE * 100 / v->nsym : CORPUS_RATE);
 }
 
 /* only: just that symbol count in the default layout, beside 100 (0: the whole table). */
@@ -661,6 +694,9 @@ static void scaling(struct scaling *s, uint64_t n, int rounds, uint32_t only)
 	if (only > 0) {
 		s->v[s->nv++] = (struct variant){ .nsym = only, .lo = default_layout,
 						  .what = "THP private arrays, segment on tmpfs" };
+		s->v[s->nv++] = (struct variant){ .nsym = only, .lo = default_layout,
+						  .same_symbol_rate = true,
+						  .what = "100 beside it at its trades/symbol/s" };
 	} else {
 		for (i = 0; i < 4; i++)
 			s->v[s->nv++] = (struct variant){ .nsym = syms[i], .lo = default_layout,
@@ -674,12 +710,15 @@ static void scaling(struct scaling *s, uint64_t n, int rounds, uint32_t only)
 							  .what = "segment on hugetlbfs (2 MiB pages)" };
 		s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = default_layout, .flat = true,
 						  .what = "no bar closes (both sides: one second)" };
+		s->v[s->nv++] = (struct variant){ .nsym = 10000, .lo = default_layout,
+						  .same_symbol_rate = true,
+						  .what = "100 beside it at its trades/symbol/s" };
 	}
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < s->nv; i++) {
 			struct variant *v = &s->v[i];
 
-			measure_pair(v, corpus_of(&cs, 100, v->flat), corpus_of(&cs, v->nsym, v->flat), r);
+			measure_pair(v, base_of(&cs, v), corpus_of(&cs, v->nsym, v->flat), r);
 		}
 		if (only > 0)
 			continue;
@@ -704,14 +743,15 @@ static void print_scaling(const struct scaling *s)
 
 	printf("\n(e) scaling: ticks/s beside 100 symbols in the same round, median of %d rounds\n", R);
 	printf("    symbols  layout                                   ticks/s   ns/tick  100 sym "
-	       "ticks/s  ratio (min-max)      bars closed\n");
+	       "ticks/s  ratio (min-max)      bars closed (100 beside)\n");
 	for (i = 0; i < s->nv; i++) {
 		const struct variant *v = &s->v[i];
 		double t = tk_bench_median(v->tps, R);
 
-		printf("    %7u  %-38s %10.0f %9.1f %12.0f  %.2f (%.2f-%.2f) %12llu\n", v->nsym,
+		printf("    %7u  %-38s %10.0f %9.1f %12.0f  %.2f (%.2f-%.2f) %12llu (%llu)\n", v->nsym,
 		       v->what, t, 1e9 / t, tk_bench_median(v->base, R), tk_bench_median(v->ratio, R),
-		       tk_bench_min(v->ratio, R), tk_bench_max(v->ratio, R), (unsigned long long)v->bars);
+		       tk_bench_min(v->ratio, R), tk_bench_max(v->ratio, R), (unsigned long long)v->bars,
+		       (unsigned long long)v->base_bars);
 	}
 	printf("    extra ns per tick over 100 symbols (same round, median): the worker's, and the\n"
 	       "    memory alone (one store in each of the 8 lines a tick writes, same prefetch)\n");

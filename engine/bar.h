@@ -132,6 +132,20 @@ static inline int64_t tk_agg_next_close(const struct tk_bar *cur, const struct t
 	return cur->trade_count > 0 ? cur->window_start + rule->tf + rule->lateness : INT64_MAX;
 }
 
+/*
+ * The close deadline of the window a trade at ts has just opened
+ * (tk_agg_add returned TK_AGG_OPENED): cur's, unless the trade is older
+ * than cur and opened a window among the older ones.  Only cur's line is
+ * read: the older windows are cold by the time the next one opens.
+ */
+static inline int64_t tk_agg_opened_close(const struct tk_bar *cur, const struct tk_agg_rule *rule,
+					  int64_t ts)
+{
+	int64_t start = ts >= cur->window_start ? cur->window_start : tk_window_start(ts, rule->tf);
+
+	return start + rule->tf + rule->lateness;
+}
+
 /* Timeframes: "1s,1m,5m,1h" -> ns.  Returns the count, or -EINVAL with a
  * message (unknown unit, not a divisor of a day, duplicates, > max). */
 int tk_timeframes_parse(const char *text, int64_t *out, int max);

@@ -442,34 +442,58 @@ void tk_worker_activate(struct tk_worker *w, uint32_t id)
 	w->active[w->nactive++] = id;
 }
 
-#define TK_CLOSE_PREFETCH_AHEAD 4
+/* The close pass asks for a symbol's lines in two steps: eight symbols
+ * ahead, the lines that say whether it is due and where its rings stand;
+ * four ahead, if it is due, every line its close will touch. */
+#define TK_CLOSE_PREFETCH_FAR 8
+#define TK_CLOSE_PREFETCH_NEAR 4
 
-/* Ask for what the close pass reads of symbol id in timeframe t: its
- * record's seqlock line, its open bar, its last closed bar's line, its
- * older windows and their descriptor, and the first and last lines of its
- * indicator state (the count, and the running sums and signs; the rings
- * between are read in runs the hardware prefetcher follows: asking for
- * all 26 lines here stalled on the full fill buffers). */
-static void tk__prefetch_close(const struct tk_worker *w, uint32_t id, uint32_t t)
+/* Read prefetches: most symbols a later timeframe's pass looks at are not
+ * due, and taking their lines exclusive would take them from the readers
+ * polling them. */
+static void tk__prefetch_close_far(const struct tk_worker *w, uint32_t id, uint32_t t)
+{
+	const struct tk_live *live = tk__live(w, id);
+
+	tk_prefetch((const uint8_t *)live - TK_STATE_HEADER);
+	tk_prefetch(&live->open_bar[t]);
+	tk_prefetch((const uint8_t *)&live->open_bar[t] + sizeof(struct tk_bar) - 1);
+	tk_prefetch(&w->older[t][id]);
+	tk_prefetch(&w->ind[t][id].nbars);
+}
+
+/* The lines of a ring of TK_IND_HISTORY values from the len-th newest to
+ * the one the next close writes (index n). */
+static void tk__prefetch_ring(const double *ring, uint64_t n, uint32_t len)
+{
+	uint64_t i = n >= len ? n - len : 0;
+
+	for (; i < n; i += 8)
+		tk_prefetch(&ring[i % TK_IND_HISTORY]);
+	tk_prefetch(&ring[n % TK_IND_HISTORY]);
+}
+
+static void tk__prefetch_close_near(const struct tk_worker *w, uint32_t id, uint32_t t)
 {
 	const struct tk_live *live = tk__live(w, id);
 	const struct tk_bar *older = w->older_arena[t] + (size_t)id * w->older_cap[t];
 	const struct tk_ind_state *ind = &w->ind[t][id];
+	const struct tk_ind_cfg *ic = &w->cfg.ind;
+	uint32_t closes = ic->sma_slow > ic->ema_slow ? ic->sma_slow : ic->ema_slow;
+	uint64_t n;
 
-	/* Read prefetches: most symbols a later timeframe's pass looks at are
-	 * not due, and taking their lines exclusive would take them from the
-	 * readers polling them. */
-	tk_prefetch((const uint8_t *)live - TK_STATE_HEADER);
-	tk_prefetch(&live->open_bar[t]);
-	tk_prefetch((const uint8_t *)&live->open_bar[t] + sizeof(struct tk_bar) - 1);
+	if (tk_agg_next_close(&live->open_bar[t], &w->older[t][id], &w->rule[t]) > w->stream_time)
+		return;
+	n = ind->nbars;
 	tk_prefetch(&live->last[t]);
 	tk_prefetch((const uint8_t *)&live->last[t] + sizeof(struct tk_live_ind) - 1);
-	tk_prefetch(&w->older[t][id]);
 	tk_prefetch(older);
 	tk_prefetch((const uint8_t *)older + sizeof(*older) - 1);
-	tk_prefetch_l2(ind);
-	tk_prefetch_l2(&ind->ema_fast);
-	tk_prefetch_l2((const uint8_t *)(ind + 1) - 1);
+	tk__prefetch_ring(ind->closes, n, closes);
+	tk__prefetch_ring(ind->volumes, n, ic->volume_sma);
+	tk__prefetch_ring(ind->returns, n, ic->volatility);
+	tk_prefetch(&ind->ema_fast);
+	tk_prefetch((const uint8_t *)(ind + 1) - 1);
 }
 
 /*
@@ -493,13 +517,17 @@ static void tk__close_tf(struct tk_worker *w, uint32_t t)
 			ids[n++] = word * 64 + (uint32_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
 		}
-		for (k = 0; k < n && k < TK_CLOSE_PREFETCH_AHEAD; k++)
-			tk__prefetch_close(w, ids[k], t);
+		for (k = 0; k < n && k < TK_CLOSE_PREFETCH_FAR; k++)
+			tk__prefetch_close_far(w, ids[k], t);
+		for (k = 0; k < n && k < TK_CLOSE_PREFETCH_NEAR; k++)
+			tk__prefetch_close_near(w, ids[k], t);
 		for (k = 0; k < n; k++) {
 			uint32_t id = ids[k];
 
-			if (k + TK_CLOSE_PREFETCH_AHEAD < n)
-				tk__prefetch_close(w, ids[k + TK_CLOSE_PREFETCH_AHEAD], t);
+			if (k + TK_CLOSE_PREFETCH_FAR < n)
+				tk__prefetch_close_far(w, ids[k + TK_CLOSE_PREFETCH_FAR], t);
+			if (k + TK_CLOSE_PREFETCH_NEAR < n)
+				tk__prefetch_close_near(w, ids[k + TK_CLOSE_PREFETCH_NEAR], t);
 			due = tk_agg_next_close(&tk__live(w, id)->open_bar[t], &w->older[t][id],
 						&w->rule[t]);
 			if (due == INT64_MAX)
@@ -640,8 +668,10 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 		if (__builtin_expect(r == TK_AGG_APPLIED, 1))
 			continue;
 		if (r == TK_AGG_OPENED) {
-			int64_t due = tk_agg_next_close(&live->open_bar[t], &w->older[t][id],
-							&w->rule[t]);
+			/* next_close[t] is already at or before the deadline of
+			 * every window open before this one: only the new one's
+			 * can be earlier (a late trade's, opened as the oldest). */
+			int64_t due = tk_agg_opened_close(&live->open_bar[t], &w->rule[t], k.ts_ns);
 
 			w->next_close[t] = due < w->next_close[t] ? due : w->next_close[t];
 		} else {

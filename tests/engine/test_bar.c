@@ -150,6 +150,25 @@ Test(bar, out_of_order_windows_stay_sorted_and_close_all_empties)
 	cr_assert_eq(nopen(&a), 0);
 }
 
+/* The worker folds only the deadline of the window a trade opened into its
+ * earliest deadline: the newest window's, or a late trade's older one. */
+Test(bar, the_deadline_of_an_opened_window_is_its_own)
+{
+	struct agg a = { .rule = { .tf = TK_NS_PER_S, .lateness = S(2) } };
+
+	cr_assert_eq(add(&a, INT64_MIN, S(12.5), 1, 1), TK_AGG_OPENED);
+	cr_assert_eq(tk_agg_opened_close(&a.cur, &a.rule, S(12.5)), S(15));
+	cr_assert_eq(add(&a, S(12.5), S(13.25), 2, 1), TK_AGG_OPENED, "a newer window: cur");
+	cr_assert_eq(tk_agg_opened_close(&a.cur, &a.rule, S(13.25)), S(16));
+	cr_assert_eq(next_close(&a), S(15), "the oldest open window is still 12's");
+	cr_assert_eq(add(&a, S(13.25), S(11.75), 3, 1), TK_AGG_OPENED, "a late trade, older");
+	cr_assert_eq(tk_agg_opened_close(&a.cur, &a.rule, S(11.75)), S(14),
+		     "its own window's deadline, not cur's");
+	cr_assert_eq(next_close(&a), S(14));
+	cr_assert_eq(tk_agg_opened_close(&a.cur, &a.rule, -S(4.5)), -S(2),
+		     "before 1970 the window is floored too: [-5 s, -4 s), + 1 s + 2 s");
+}
+
 Test(bar, more_open_windows_than_room_are_refused_not_lost_silently)
 {
 	struct agg a = { .rule = { .tf = TK_NS_PER_S, .lateness = S(60) } };
