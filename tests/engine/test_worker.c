@@ -1,9 +1,12 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
 #include "common/err.h"
 #include "engine/checkpoint.h"
 #include "engine/worker.h"
@@ -422,4 +425,90 @@ Test(worker, a_checkpoint_removed_from_outside_is_made_anew_as_a_snapshot)
 	cr_assert(w.restored);
 	cr_assert_eq(live_of(aapl).open_bar[0].volume, 4);
 	cr_assert_eq(live_of(aapl).open_bar[0].close, 102);
+}
+
+/* FNV-1a 64, as the TKDELTA1 deltas of earlier versions are summed. */
+static uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	while (n-- > 0)
+		h = (h ^ *p++) * 1099511628211ull;
+	return h;
+}
+
+/* The file's bytes, and the offset of its first delta (after the snapshot). */
+static uint8_t *checkpoint_file(size_t *size)
+{
+	char ck[sizeof(path) + 16];
+	uint8_t *buf;
+	FILE *f;
+
+	snprintf(ck, sizeof(ck), "%s.engine.0", path);
+	*size = (size_t)checkpoint_bytes();
+	buf = malloc(*size);
+	f = fopen(ck, "rb");
+	cr_assert(buf != NULL && f != NULL);
+	cr_assert_eq(fread(buf, 1, *size, f), *size);
+	fclose(f);
+	return buf;
+}
+
+static void checkpoint_file_put(const uint8_t *buf, size_t size)
+{
+	char ck[sizeof(path) + 16];
+	FILE *f;
+
+	snprintf(ck, sizeof(ck), "%s.engine.0", path);
+	f = fopen(ck, "wb");
+	cr_assert(f != NULL);
+	cr_assert_eq(fwrite(buf, 1, size, f), size);
+	fclose(f);
+}
+
+/* A delta is summed with CRC-32C (TKDELTA2); one written by an earlier
+ * version (TKDELTA1, FNV-1a 64) still loads; one whose bytes do not match
+ * its sum is where the file ends (a torn append). */
+Test(worker, deltas_of_either_sum_load_and_a_damaged_one_is_the_end)
+{
+	uint8_t *buf;
+	size_t size, at;
+	uint64_t dsize, sum;
+
+	tick(aapl, T0 + S(1), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	tick(aapl, T0 + S(1.2), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg()); /* a snapshot (see above) */
+	at = (size_t)w.ckpt_base_size;
+	tick(aapl, T0 + S(1.5), 103, 2);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg()); /* a delta */
+	buf = checkpoint_file(&size);
+	cr_assert_eq(memcmp(buf + at, "TKDELTA2", 8), 0);
+	memcpy(&dsize, buf + at + 8, 8);
+	memcpy(&sum, buf + at + 16, 8);
+	cr_assert_eq(at + 24 + dsize, size, "one delta after the snapshot");
+	cr_assert_eq(sum, tk_crc32c(0, buf + at + 24, dsize), "its CRC-32C");
+
+	/* As an earlier version wrote it. */
+	memcpy(buf + at, "TKDELTA1", 8);
+	sum = fnv1a64(buf + at + 24, dsize);
+	memcpy(buf + at + 16, &sum, 8);
+	tk_worker_close(&w);
+	checkpoint_file_put(buf, size);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(w.ckpt_deltas, 1, "the FNV-summed delta was loaded");
+	cr_assert_eq(live_of(aapl).open_bar[0].volume, 4);
+	cr_assert_eq(live_of(aapl).open_bar[0].close, 103);
+
+	/* A byte of it changed: the snapshot alone is loaded, the rest trimmed. */
+	buf[at + 24 + dsize / 2] ^= 0x40;
+	tk_worker_close(&w);
+	checkpoint_file_put(buf, size);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(w.ckpt_deltas, 0, "the damaged delta is not loaded");
+	cr_assert_eq((uint64_t)checkpoint_bytes(), (uint64_t)at, "and trimmed away");
+	cr_assert_eq(live_of(aapl).open_bar[0].volume, 2, "the snapshot's state");
+	free(buf);
 }
