@@ -74,12 +74,114 @@ struct tk_ckpt_head {
  * windows and maybe the indicator state, then the live record's fields and
  * the open and last bars of the configured timeframes.  A snapshot holds
  * every indicator state; a delta only those a bar close changed since the
- * previous checkpoint (1.6 KB each, most of a symbol's state: at 10,000
- * symbols the deltas were 8 MB four times a second with all of them).  At
- * most this many bytes.
+ * previous checkpoint (at 10,000 symbols the deltas were 8 MB four times a
+ * second with all of them).
+ *
+ * An indicator state is written as its rings' tails (TK_CKPT_IND_TAILS):
+ * its count, the values of each ring the next bars can still read, oldest
+ * first (SMA/EMA: the period - 1 closes before the new one; the volume
+ * mean: the volume_sma previous volumes; the volatility: volatility - 1
+ * returns), then its scalars: about 780 bytes with the default periods
+ * where the whole state is 1.6 KB.  The other ring slots are never read
+ * again (tk_ind_update reads back at most those), so a restart computes
+ * the same bars.  A word without TK_CKPT_IND_TAILS (a checkpoint of an
+ * earlier version) is followed by the whole state.
  */
 #define TK_CKPT_HAS_IND (1ull << 32)
+#define TK_CKPT_IND_TAILS (1ull << 33)
 _Static_assert(TK_MAX_TF <= 8, "tk_worker.ind_dirty is a byte of timeframes");
+
+/* How many of each ring's newest values a saved state keeps. */
+struct tk__tails {
+	uint32_t closes, volumes, returns;
+};
+
+static struct tk__tails tk__tails_of(const struct tk_ind_cfg *c)
+{
+	uint32_t p = c->sma_fast;
+
+	p = c->sma_slow > p ? c->sma_slow : p;
+	p = c->ema_fast > p ? c->ema_fast : p;
+	p = c->ema_slow > p ? c->ema_slow : p;
+	/* (Periods are at least 2: the previous close, which the RSI and the
+	 * next return read, is always among them.) */
+	return (struct tk__tails){ .closes = p - 1, .volumes = c->volume_sma,
+				   .returns = c->volatility - 1 };
+}
+
+#define TK__IND_SCALARS offsetof(struct tk_ind_state, ema_fast)
+#define TK__IND_SCALAR_BYTES (sizeof(struct tk_ind_state) - TK__IND_SCALARS)
+
+static uint64_t tk__min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Bytes of a saved state whose count is n. */
+static size_t tk__ind_saved_bytes(const struct tk_ind_cfg *c, uint64_t n)
+{
+	struct tk__tails k = tk__tails_of(c);
+
+	return sizeof(uint64_t) + TK__IND_SCALAR_BYTES +
+	       sizeof(double) * (tk__min64(n, k.closes) + tk__min64(n, k.volumes) +
+				 tk__min64(n, k.returns));
+}
+
+static uint8_t *tk__put_ring(uint8_t *p, const double *ring, uint64_t n, uint64_t keep)
+{
+	uint64_t i;
+
+	for (i = n - tk__min64(n, keep); i < n; i++, p += sizeof(double))
+		memcpy(p, &ring[i % TK_IND_HISTORY], sizeof(double));
+	return p;
+}
+
+static uint8_t *tk__put_ind(const struct tk_ind_cfg *c, const struct tk_ind_state *s, uint8_t *p)
+{
+	struct tk__tails k = tk__tails_of(c);
+
+	memcpy(p, &s->nbars, sizeof(uint64_t));
+	p += sizeof(uint64_t);
+	p = tk__put_ring(p, s->closes, s->nbars, k.closes);
+	p = tk__put_ring(p, s->volumes, s->nbars, k.volumes);
+	p = tk__put_ring(p, s->returns, s->nbars, k.returns);
+	memcpy(p, (const uint8_t *)s + TK__IND_SCALARS, TK__IND_SCALAR_BYTES);
+	return p + TK__IND_SCALAR_BYTES;
+}
+
+static const uint8_t *tk__get_ring(const uint8_t *p, double *ring, uint64_t n, uint64_t keep)
+{
+	uint64_t i;
+
+	for (i = n - tk__min64(n, keep); i < n; i++, p += sizeof(double))
+		memcpy(&ring[i % TK_IND_HISTORY], p, sizeof(double));
+	return p;
+}
+
+/* A saved state from [p, end) into *s; the bytes it took, 0 if they do not fit. */
+static size_t tk__get_ind(const struct tk_ind_cfg *c, const uint8_t *p, const uint8_t *end,
+			  struct tk_ind_state *s)
+{
+	struct tk__tails k = tk__tails_of(c);
+	const uint8_t *at = p;
+	uint64_t n;
+	size_t need;
+
+	if (end - p < (ptrdiff_t)sizeof(uint64_t))
+		return 0;
+	memcpy(&n, p, sizeof(n));
+	need = tk__ind_saved_bytes(c, n);
+	if (end - p < (ptrdiff_t)need)
+		return 0;
+	memset(s, 0, sizeof(*s));
+	s->nbars = n;
+	p += sizeof(uint64_t);
+	p = tk__get_ring(p, s->closes, n, k.closes);
+	p = tk__get_ring(p, s->volumes, n, k.volumes);
+	p = tk__get_ring(p, s->returns, n, k.returns);
+	memcpy((uint8_t *)s + TK__IND_SCALARS, p, TK__IND_SCALAR_BYTES);
+	return (size_t)(p + TK__IND_SCALAR_BYTES - at);
+}
 
 static size_t tk__live_bytes(const struct tk_worker *w)
 {
@@ -94,7 +196,7 @@ static size_t tk__entry_max(const struct tk_worker *w)
 
 	for (t = 0; t < w->cfg.ntf; t++)
 		n += sizeof(uint64_t) + w->older_cap[t] * sizeof(struct tk_bar) +
-		     sizeof(struct tk_ind_state);
+		     tk__ind_saved_bytes(&w->cfg.ind, UINT64_MAX);
 	return n;
 }
 
@@ -106,7 +208,8 @@ static size_t tk__entry_size(const struct tk_worker *w, uint32_t id, uint8_t wit
 
 	for (t = 0; t < w->cfg.ntf; t++)
 		n += sizeof(uint64_t) + w->older[t][id].n * sizeof(struct tk_bar) +
-		     ((with_ind >> t) & 1 ? sizeof(struct tk_ind_state) : 0);
+		     ((with_ind >> t) & 1 ? tk__ind_saved_bytes(&w->cfg.ind, w->ind[t][id].nbars)
+					  : 0);
 	return n;
 }
 
@@ -241,15 +344,13 @@ static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t wi
 		const struct tk_agg_older *o = &w->older[t][id];
 		bool ind = (with_ind >> t) & 1;
 
-		v = o->n | (ind ? TK_CKPT_HAS_IND : 0);
+		v = o->n | (ind ? TK_CKPT_HAS_IND | TK_CKPT_IND_TAILS : 0);
 		memcpy(p, &v, sizeof(v));
 		p += sizeof(uint64_t);
 		memcpy(p, o->bar, o->n * sizeof(struct tk_bar));
 		p += o->n * sizeof(struct tk_bar);
-		if (ind) {
-			memcpy(p, &w->ind[t][id], sizeof(struct tk_ind_state));
-			p += sizeof(struct tk_ind_state);
-		}
+		if (ind)
+			p = tk__put_ind(&w->cfg.ind, &w->ind[t][id], p);
 	}
 	/* The live record, as the worker last wrote it (we are its only writer). */
 	memcpy(p, live, offsetof(struct tk_live, open_bar));
@@ -395,26 +496,38 @@ static int tk__load_entries(struct tk_worker *w, uint8_t **pp, const uint8_t *en
 		for (t = 0; t < w->cfg.ntf; t++) {
 			struct tk_agg_older *o = &w->older[t][id];
 			uint64_t word;
-			size_t ind;
+			bool ind, tails;
 
 			if (end - p < (ptrdiff_t)sizeof(uint64_t))
 				return -1;
 			memcpy(&word, p, sizeof(word));
 			p += sizeof(uint64_t);
 			nold = word & 0xffffffffu;
-			ind = word & TK_CKPT_HAS_IND ? sizeof(struct tk_ind_state) : 0;
-			if ((word & ~(TK_CKPT_HAS_IND | 0xffffffffull)) != 0 || nold > o->cap ||
-			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar) + ind))
+			ind = (word & TK_CKPT_HAS_IND) != 0;
+			tails = (word & TK_CKPT_IND_TAILS) != 0;
+			if ((word & ~(TK_CKPT_HAS_IND | TK_CKPT_IND_TAILS | 0xffffffffull)) != 0 ||
+			    (tails && !ind) || nold > o->cap ||
+			    end - p < (ptrdiff_t)(nold * sizeof(struct tk_bar)))
 				return -1;
 			/* A symbol's first entry in the file carries them all. */
-			if (ind == 0 && !was_active)
+			if (!ind && !was_active)
 				return -1;
 			o->n = (uint32_t)nold;
 			memcpy(o->bar, p, nold * sizeof(struct tk_bar));
 			p += nold * sizeof(struct tk_bar);
-			if (ind > 0)
-				memcpy(&w->ind[t][id], p, ind);
-			p += ind;
+			if (tails) {
+				size_t took = tk__get_ind(&w->cfg.ind, p, end, &w->ind[t][id]);
+
+				if (took == 0)
+					return -1;
+				p += took;
+			} else if (ind) {
+				/* The whole state, as versions before the tails wrote it. */
+				if (end - p < (ptrdiff_t)sizeof(struct tk_ind_state))
+					return -1;
+				memcpy(&w->ind[t][id], p, sizeof(struct tk_ind_state));
+				p += sizeof(struct tk_ind_state);
+			}
 		}
 		if (end - p < (ptrdiff_t)tk__live_bytes(w))
 			return -1;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -363,17 +364,32 @@ static off_t checkpoint_bytes(void)
 	return st.st_size;
 }
 
+/* A whole snapshot now (a worker's next checkpoint is one when it knows no
+ * file: tk_ckpt_save). */
+static void snapshot(void)
+{
+	w.ckpt_size = 0;
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	cr_assert_eq((uint64_t)checkpoint_bytes(), w.ckpt_base_size, "a snapshot");
+}
+
+/* What a saved indicator state of n <= 19 bars takes with the default
+ * periods (every ring keeps at least 19 values): its count, n values of
+ * each of the three rings, its scalars. */
+static off_t saved_ind_bytes(uint64_t n)
+{
+	return (off_t)(sizeof(uint64_t) + 3 * n * sizeof(double) +
+		       (sizeof(struct tk_ind_state) - offsetof(struct tk_ind_state, ema_fast)));
+}
+
 Test(worker, a_delta_carries_only_the_indicator_states_a_close_changed)
 {
 	off_t base, d0, d1, d2;
 
-	/* Deltas on a snapshot that holds AAPL (the worker starts one without
-	 * symbols; a delta with AAPL's first entry outgrows it four times, and
-	 * the next checkpoint is a snapshot). */
+	/* Deltas on a snapshot that holds AAPL. */
 	tick(aapl, T0 + S(1), 100, 1);
-	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
 	tick(aapl, T0 + S(1.2), 100, 1);
-	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	snapshot();
 	base = checkpoint_bytes();
 	cr_assert_eq((uint64_t)base, w.ckpt_base_size, "a snapshot");
 
@@ -389,8 +405,8 @@ Test(worker, a_delta_carries_only_the_indicator_states_a_close_changed)
 	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
 	d2 = checkpoint_bytes() - base - d0 - d1;
 	cr_assert_eq((uint64_t)base, w.ckpt_base_size, "still deltas on that snapshot");
-	cr_assert_eq(d2 - d1, (off_t)sizeof(struct tk_ind_state),
-		     "one indicator state more than the delta without a close: %lld, %lld",
+	cr_assert_eq(d2 - d1, saved_ind_bytes(1),
+		     "one indicator state of one bar more than the delta without a close: %lld, %lld",
 		     (long long)d2, (long long)d1);
 	/* A restart from those deltas has the 1 s bar's indicator state. */
 	tk_worker_close(&w);
@@ -476,9 +492,8 @@ Test(worker, deltas_of_either_sum_load_and_a_damaged_one_is_the_end)
 	uint64_t dsize, sum;
 
 	tick(aapl, T0 + S(1), 100, 1);
-	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
 	tick(aapl, T0 + S(1.2), 100, 1);
-	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg()); /* a snapshot (see above) */
+	snapshot();
 	at = (size_t)w.ckpt_base_size;
 	tick(aapl, T0 + S(1.5), 103, 2);
 	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg()); /* a delta */
@@ -511,4 +526,124 @@ Test(worker, deltas_of_either_sum_load_and_a_damaged_one_is_the_end)
 	cr_assert_eq((uint64_t)checkpoint_bytes(), (uint64_t)at, "and trimmed away");
 	cr_assert_eq(live_of(aapl).open_bar[0].volume, 2, "the snapshot's state");
 	free(buf);
+}
+
+/* A saved indicator state keeps what the next bars read: after 150 bars
+ * (the 64-value rings wrapped twice) a restart has the same count, the
+ * same scalars and the same newest 49 closes, 20 volumes and 19 returns,
+ * and computes the next bar's indicators bit for bit as the worker that
+ * was not restarted. */
+Test(worker, a_restart_keeps_the_ring_values_the_next_bars_read)
+{
+	struct tk_ind_state before;
+	struct tk_bar_rec b[1024];
+	int32_t ids[1024];
+	int i, k, n;
+
+	for (i = 0; i < 150; i++)
+		tick(aapl, T0 + S(1 + i), 100 + (i * 37 % 11) * 0.25, 1 + i % 7);
+	heartbeat(T0 + S(1 + 150 + 3), 0);
+	before = w.ind[0][aapl];
+	cr_assert_eq(before.nbars, 150);
+	snapshot();
+	tk_worker_close(&w);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(w.ind[0][aapl].nbars, 150);
+	for (k = 0; k < 49; k++)
+		cr_assert_eq(w.ind[0][aapl].closes[(149 - k) % TK_IND_HISTORY],
+			     before.closes[(149 - k) % TK_IND_HISTORY], "close %d back", k);
+	for (k = 0; k < 20; k++)
+		cr_assert_eq(w.ind[0][aapl].volumes[(149 - k) % TK_IND_HISTORY],
+			     before.volumes[(149 - k) % TK_IND_HISTORY], "volume %d back", k);
+	for (k = 0; k < 19; k++)
+		cr_assert_eq(w.ind[0][aapl].returns[(149 - k) % TK_IND_HISTORY],
+			     before.returns[(149 - k) % TK_IND_HISTORY], "return %d back", k);
+	cr_assert_eq(memcmp(&w.ind[0][aapl].ema_fast, &before.ema_fast,
+			    sizeof(before) - offsetof(struct tk_ind_state, ema_fast)), 0,
+		     "the scalars");
+	/* The next bar from the restored state, against the same bar from the
+	 * state before (an indicator update is a pure function of both). */
+	{
+		struct tk_bar bar = { .window_start = T0 + S(200), .open = 101, .high = 102,
+				      .low = 100, .close = 101.5, .volume = 9, .pv = 9 * 101.2,
+				      .trade_count = 3 };
+		struct tk_ind_values va, vb;
+		uint32_t sa = tk_ind_update(&w.ind[0][aapl], &cfg.ind, &bar, 0, &va);
+		uint32_t sb = tk_ind_update(&before, &cfg.ind, &bar, 0, &vb);
+
+		cr_assert_eq(sa, sb);
+		cr_assert_eq(memcmp(&va, &vb, sizeof(va)), 0, "the same indicators, bit for bit");
+		cr_assert(!isnan(va.ind.sma_slow) && !isnan(va.ind.volatility) &&
+			  !isnan(va.volume_sma), "all of them defined");
+	}
+	n = bars("bars.1s", b, ids, 1024);
+	cr_assert_eq(n, 150);
+}
+
+/* A snapshot as versions before the rings' tails wrote it (every indicator
+ * state whole, no TK_CKPT_IND_TAILS bit) still loads.  The file of one
+ * symbol and two timeframes is rewritten here: its one entry is the end
+ * of the file (id, per timeframe a word, the older windows and the state,
+ * then the live record's fields, open bars and last bars). */
+Test(worker, a_snapshot_with_whole_indicator_states_still_loads)
+{
+	const size_t live_bytes = offsetof(struct tk_live, open_bar) +
+				  2 * sizeof(struct tk_bar) + 2 * sizeof(struct tk_live_ind);
+	struct tk_ind_state st[2];
+	uint8_t *buf, *old, *q;
+	const uint8_t *p;
+	size_t size, entry = 8, at, osize;
+	uint64_t word[2];
+	int i, t;
+
+	for (i = 0; i < 30; i++)
+		tick(aapl, T0 + S(1 + i), 100 + i % 5, 1 + i % 3);
+	heartbeat(T0 + S(1 + 30 + 3), 0);
+	st[0] = w.ind[0][aapl];
+	st[1] = w.ind[1][aapl];
+	cr_assert_eq(st[0].nbars, 30);
+	snapshot();
+	buf = checkpoint_file(&size);
+	for (t = 0; t < 2; t++) {
+		uint64_t n = st[t].nbars;
+
+		entry += 8 + w.older[t][aapl].n * sizeof(struct tk_bar) +
+			 (8 + 8 * ((n < 49 ? n : 49) + (n < 20 ? n : 20) + (n < 19 ? n : 19)) +
+			  (sizeof(struct tk_ind_state) - offsetof(struct tk_ind_state, ema_fast)));
+	}
+	entry += live_bytes;
+	at = size - entry;
+	cr_assert_eq(memcmp(buf + at, &(uint64_t){ (uint64_t)aapl }, 8), 0, "the entry's id");
+	osize = size + 2 * sizeof(struct tk_ind_state);
+	old = calloc(1, osize);
+	memcpy(old, buf, at + 8);
+	p = buf + at + 8;
+	q = old + at + 8;
+	for (t = 0; t < 2; t++) {
+		size_t bars = w.older[t][aapl].n * sizeof(struct tk_bar), tails;
+
+		memcpy(&word[t], p, 8);
+		cr_assert(word[t] & (1ull << 33), "written with the tails bit");
+		word[t] &= ~(1ull << 33);
+		memcpy(q, &word[t], 8);
+		memcpy(q + 8, p + 8, bars);
+		memcpy(q + 8 + bars, &st[t], sizeof(st[t]));
+		tails = 8 + 8 * ((st[t].nbars < 49 ? st[t].nbars : 49) +
+				 (st[t].nbars < 20 ? st[t].nbars : 20) +
+				 (st[t].nbars < 19 ? st[t].nbars : 19)) +
+			(sizeof(struct tk_ind_state) - offsetof(struct tk_ind_state, ema_fast));
+		p += 8 + bars + tails;
+		q += 8 + bars + sizeof(st[t]);
+	}
+	memcpy(q, p, live_bytes);
+	cr_assert_eq(p + live_bytes, buf + size, "the whole entry was read");
+	tk_worker_close(&w);
+	checkpoint_file_put(old, (size_t)(q + live_bytes - old));
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(memcmp(&w.ind[0][aapl], &st[0], sizeof(st[0])), 0, "the 1 s state, whole");
+	cr_assert_eq(memcmp(&w.ind[1][aapl], &st[1], sizeof(st[1])), 0, "the 1 m state, whole");
+	free(buf);
+	free(old);
 }
