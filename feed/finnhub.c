@@ -648,9 +648,18 @@ int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char
 	lws_sul_schedule(C.ctx, 0, &C.sul_hb, tk__on_hb, g->cfg.hb_ns / 1000);
 	lws_sul_schedule(C.ctx, 0, &C.sul_watch, tk__on_watch, 250 * 1000);
 	lws_sul_schedule(C.ctx, 0, &C.sul_ctl, tk__on_ctl, 50 * 1000);
-	while (!*stop)
-		if (lws_service(C.ctx, 0) < 0)
+	/* Every frame of one read is parsed and published, then the blocked
+	 * readers are woken once: a FUTEX_WAKE per trade put a syscall (and,
+	 * in a guest, a wake-up IPI) between the frames, each frame's
+	 * receive stamp after the one before's wake (bench/e2e). */
+	C.g->out.defer_wake = 1;
+	while (!*stop) {
+		int rc = lws_service(C.ctx, 0);
+
+		tk_log_wake(&C.g->out);
+		if (rc < 0)
 			break;
+	}
 	lws_context_destroy(C.ctx);
 	free(C.rx);
 	return 0;

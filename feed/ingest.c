@@ -64,8 +64,10 @@ void tk_ingest_close(struct tk_ingest *g)
 static void tk__put(struct tk_ingest *g, uint32_t type, uint32_t aux, const void *data,
 		    uint32_t len)
 {
-	while (tk_log_write(&g->out, type, aux, data, len) == TK_LOG_FULL && !*g->stop)
+	while (tk_log_write(&g->out, type, aux, data, len) == TK_LOG_FULL && !*g->stop) {
+		tk_log_wake(&g->out); /* the readers it waits for may be asleep */
 		tk_idle_wait(&g->idle, NULL, 0);
+	}
 	tk_idle_reset(&g->idle);
 }
 

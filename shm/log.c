@@ -359,6 +359,7 @@ void tk_log_writer_close(struct tk_log_writer *w)
 {
 	if (w->log == NULL)
 		return;
+	tk_log_wake(w);
 	/* Release: our last publish precedes giving the log up. */
 	tk_store_release_32((uint32_t *)&w->log->writer_pid, 0);
 	tk__own_release(&w->log->writer_pid);

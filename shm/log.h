@@ -193,7 +193,12 @@ struct tk_log_writer {
 	int64_t blocked_since; /* when the current blocker last made progress */
 	int64_t last_liveness_check;
 	int32_t blocked_idx;
-	uint32_t pad;
+	/* Set by a writer that publishes bursts (a feed handling every frame
+	 * of one socket read): a publish then only notes that blocked readers
+	 * are owed a wake-up, and tk_log_wake gives it, once for the burst. */
+	uint8_t defer_wake;
+	uint8_t wake_pending;
+	uint16_t pad;
 	uint64_t blocked_cursor;
 };
 
@@ -292,7 +297,23 @@ static inline void tk_log_publish(struct tk_log_writer *w, uint32_t n)
 	 * restarts only; readers find data by the slot words. */
 	tk_store_release_64(&w->log->write_seq, s + n - 1);
 	/* Wakes BLOCK readers; a plain `inc` unless one of them set the flag. */
-	ck_ec32_inc(&tk_log_reader_table(w->log)->ec, &tk_ec_sp);
+	if (w->defer_wake)
+		w->wake_pending = 1;
+	else
+		ck_ec32_inc(&tk_log_reader_table(w->log)->ec, &tk_ec_sp);
+}
+
+/*
+ * A writer with defer_wake: wake the BLOCK readers for what it published
+ * since the last call.  Call it before waiting for anything (input, room
+ * in the log): a reader asleep is not woken before.
+ */
+static inline void tk_log_wake(struct tk_log_writer *w)
+{
+	if (w->wake_pending) {
+		w->wake_pending = 0;
+		ck_ec32_inc(&tk_log_reader_table(w->log)->ec, &tk_ec_sp);
+	}
 }
 
 /* Result codes of the hot path: distinct, FULL is not an error. */

@@ -615,3 +615,37 @@ Test(log, larger_slots_carry_larger_records)
 	tk_segment_detach(&s2);
 	tk_segment_unlink(p2);
 }
+
+/* A writer that defers its wake-ups: what it publishes is readable at once,
+ * the event count the BLOCK readers sleep on moves only at tk_log_wake
+ * (once for the burst, not again without a new publish) or at close. */
+Test(log, deferred_wake_ups_are_given_once_a_burst)
+{
+	const struct ck_ec32 *ec = &tk_log_reader_table(log_)->ec;
+	struct tk_log_writer w;
+	struct tk_log_reader r;
+	struct tk_reader_opts o = { .start = TK_START_OLDEST };
+	struct tk_slot s;
+	uint32_t v0;
+
+	cr_assert_eq(tk_log_writer_open(&w, log_), 0);
+	cr_assert_eq(tk_log_reader_open(&r, &seg, "t", &o), 0);
+	v0 = ck_ec32_value(ec);
+	put(&w, 1);
+	cr_assert_eq(ck_ec32_value(ec), v0 + 1, "without defer_wake: a publish moves it");
+	w.defer_wake = 1;
+	put(&w, 2);
+	put(&w, 3);
+	put(&w, 4);
+	cr_assert_eq(ck_ec32_value(ec), v0 + 1, "deferred: not yet");
+	cr_assert_eq(tk_log_read(&r, &s), TK_LOG_OK);
+	cr_assert_eq(tk_log_read(&r, &s), TK_LOG_OK);
+	cr_assert_eq(value_of(&s), 2, "but the records are there");
+	tk_log_wake(&w);
+	cr_assert_eq(ck_ec32_value(ec), v0 + 2, "one wake-up for the burst");
+	tk_log_wake(&w);
+	cr_assert_eq(ck_ec32_value(ec), v0 + 2, "none without a publish");
+	put(&w, 5);
+	tk_log_writer_close(&w);
+	cr_assert_eq(ck_ec32_value(ec), v0 + 3, "closing gives the one owed");
+}
