@@ -42,7 +42,12 @@
 #include "common/err.h"
 #include "common/msg.h"
 
-#define TK_CKPT_MAGIC "TKCKPT05"
+/* TKCKPT06: indicator states as their rings' tails, deltas summed with
+ * CRC-32C.  A TKCKPT05 file (whole states, FNV-1a deltas) still loads; a
+ * version before this one refuses a TKCKPT06 file with a message instead
+ * of reading its deltas as torn and resuming from the snapshot. */
+#define TK_CKPT_MAGIC "TKCKPT06"
+#define TK_CKPT_MAGIC_05 "TKCKPT05"
 
 struct tk_ckpt_head {
 	char magic[8];
@@ -590,7 +595,7 @@ int tk_ckpt_load(struct tk_worker *w)
 	h = (struct tk_ckpt_head *)buf;
 	memset(&want, 0, sizeof(want));
 	tk__head_config(w, &want);
-	if (memcmp(h->magic, TK_CKPT_MAGIC, 8) != 0) {
+	if (memcmp(h->magic, TK_CKPT_MAGIC, 8) != 0 && memcmp(h->magic, TK_CKPT_MAGIC_05, 8) != 0) {
 		rc = tk_err_set(EPROTO, "%s is not an engine checkpoint of this version: remove it, "
 				"or start afresh with tickd run --fresh", path);
 		goto out;

@@ -459,18 +459,37 @@ static void tk__prefetch_close_far(const struct tk_worker *w, uint32_t id, uint3
 	tk_prefetch(&live->open_bar[t]);
 	tk_prefetch((const uint8_t *)&live->open_bar[t] + sizeof(struct tk_bar) - 1);
 	tk_prefetch(&w->older[t][id]);
+	/* The oldest older window: whether it is due is read four ahead. */
+	tk_prefetch(w->older_arena[t] + (size_t)id * w->older_cap[t]);
 	tk_prefetch(&w->ind[t][id].nbars);
 }
 
+/* Every line of ring[a..b] (indices, a <= b < TK_IND_HISTORY). */
+static void tk__prefetch_span(const double *ring, uint64_t a, uint64_t b)
+{
+	uintptr_t p = (uintptr_t)&ring[a] & ~(uintptr_t)63, last = (uintptr_t)&ring[b];
+
+	for (; p <= last; p += 64)
+		tk_prefetch((const void *)p);
+}
+
 /* The lines of a ring of TK_IND_HISTORY values from the len-th newest to
- * the one the next close writes (index n). */
+ * the one the next close writes (index n): one span, or two where the
+ * ring wraps (a state is 1,608 bytes: its rings are seldom line-aligned). */
 static void tk__prefetch_ring(const double *ring, uint64_t n, uint32_t len)
 {
-	uint64_t i = n >= len ? n - len : 0;
+	uint64_t from = n >= len ? n - len : 0, a, b;
 
-	for (; i < n; i += 8)
-		tk_prefetch(&ring[i % TK_IND_HISTORY]);
-	tk_prefetch(&ring[n % TK_IND_HISTORY]);
+	if (n - from >= TK_IND_HISTORY)
+		from = n - (TK_IND_HISTORY - 1);
+	a = from % TK_IND_HISTORY;
+	b = n % TK_IND_HISTORY;
+	if (a <= b) {
+		tk__prefetch_span(ring, a, b);
+	} else {
+		tk__prefetch_span(ring, a, TK_IND_HISTORY - 1);
+		tk__prefetch_span(ring, 0, b);
+	}
 }
 
 static void tk__prefetch_close_near(const struct tk_worker *w, uint32_t id, uint32_t t)
@@ -670,7 +689,8 @@ static void tk__tick(struct tk_worker *w, const struct tk_slot *rec)
 		if (r == TK_AGG_OPENED) {
 			/* next_close[t] is already at or before the deadline of
 			 * every window open before this one: only the new one's
-			 * can be earlier (a late trade's, opened as the oldest). */
+			 * can be earlier (a late trade's, opened older than every
+			 * other; any other new window's is not). */
 			int64_t due = tk_agg_opened_close(&live->open_bar[t], &w->rule[t], k.ts_ns);
 
 			w->next_close[t] = due < w->next_close[t] ? due : w->next_close[t];

@@ -504,6 +504,17 @@ Test(worker, deltas_of_either_sum_load_and_a_damaged_one_is_the_end)
 	cr_assert_eq(at + 24 + dsize, size, "one delta after the snapshot");
 	cr_assert_eq(sum, tk_crc32c(0, buf + at + 24, dsize), "its CRC-32C");
 
+	/* A byte of it changed: its CRC says so, the snapshot alone loads. */
+	buf[at + 24 + dsize / 3] ^= 0x08;
+	tk_worker_close(&w);
+	checkpoint_file_put(buf, size);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	cr_assert_eq(w.ckpt_deltas, 0, "the damaged TKDELTA2 delta is not loaded");
+	cr_assert_eq((uint64_t)checkpoint_bytes(), (uint64_t)at, "and trimmed away");
+	cr_assert_eq(live_of(aapl).open_bar[0].volume, 2, "the snapshot's state");
+	buf[at + 24 + dsize / 3] ^= 0x08;
+
 	/* As an earlier version wrote it. */
 	memcpy(buf + at, "TKDELTA1", 8);
 	sum = fnv1a64(buf + at + 24, dsize);
@@ -618,6 +629,8 @@ Test(worker, a_snapshot_with_whole_indicator_states_still_loads)
 	osize = size + 2 * sizeof(struct tk_ind_state);
 	old = calloc(1, osize);
 	memcpy(old, buf, at + 8);
+	cr_assert_eq(memcmp(old, "TKCKPT06", 8), 0);
+	memcpy(old, "TKCKPT05", 8); /* the version that wrote whole states */
 	p = buf + at + 8;
 	q = old + at + 8;
 	for (t = 0; t < 2; t++) {
@@ -646,4 +659,58 @@ Test(worker, a_snapshot_with_whole_indicator_states_still_loads)
 	cr_assert_eq(memcmp(&w.ind[1][aapl], &st[1], sizeof(st[1])), 0, "the 1 m state, whole");
 	free(buf);
 	free(old);
+}
+
+/* A late trade that opens a window older than every open one lowers the
+ * earliest deadline to its own: its bar closes on time, not with the
+ * windows after it. */
+Test(worker, a_late_trade_opening_an_older_window_closes_on_its_own_deadline)
+{
+	struct tk_bar_rec b[8];
+	int32_t ids[8];
+	int n;
+
+	tick(aapl, T0 + S(12.5), 100, 1);
+	tick(aapl, T0 + S(13.25), 101, 1);
+	tick(aapl, T0 + S(11.75), 99, 2); /* window 11 s: end 12 s, + 2 s of lateness */
+	heartbeat(T0 + S(13.9), 0);
+	cr_assert_eq(bars("bars.1s", b, ids, 8), 0, "nothing is due before 14 s");
+	heartbeat(T0 + S(14), 0);
+	n = bars("bars.1s", b, ids, 8);
+	cr_assert_eq(n, 1, "the 11 s bar at 14 s, the 12 s one not yet: %d bars", n);
+	cr_assert_eq(b[0].window_start, T0 + S(11));
+	cr_assert_eq(b[0].close, 99);
+	cr_assert_eq(b[0].volume, 2);
+	heartbeat(T0 + S(15), 0);
+	cr_assert_eq(bars("bars.1s", b, ids, 8), 2, "then the 12 s bar at 15 s");
+	cr_assert_eq(b[1].window_start, T0 + S(12));
+}
+
+/* A checkpoint of a version this one does not know (a later one, or one
+ * before TKCKPT05) is refused with a message naming the file; the worker
+ * does not start on it. */
+Test(worker, a_checkpoint_of_an_unknown_version_is_refused_by_name)
+{
+	uint8_t *buf;
+	size_t size;
+
+	tick(aapl, T0 + S(1), 100, 1);
+	snapshot();
+	buf = checkpoint_file(&size);
+	memcpy(buf, "TKCKPT07", 8);
+	tk_worker_close(&w);
+	checkpoint_file_put(buf, size);
+	cr_assert_lt(tk_worker_open(&w, &seg, &cfg), 0, "a worker on an unknown checkpoint");
+	cr_assert(strstr(tk_err_msg(), "is not an engine checkpoint of this version") != NULL &&
+		  strstr(tk_err_msg(), ".engine.0") != NULL, "%s", tk_err_msg());
+	free(buf);
+	tk_worker_close(&w); /* what it had opened before it read the file */
+	/* (teardown closes a worker: open one without a checkpoint.) */
+	{
+		char ck[sizeof(path) + 16];
+
+		snprintf(ck, sizeof(ck), "%s.engine.0", path);
+		unlink(ck);
+	}
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
 }
