@@ -665,6 +665,11 @@ int tk_ckpt_load(struct tk_worker *w)
 			tk_warn("checkpoint %s: cannot trim it: %s", path, strerror(errno));
 	}
 	w->ckpt_size = (uint64_t)(p - buf);
+	/* A TKCKPT05 file: the next checkpoint is a whole TKCKPT06 snapshot,
+	 * not deltas of the new form under the old name (which a version
+	 * before would read as torn, and resume from the snapshot). */
+	if (memcmp(buf, TK_CKPT_MAGIC, 8) != 0)
+		w->ckpt_size = 0;
 	tk__load_head(w, h);
 	for (i = 0; i < w->nin; i++)
 		tk_log_reader_commit(&w->in[i]);

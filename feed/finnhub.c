@@ -419,6 +419,7 @@ static int tk__cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_RECEIVE: {
 		size_t max = C.g->cfg.lim.max_bytes;
 
+		C.g->out.defer_wake = 1; /* woken once, after the service call (tk_finnhub_run) */
 		if (lws_is_first_fragment(wsi)) {
 			C.rxlen = 0;
 			C.rx_too_big = false;
@@ -651,12 +652,15 @@ int tk_finnhub_run(struct tk_ingest *g, const struct tk_fh_client_cfg *cfg, char
 	/* Every frame of one read is parsed and published, then the blocked
 	 * readers are woken once: a FUTEX_WAKE per trade put a syscall (and,
 	 * in a guest, a wake-up IPI) between the frames, each frame's
-	 * receive stamp after the one before's wake (bench/e2e). */
-	C.g->out.defer_wake = 1;
+	 * receive stamp after the one before's wake (bench/e2e).  Deferred
+	 * only from the first frame (LWS_CALLBACK_CLIENT_RECEIVE) to the end
+	 * of the service call: lws runs its timers (the heartbeats) before it
+	 * polls, and what they write must wake the readers before that sleep. */
 	while (!*stop) {
 		int rc = lws_service(C.ctx, 0);
 
 		tk_log_wake(&C.g->out);
+		C.g->out.defer_wake = 0;
 		if (rc < 0)
 			break;
 	}

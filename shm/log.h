@@ -35,7 +35,9 @@
  * The writer publishes every slot with a release store of its sequence
  * word, then the last published sequence in the producer line (for stats
  * and restarts), then bumps an event count so that readers sleeping in the
- * BLOCK idle strategy wake up (ck_ec: no syscall unless someone sleeps).
+ * BLOCK idle strategy wake up (ck_ec: no syscall unless someone sleeps); a
+ * writer with defer_wake bumps it once for a burst of publishes instead
+ * (tk_log_wake).
  */
 #ifndef TK_SHM_LOG_H
 #define TK_SHM_LOG_H

@@ -659,6 +659,91 @@ Test(worker, a_snapshot_with_whole_indicator_states_still_loads)
 	cr_assert_eq(memcmp(&w.ind[1][aapl], &st[1], sizeof(st[1])), 0, "the 1 m state, whole");
 	free(buf);
 	free(old);
+	/* The next checkpoint rewrites it whole, as TKCKPT06. */
+	tick(aapl, T0 + S(40), 100, 1);
+	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
+	cr_assert_eq((uint64_t)checkpoint_bytes(), w.ckpt_base_size, "a snapshot, not a delta");
+	buf = checkpoint_file(&size);
+	cr_assert_eq(memcmp(buf, "TKCKPT06", 8), 0);
+	free(buf);
+}
+
+/* With periods that all differ, a restart after 0, 1, p - 1, p, p + 1 (for
+ * each period), 63, 64, 65 and 150 bars keeps what the next 70 bars read:
+ * each of them, from the restored state and from the state before, gives
+ * the same indicators and signals bit for bit. */
+Test(worker, a_restart_at_any_bar_count_computes_the_next_bars_bit_for_bit)
+{
+	static const int counts[] = { 0, 1, 2, 6, 7, 8, 8, 9, 10, 10, 11, 12, 12, 13, 14, 16, 17,
+				      18, 30, 31, 32, 42, 43, 44, 63, 64, 65, 150 };
+	enum { NC = sizeof(counts) / sizeof(counts[0]) };
+	static struct tk_ind_state before[NC];
+	int32_t id[NC];
+	int i, j, k, most = 0;
+
+	tk_worker_close(&w);
+	{
+		char ck[sizeof(path) + 16];
+
+		snprintf(ck, sizeof(ck), "%s.engine.0", path);
+		unlink(ck); /* the default settings' checkpoint, made at open */
+	}
+	cfg.ind.sma_fast = 7;
+	cfg.ind.sma_slow = 31;
+	cfg.ind.ema_fast = 11;
+	cfg.ind.ema_slow = 43;
+	cfg.ind.rsi = 9;
+	cfg.ind.volatility = 13;
+	cfg.ind.volume_sma = 17;
+	cr_assert_eq(tk_ind_cfg_validate(&cfg.ind), 0, "%s", tk_err_msg());
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	for (j = 0; j < NC; j++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "R%d", j);
+		id[j] = tk_symtab_intern(tk_symtab_of(&seg), name, (uint32_t)strlen(name));
+		cr_assert_geq(id[j], 0);
+		most = counts[j] > most ? counts[j] : most;
+	}
+	/* Symbol j trades once in each of its first counts[j] seconds (and once
+	 * more, late in its last window's successor, so that it has state at 0). */
+	for (i = 0; i <= most; i++)
+		for (j = 0; j < NC; j++)
+			if (i < counts[j] || (counts[j] == 0 && i == 0))
+				tick(id[j], T0 + S(1 + i) + (int64_t)j * 1000,
+				     100 + ((i * 31 + j * 7) % 23) * 0.125, 1 + (i + j) % 5);
+	heartbeat(T0 + S(1 + most + 3), 0);
+	for (j = 0; j < NC; j++) {
+		/* (The count-0 symbol's one trade closed a bar too: its count is 1;
+		 * a symbol whose trade is still open has 0 closed bars.) */
+		before[j] = w.ind[0][id[j]];
+	}
+	snapshot();
+	tk_worker_close(&w);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
+	for (j = 0; j < NC; j++) {
+		struct tk_ind_state *after = &w.ind[0][id[j]];
+
+		cr_assert_eq(after->nbars, before[j].nbars, "symbol %d", j);
+		for (k = 0; k < 70; k++) {
+			double c = 100 + ((k * 13 + j) % 17) * 0.25;
+			struct tk_bar bar = { .window_start = T0 + S(500 + k), .open = c - 0.5,
+					      .high = c + 1, .low = c - 1, .close = c,
+					      .volume = 1 + (k * 5 + j) % 9, .trade_count = 2 };
+			struct tk_ind_values va, vb;
+			uint32_t sa, sb;
+
+			bar.pv = bar.volume * (c - 0.1);
+			sa = tk_ind_update(after, &cfg.ind, &bar, 1, &va);
+			sb = tk_ind_update(&before[j], &cfg.ind, &bar, 1, &vb);
+			cr_assert_eq(sa, sb, "signals, symbol %d (%llu bars), bar %d", j,
+				     (unsigned long long)before[j].nbars, k);
+			cr_assert_eq(memcmp(&va, &vb, sizeof(va)), 0,
+				     "indicators, symbol %d (%llu bars before), bar %d after", j,
+				     (unsigned long long)before[j].nbars - k - 1, k);
+		}
+	}
 }
 
 /* A late trade that opens a window older than every open one lowers the
