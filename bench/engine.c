@@ -1191,8 +1191,13 @@ int main(int argc, char **argv)
 	if (only_scaling && only_symbols > 0) {
 		scaling(&sc, n, rounds, only_symbols);
 		print_scaling(&sc);
-		printf("{\"apply_ratio\":%.3f,\"apply_ratio_same_symbol_rate\":%.3f,\"symbols\":%u}\n",
-		       tk_bench_median(sc.v[0].ratio, rounds), same_rate_ratio(&sc), only_symbols);
+		if (same_rate_ratio(&sc) < 0) /* (100 symbols: no such row) */
+			printf("{\"apply_ratio\":%.3f,\"symbols\":%u}\n",
+			       tk_bench_median(sc.v[0].ratio, rounds), only_symbols);
+		else
+			printf("{\"apply_ratio\":%.3f,\"apply_ratio_same_symbol_rate\":%.3f,"
+			       "\"symbols\":%u}\n", tk_bench_median(sc.v[0].ratio, rounds),
+			       same_rate_ratio(&sc), only_symbols);
 		return 0;
 	}
 	if (only_scaling) {
