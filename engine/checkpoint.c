@@ -83,36 +83,15 @@ struct tk_ckpt_head {
  * second with all of them).
  *
  * An indicator state is written as its rings' tails (TK_CKPT_IND_TAILS):
- * its count, the values of each ring the next bars can still read, oldest
- * first (SMA/EMA: the period - 1 closes before the new one; the volume
- * mean: the volume_sma previous volumes; the volatility: volatility - 1
- * returns), then its scalars: about 780 bytes with the default periods
- * where the whole state is 1.6 KB.  The other ring slots are never read
- * again (tk_ind_update reads back at most those), so a restart computes
- * the same bars.  A word without TK_CKPT_IND_TAILS (a checkpoint of an
+ * its count, the values of each ring the next bars can still read
+ * (tk_ind_reach_of), oldest first, then its scalars: 776 bytes with the
+ * default periods where the whole state is 1,608.  The other ring slots
+ * are never read again, so a restart computes the same bars.  A word without TK_CKPT_IND_TAILS (a checkpoint of an
  * earlier version) is followed by the whole state.
  */
 #define TK_CKPT_HAS_IND (1ull << 32)
 #define TK_CKPT_IND_TAILS (1ull << 33)
 _Static_assert(TK_MAX_TF <= 8, "tk_worker.ind_dirty is a byte of timeframes");
-
-/* How many of each ring's newest values a saved state keeps. */
-struct tk__tails {
-	uint32_t closes, volumes, returns;
-};
-
-static struct tk__tails tk__tails_of(const struct tk_ind_cfg *c)
-{
-	uint32_t p = c->sma_fast;
-
-	p = c->sma_slow > p ? c->sma_slow : p;
-	p = c->ema_fast > p ? c->ema_fast : p;
-	p = c->ema_slow > p ? c->ema_slow : p;
-	/* (Periods are at least 2: the previous close, which the RSI and the
-	 * next return read, is always among them.) */
-	return (struct tk__tails){ .closes = p - 1, .volumes = c->volume_sma,
-				   .returns = c->volatility - 1 };
-}
 
 #define TK__IND_SCALARS offsetof(struct tk_ind_state, ema_fast)
 #define TK__IND_SCALAR_BYTES (sizeof(struct tk_ind_state) - TK__IND_SCALARS)
@@ -125,7 +104,7 @@ static uint64_t tk__min64(uint64_t a, uint64_t b)
 /* Bytes of a saved state whose count is n. */
 static size_t tk__ind_saved_bytes(const struct tk_ind_cfg *c, uint64_t n)
 {
-	struct tk__tails k = tk__tails_of(c);
+	struct tk_ind_reach k = tk_ind_reach_of(c);
 
 	return sizeof(uint64_t) + TK__IND_SCALAR_BYTES +
 	       sizeof(double) * (tk__min64(n, k.closes) + tk__min64(n, k.volumes) +
@@ -143,7 +122,7 @@ static uint8_t *tk__put_ring(uint8_t *p, const double *ring, uint64_t n, uint64_
 
 static uint8_t *tk__put_ind(const struct tk_ind_cfg *c, const struct tk_ind_state *s, uint8_t *p)
 {
-	struct tk__tails k = tk__tails_of(c);
+	struct tk_ind_reach k = tk_ind_reach_of(c);
 
 	memcpy(p, &s->nbars, sizeof(uint64_t));
 	p += sizeof(uint64_t);
@@ -167,7 +146,7 @@ static const uint8_t *tk__get_ring(const uint8_t *p, double *ring, uint64_t n, u
 static size_t tk__get_ind(const struct tk_ind_cfg *c, const uint8_t *p, const uint8_t *end,
 			  struct tk_ind_state *s)
 {
-	struct tk__tails k = tk__tails_of(c);
+	struct tk_ind_reach k = tk_ind_reach_of(c);
 	const uint8_t *at = p;
 	uint64_t n;
 	size_t need;

@@ -47,6 +47,19 @@ void tk_ind_init(struct tk_ind_state *s)
 	*s = (struct tk_ind_state){ .ema_fast = NAN, .ema_slow = NAN, .session_day = INT64_MIN };
 }
 
+struct tk_ind_reach tk_ind_reach_of(const struct tk_ind_cfg *c)
+{
+	uint32_t p = c->sma_fast;
+
+	p = c->sma_slow > p ? c->sma_slow : p;
+	p = c->ema_fast > p ? c->ema_fast : p;
+	p = c->ema_slow > p ? c->ema_slow : p;
+	/* (Periods are at least 2: the previous close, which the RSI and the
+	 * next return read, is always among them.) */
+	return (struct tk_ind_reach){ .closes = p - 1, .volumes = c->volume_sma,
+				      .returns = c->volatility - 1 };
+}
+
 /* The k-th most recent value of a ring (k = 0: newest), given n pushed. */
 static double tk__back(const double *ring, uint64_t n, uint32_t k)
 {

@@ -85,6 +85,17 @@ enum tk_signal_type {
 
 void tk_ind_init(struct tk_ind_state *s);
 
+/* How many of each ring's values before the next bar tk_ind_update reads:
+ * all a saved state must keep (engine/checkpoint.c) and all the close pass
+ * asks for ahead (engine/worker.c). */
+struct tk_ind_reach {
+	uint32_t closes;  /* the longest SMA/EMA period - 1 (the previous close among them) */
+	uint32_t volumes; /* volume_sma: the mean of the previous bars */
+	uint32_t returns; /* volatility - 1 */
+};
+
+struct tk_ind_reach tk_ind_reach_of(const struct tk_ind_cfg *cfg);
+
 /*
  * Feed a closed bar: update the state, fill *out with the indicators as of
  * this bar, and return the signals it raises (TK_SIG_* bits;

@@ -473,8 +473,9 @@ static void tk__prefetch_span(const double *ring, uint64_t a, uint64_t b)
 		tk_prefetch((const void *)p);
 }
 
-/* The lines of a ring of TK_IND_HISTORY values from the len-th newest to
- * the one the next close writes (index n): one span, or two where the
+/* The lines of a ring of TK_IND_HISTORY values from the len-th newest
+ * (what tk_ind_update reads back) to the one the next close writes (index
+ * n): one span, or two where the
  * ring wraps (a state is 1,608 bytes: its rings are seldom line-aligned). */
 static void tk__prefetch_ring(const double *ring, uint64_t n, uint32_t len)
 {
@@ -497,8 +498,7 @@ static void tk__prefetch_close_near(const struct tk_worker *w, uint32_t id, uint
 	const struct tk_live *live = tk__live(w, id);
 	const struct tk_bar *older = w->older_arena[t] + (size_t)id * w->older_cap[t];
 	const struct tk_ind_state *ind = &w->ind[t][id];
-	const struct tk_ind_cfg *ic = &w->cfg.ind;
-	uint32_t closes = ic->sma_slow > ic->ema_slow ? ic->sma_slow : ic->ema_slow;
+	struct tk_ind_reach r = tk_ind_reach_of(&w->cfg.ind);
 	uint64_t n;
 
 	if (tk_agg_next_close(&live->open_bar[t], &w->older[t][id], &w->rule[t]) > w->stream_time)
@@ -508,9 +508,9 @@ static void tk__prefetch_close_near(const struct tk_worker *w, uint32_t id, uint
 	tk_prefetch((const uint8_t *)&live->last[t] + sizeof(struct tk_live_ind) - 1);
 	tk_prefetch(older);
 	tk_prefetch((const uint8_t *)older + sizeof(*older) - 1);
-	tk__prefetch_ring(ind->closes, n, closes);
-	tk__prefetch_ring(ind->volumes, n, ic->volume_sma);
-	tk__prefetch_ring(ind->returns, n, ic->volatility);
+	tk__prefetch_ring(ind->closes, n, r.closes);
+	tk__prefetch_ring(ind->volumes, n, r.volumes);
+	tk__prefetch_ring(ind->returns, n, r.returns);
 	tk_prefetch(&ind->ema_fast);
 	tk_prefetch((const uint8_t *)(ind + 1) - 1);
 }

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/indicators.h"
 
@@ -283,5 +284,64 @@ Test(indicators, long_random_series_match_from_scratch_references)
 			cr_assert(isnan(r) ? isnan(v.ind.rsi) : fabs(v.ind.rsi - r) <= 1e-9,
 				  "RSI(14) at %d: %.15g vs %.15g", i, v.ind.rsi, r);
 		}
+	}
+}
+
+/* What an update reads back of each ring: the longest SMA/EMA period less
+ * one closes, volume_sma volumes, volatility - 1 returns.  Changing any
+ * slot older than that changes nothing the next bar computes. */
+Test(indicators, an_update_reads_back_only_its_reach)
+{
+	struct tk_ind_cfg c;
+	struct tk_ind_reach r;
+	struct tk_ind_state a, b;
+	struct tk_ind_values va, vb;
+	uint64_t n;
+	int i;
+
+	tk_ind_cfg_default(&c);
+	r = tk_ind_reach_of(&c);
+	cr_assert_eq(r.closes, 49);
+	cr_assert_eq(r.volumes, 20);
+	cr_assert_eq(r.returns, 19);
+	c.sma_fast = 7;
+	c.sma_slow = 31;
+	c.ema_fast = 11;
+	c.ema_slow = 43;
+	c.volatility = 13;
+	c.volume_sma = 17;
+	r = tk_ind_reach_of(&c);
+	cr_assert_eq(r.closes, 42, "the EMA's 43 is the longest");
+	cr_assert_eq(r.volumes, 17);
+	cr_assert_eq(r.returns, 12);
+	tk_ind_init(&a);
+	for (i = 0; i < 42; i++) { /* the next bar seeds EMA(43) */
+		struct tk_bar bar = bar_at(i * MIN, 100 + i % 9, 100 + i % 7, 1 + i % 4);
+
+		tk_ind_update(&a, &c, &bar, 1, &va);
+	}
+	b = a;
+	n = a.nbars;
+	for (i = 0; i < TK_IND_HISTORY; i++) {
+		if ((uint64_t)i < r.closes && (uint64_t)i < n)
+			continue; /* within the reach: kept */
+		b.closes[(n - 1 - i) % TK_IND_HISTORY] = -1;
+	}
+	for (i = 0; i < TK_IND_HISTORY; i++) {
+		if ((uint64_t)i < r.volumes && (uint64_t)i < n)
+			continue;
+		b.volumes[(n - 1 - i) % TK_IND_HISTORY] = -1;
+	}
+	for (i = 0; i < TK_IND_HISTORY; i++) {
+		if ((uint64_t)i < r.returns && (uint64_t)i < n)
+			continue;
+		b.returns[(n - 1 - i) % TK_IND_HISTORY] = -1;
+	}
+	{
+		struct tk_bar bar = bar_at(42 * MIN, 104, 101, 3);
+
+		cr_assert_eq(tk_ind_update(&a, &c, &bar, 1, &va), tk_ind_update(&b, &c, &bar, 1, &vb));
+		cr_assert_eq(memcmp(&va, &vb, sizeof(va)), 0, "the same indicators, bit for bit");
+		cr_assert(!isnan(va.ind.ema_slow), "EMA(43) seeded from the 42 kept closes and this one");
 	}
 }
