@@ -50,15 +50,21 @@ static void setup(void)
 	seq = 0;
 }
 
+/* The worker's checkpoint file. */
+static const char *checkpoint_path(void)
+{
+	static char ck[sizeof(path) + 16];
+
+	snprintf(ck, sizeof(ck), "%s.engine.0", path);
+	return ck;
+}
+
 static void teardown(void)
 {
-	char ck[sizeof(path) + 16];
-
 	tk_worker_close(&w);
 	tk_segment_detach(&seg);
 	unlink(path);
-	snprintf(ck, sizeof(ck), "%s.engine.0", path); /* the worker's checkpoint */
-	unlink(ck);
+	unlink(checkpoint_path());
 }
 
 TestSuite(worker, .init = setup, .fini = teardown);
@@ -356,11 +362,9 @@ Test(worker, symbols_past_one_bitmap_word_first_traded_out_of_order_close_in_id_
  * a bar close changed (1.6 KB each: most of the entry). */
 static off_t checkpoint_bytes(void)
 {
-	char ck[sizeof(path) + 16];
 	struct stat st;
 
-	snprintf(ck, sizeof(ck), "%s.engine.0", path);
-	cr_assert_eq(stat(ck, &st), 0);
+	cr_assert_eq(stat(checkpoint_path(), &st), 0);
 	return st.st_size;
 }
 
@@ -453,17 +457,15 @@ static uint64_t fnv1a64(const uint8_t *p, size_t n)
 	return h;
 }
 
-/* The file's bytes, and the offset of its first delta (after the snapshot). */
+/* The checkpoint file's bytes. */
 static uint8_t *checkpoint_file(size_t *size)
 {
-	char ck[sizeof(path) + 16];
 	uint8_t *buf;
 	FILE *f;
 
-	snprintf(ck, sizeof(ck), "%s.engine.0", path);
 	*size = (size_t)checkpoint_bytes();
 	buf = malloc(*size);
-	f = fopen(ck, "rb");
+	f = fopen(checkpoint_path(), "rb");
 	cr_assert(buf != NULL && f != NULL);
 	cr_assert_eq(fread(buf, 1, *size, f), *size);
 	fclose(f);
@@ -472,14 +474,20 @@ static uint8_t *checkpoint_file(size_t *size)
 
 static void checkpoint_file_put(const uint8_t *buf, size_t size)
 {
-	char ck[sizeof(path) + 16];
-	FILE *f;
+	FILE *f = fopen(checkpoint_path(), "wb");
 
-	snprintf(ck, sizeof(ck), "%s.engine.0", path);
-	f = fopen(ck, "wb");
 	cr_assert(f != NULL);
 	cr_assert_eq(fwrite(buf, 1, size, f), size);
 	fclose(f);
+}
+
+/* The worker restarted on a checkpoint file of these bytes. */
+static void restart_on(const uint8_t *buf, size_t size)
+{
+	tk_worker_close(&w);
+	checkpoint_file_put(buf, size);
+	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
+	cr_assert(w.restored);
 }
 
 /* A delta is summed with CRC-32C (TKDELTA2); one written by an earlier
@@ -506,10 +514,7 @@ Test(worker, deltas_of_either_sum_load_and_a_damaged_one_is_the_end)
 
 	/* A byte of it changed: its CRC says so, the snapshot alone loads. */
 	buf[at + 24 + dsize / 3] ^= 0x08;
-	tk_worker_close(&w);
-	checkpoint_file_put(buf, size);
-	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
-	cr_assert(w.restored);
+	restart_on(buf, size);
 	cr_assert_eq(w.ckpt_deltas, 0, "the damaged TKDELTA2 delta is not loaded");
 	cr_assert_eq((uint64_t)checkpoint_bytes(), (uint64_t)at, "and trimmed away");
 	cr_assert_eq(live_of(aapl).open_bar[0].volume, 2, "the snapshot's state");
@@ -519,20 +524,14 @@ Test(worker, deltas_of_either_sum_load_and_a_damaged_one_is_the_end)
 	memcpy(buf + at, "TKDELTA1", 8);
 	sum = fnv1a64(buf + at + 24, dsize);
 	memcpy(buf + at + 16, &sum, 8);
-	tk_worker_close(&w);
-	checkpoint_file_put(buf, size);
-	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
-	cr_assert(w.restored);
+	restart_on(buf, size);
 	cr_assert_eq(w.ckpt_deltas, 1, "the FNV-summed delta was loaded");
 	cr_assert_eq(live_of(aapl).open_bar[0].volume, 4);
 	cr_assert_eq(live_of(aapl).open_bar[0].close, 103);
 
 	/* A byte of it changed: the snapshot alone is loaded, the rest trimmed. */
 	buf[at + 24 + dsize / 2] ^= 0x40;
-	tk_worker_close(&w);
-	checkpoint_file_put(buf, size);
-	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
-	cr_assert(w.restored);
+	restart_on(buf, size);
 	cr_assert_eq(w.ckpt_deltas, 0, "the damaged delta is not loaded");
 	cr_assert_eq((uint64_t)checkpoint_bytes(), (uint64_t)at, "and trimmed away");
 	cr_assert_eq(live_of(aapl).open_bar[0].volume, 2, "the snapshot's state");
@@ -651,10 +650,7 @@ Test(worker, a_snapshot_with_whole_indicator_states_still_loads)
 	}
 	memcpy(q, p, live_bytes);
 	cr_assert_eq(p + live_bytes, buf + size, "the whole entry was read");
-	tk_worker_close(&w);
-	checkpoint_file_put(old, (size_t)(q + live_bytes - old));
-	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
-	cr_assert(w.restored);
+	restart_on(old, (size_t)(q + live_bytes - old));
 	cr_assert_eq(memcmp(&w.ind[0][aapl], &st[0], sizeof(st[0])), 0, "the 1 s state, whole");
 	cr_assert_eq(memcmp(&w.ind[1][aapl], &st[1], sizeof(st[1])), 0, "the 1 m state, whole");
 	free(buf);
@@ -682,12 +678,7 @@ Test(worker, a_restart_at_any_bar_count_computes_the_next_bars_bit_for_bit)
 	int i, j, k, most = 0;
 
 	tk_worker_close(&w);
-	{
-		char ck[sizeof(path) + 16];
-
-		snprintf(ck, sizeof(ck), "%s.engine.0", path);
-		unlink(ck); /* the default settings' checkpoint, made at open */
-	}
+	unlink(checkpoint_path()); /* the default settings' checkpoint, made at open */
 	cfg.ind.sma_fast = 7;
 	cfg.ind.sma_slow = 31;
 	cfg.ind.ema_fast = 11;
@@ -791,11 +782,6 @@ Test(worker, a_checkpoint_of_an_unknown_version_is_refused_by_name)
 	free(buf);
 	tk_worker_close(&w); /* what it had opened before it read the file */
 	/* (teardown closes a worker: open one without a checkpoint.) */
-	{
-		char ck[sizeof(path) + 16];
-
-		snprintf(ck, sizeof(ck), "%s.engine.0", path);
-		unlink(ck);
-	}
+	unlink(checkpoint_path());
 	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
 }
