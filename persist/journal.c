@@ -298,11 +298,21 @@ static int tkj__probe_direct(struct tkj_journal *j)
 	if (fd >= 0) {
 		uint32_t align = 512;
 
-		if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
-		    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0)
-			align = sx.stx_dio_offset_align > sx.stx_dio_mem_align
-					? sx.stx_dio_offset_align
-					: sx.stx_dio_mem_align;
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN | STATX_BASIC_STATS, &sx) == 0) {
+			if ((sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0)
+				align = sx.stx_dio_offset_align > sx.stx_dio_mem_align
+						? sx.stx_dio_offset_align
+						: sx.stx_dio_mem_align;
+			/* Direct writes that do not start and end on a file system
+			 * block are serialized by ext4 and waited for (it may have
+			 * to zero a partial block): every write after the first
+			 * part-filled block went out one at a time, 78-89 % of the
+			 * disk busy instead of 96-99 % (bench/persist, RESULTS).
+			 * Up to the header's size: the first block starts there. */
+			if (sx.stx_blksize > align)
+				align = sx.stx_blksize < TKJ_HEADER_SIZE ? sx.stx_blksize
+									 : TKJ_HEADER_SIZE;
+		}
 		close(fd);
 		unlink(path);
 		if (align <= 4096) {

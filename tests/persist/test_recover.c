@@ -776,6 +776,18 @@ Test(torn, direct_io_cuts_of_the_last_block)
 		cr_assert_eq(F.direct, 1, "/tmp (ext4) takes O_DIRECT");
 	cr_assert(F.align >= 512 && F.align <= 4096 && (F.align & (F.align - 1)) == 0, "align %u",
 		  F.align);
+	if (F.direct) {
+		/* Off the file system's blocks, ext4 makes every direct write wait
+		 * for the one before: the alignment is at least its block (up to
+		 * the 4 KiB header). */
+		struct statx sx;
+		uint32_t fsb;
+
+		cr_assert_eq(statx(AT_FDCWD, F.dir, 0, STATX_BASIC_STATS, &sx), 0);
+		fsb = sx.stx_blksize < 4096 ? sx.stx_blksize : 4096;
+		cr_assert_eq(F.align % fsb, 0, "align %u on a file system of %u-byte blocks", F.align,
+			     sx.stx_blksize);
+	}
 	L = &F.b[F.nb - 1];
 	used = 64 + L->nrec * 64;
 	cr_assert_eq(L->len, (used + F.align - 1) / F.align * F.align);
