@@ -38,6 +38,7 @@ enum { TKJ_OP_WRITE = 1, TKJ_OP_FSYNC = 2 };
 struct tkj_buf {
 	uint8_t *mem;
 	uint32_t nrec;  /* records in it, the journal's own included */
+	uint32_t cap_end; /* records it takes from the input (FILLING) */
 	uint32_t len;   /* sealed length */
 	uint64_t off;   /* where it goes in its file */
 	uint64_t next_seq; /* the stream's next sequence after its records */
@@ -291,33 +292,27 @@ static int tkj__probe_direct(struct tkj_journal *j)
 
 	j->c.direct = 0;
 	j->c.align = 64;
+	j->c.granule = 64;
 	if (j->o.direct == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/.direct-probe", j->dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		uint32_t align = 512;
+		uint32_t align = 512, granule = 0;
 
 		if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN | STATX_BASIC_STATS, &sx) == 0) {
 			if ((sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0)
 				align = sx.stx_dio_offset_align > sx.stx_dio_mem_align
 						? sx.stx_dio_offset_align
 						: sx.stx_dio_mem_align;
-			/* Direct writes that do not start and end on a file system
-			 * block are serialized by ext4 and waited for (it may have
-			 * to zero a partial block): every write after the first
-			 * part-filled block went out one at a time, 78-89 % of the
-			 * disk busy instead of 96-99 % (bench/persist, RESULTS).
-			 * Up to the header's size: the first block starts there. */
-			if (sx.stx_blksize > align)
-				align = sx.stx_blksize < TKJ_HEADER_SIZE ? sx.stx_blksize
-									 : TKJ_HEADER_SIZE;
+			granule = sx.stx_blksize < TKJ_HEADER_SIZE ? sx.stx_blksize : TKJ_HEADER_SIZE;
 		}
 		close(fd);
 		unlink(path);
 		if (align <= 4096) {
 			j->c.direct = 1;
 			j->c.align = align < 64 ? 64 : align;
+			j->c.granule = granule > j->c.align ? granule : j->c.align;
 			return 0;
 		}
 	} else {
@@ -537,6 +532,47 @@ static void tkj__mem_give(struct tkj_stream *s, struct tkj_buf *b)
 	b->mem = NULL;
 }
 
+/* Where the next block of file slot fs will start. */
+static uint64_t tkj__next_off(const struct tkj_stream *s, uint8_t fs)
+{
+	const struct tkj_file *f = &s->file[fs];
+	uint64_t off = f->off;
+	uint32_t k;
+
+	if (f->fd < 0 || f->full)
+		return TKJ_HEADER_SIZE;
+	for (k = s->head; k != s->cur; k = (k + 1) % s->nslots)
+		if (s->buf[k].state == TKJ_BUF_SEALED && s->buf[k].file == fs)
+			off += s->buf[k].len;
+	return off;
+}
+
+/* How many records a block starting at `start` takes so that it ends on
+ * a file system block (j->c.granule).  A direct write that starts or ends
+ * inside one is serialized by ext4 and waited for (it may have to zero
+ * the rest of that block), so after one part-filled block every later
+ * write went out alone: the disk 78-89 % busy instead of 96-99 %
+ * (bench/persist, RESULTS).  Blocks are still padded to the device's
+ * alignment only, so a quiet feed's commits stay small; a full block after
+ * a part-filled one comes back onto the file system's blocks. */
+static uint32_t tkj__cap_from(const struct tkj_journal *j, const struct tkj_stream *s,
+			      uint64_t start)
+{
+	uint32_t g = j->c.granule, a = j->c.align, bb = j->o.block_bytes;
+	uint32_t m, end, n;
+
+	if (g <= a)
+		return s->cap;
+	m = (uint32_t)((g - start % g) % g); /* bytes to the next file system block */
+	if (m >= bb)
+		return s->cap;
+	end = m + (bb - m) / g * g;
+	n = (end - TKJ_BLOCK_HEADER) / s->record_size;
+	if (n > s->cap || n <= s->cap / 2 || tkj_block_length(n, s->record_size, a) != end)
+		return s->cap;
+	return n;
+}
+
 void *tkj_append_room(struct tkj_journal *j, int sid, uint32_t *room)
 {
 	struct tkj_stream *s = &j->s[sid];
@@ -554,13 +590,14 @@ void *tkj_append_room(struct tkj_journal *j, int sid, uint32_t *room)
 		tkj_block_meta_init(&b->meta);
 		b->ready_ns = 0;
 		b->file = s->fcur;
+		b->cap_end = tkj__cap_from(j, s, tkj__next_off(s, b->file));
 		s->busy++;
 	} else if (s->busy + 1 > s->nslots || s->nmfree < 1) {
 		return NULL;
 	}
 	/* At most half a block at a time: a split (new file, dictionary
 	 * records) then always fits the next buffer. */
-	r = s->cap - b->nrec;
+	r = b->nrec < b->cap_end ? b->cap_end - b->nrec : 0;
 	if (r > s->cap / 2)
 		r = s->cap / 2;
 	*room = r;
@@ -594,6 +631,7 @@ static struct tkj_buf *tkj__split(struct tkj_journal *j, struct tkj_stream *s, u
 	memcpy(tkj__rec(s, nb, 0), tkj__rec(s, b, i), (size_t)(end - i) * s->record_size);
 	b->nrec = i;
 	tkj__seal(j, s); /* moves cur to nb */
+	nb->cap_end = tkj__cap_from(j, s, tkj__next_off(s, nb->file));
 	return nb;
 }
 

@@ -54,7 +54,8 @@ struct tkj_counters {
 	int64_t last_error_ns;
 	int last_errno;
 	uint32_t direct;      /* 1 if the files are written with O_DIRECT */
-	uint32_t align;
+	uint32_t align;       /* blocks' padding: the device's direct-I/O alignment */
+	uint32_t granule;     /* full blocks end on these (the file system's block) */
 	struct tk_hist commit_ns; /* record ready -> durable */
 	struct tk_hist fsync_ns;  /* one fdatasync */
 };
