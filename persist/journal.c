@@ -963,6 +963,19 @@ static void tkj__place(struct tkj_journal *j, int sid, uint32_t k)
 	tkj__submit_write(j, sid, k);
 }
 
+/* A block sealed after a commit's goal waits until that commit's
+ * fdatasync is done, as raw B of bench/persist does: the disk serves
+ * requests in order (this virtio disk one at a time), so writes queued
+ * ahead of the file system's journal blocks and flush only delay them.
+ * With up to 7 writes of 512 KiB beside it, the fdatasync took 3.4-4.9 ms
+ * at the median instead of 0.15-0.21 ms, and half as many commits went
+ * out.  The blocks a commit covers always go. */
+static bool tkj__held(const struct tkj_journal *j, const struct tkj_file *f,
+		      const struct tkj_buf *b)
+{
+	return !j->o.dsync && (f->sync_wanted || f->fsync_inflight) && b->block_no >= f->sync_goal;
+}
+
 /* Is an older block of s waiting for room in its file? */
 static bool tkj__waiting(const struct tkj_journal *j, const struct tkj_stream *s)
 {
@@ -989,7 +1002,7 @@ static void tkj__seal(struct tkj_journal *j, struct tkj_stream *s)
 	b->state = TKJ_BUF_SEALED;
 	/* Blocks go to the file in their order: behind one still waiting for
 	 * room, this one waits too (tkj_poll places them). */
-	if (!tkj__waiting(j, s))
+	if (!tkj__waiting(j, s) && !tkj__held(j, f, b))
 		tkj__place(j, sid, s->cur);
 	s->cur = (s->cur + 1) % s->nslots;
 }
@@ -1135,6 +1148,26 @@ static void tkj__complete(struct tkj_journal *j, struct io_uring_cqe *cqe, int *
 	}
 }
 
+/* Sealed blocks go to their files in order, up to the first that still
+ * has no room or is held for a commit. */
+static void tkj__place_sealed(struct tkj_journal *j, int sid)
+{
+	struct tkj_stream *s = &j->s[sid];
+	uint32_t k;
+
+	for (k = 0; k < s->nslots; k++) {
+		uint32_t q = (s->head + k) % s->nslots;
+
+		if (s->buf[q].state != TKJ_BUF_SEALED)
+			continue;
+		if (tkj__held(j, &s->file[s->buf[q].file], &s->buf[q]))
+			break;
+		tkj__place(j, sid, q);
+		if (s->buf[q].state == TKJ_BUF_SEALED)
+			break; /* still no room: keep the order */
+	}
+}
+
 void tkj_commit_now(struct tkj_journal *j)
 {
 	j->commit_asked = true;
@@ -1158,15 +1191,7 @@ int tkj_poll(struct tkj_journal *j, int64_t wait_ns)
 			if (s->buf[q].state == TKJ_BUF_RETRY && now >= s->buf[q].retry_ns)
 				tkj__submit_write(j, (int)i, q);
 		}
-		for (k = 0; k < s->nslots; k++) {
-			uint32_t q = (s->head + k) % s->nslots;
-
-			if (s->buf[q].state == TKJ_BUF_SEALED) {
-				tkj__place(j, (int)i, q);
-				if (s->buf[q].state == TKJ_BUF_SEALED)
-					break; /* still no room: keep the order */
-			}
-		}
+		tkj__place_sealed(j, (int)i);
 		if (due && s->buf[s->cur].state == TKJ_BUF_FILLING && s->buf[s->cur].nrec > 0)
 			tkj__seal(j, s);
 		if (due)
@@ -1218,6 +1243,8 @@ int tkj_poll(struct tkj_journal *j, int64_t wait_ns)
 				else if (k == s->nslots)
 					f->sync_wanted = false;
 			}
+			if (seen > 0)
+				tkj__place_sealed(j, (int)i); /* what a finished commit held */
 			durable += tkj__advance(j, s);
 		}
 		if (seen > 0 || wait_ns <= 0 || j->inflight == 0)
