@@ -568,9 +568,18 @@ static uint32_t tkj__cap_from(const struct tkj_journal *j, const struct tkj_stre
 		return s->cap;
 	end = m + (bb - m) / g * g;
 	n = (end - TKJ_BLOCK_HEADER) / s->record_size;
-	if (n > s->cap || n <= s->cap / 2 || tkj_block_length(n, s->record_size, a) != end)
+	/* (at n the block must be past the seal point of tkj_append_done) */
+	if (n > s->cap || n + s->cap / 2 <= s->cap || tkj_block_length(n, s->record_size, a) != end)
 		return s->cap;
 	return n;
+}
+
+/* A block now filling goes to file slot fs: how many records it takes. */
+static void tkj__aim(const struct tkj_journal *j, const struct tkj_stream *s, struct tkj_buf *b,
+		     uint8_t fs)
+{
+	b->file = fs;
+	b->cap_end = tkj__cap_from(j, s, tkj__next_off(s, fs));
 }
 
 void *tkj_append_room(struct tkj_journal *j, int sid, uint32_t *room)
@@ -589,8 +598,7 @@ void *tkj_append_room(struct tkj_journal *j, int sid, uint32_t *room)
 		b->nrec = 0;
 		tkj_block_meta_init(&b->meta);
 		b->ready_ns = 0;
-		b->file = s->fcur;
-		b->cap_end = tkj__cap_from(j, s, tkj__next_off(s, b->file));
+		tkj__aim(j, s, b, s->fcur);
 		s->busy++;
 	} else if (s->busy + 1 > s->nslots || s->nmfree < 1) {
 		return NULL;
@@ -631,7 +639,7 @@ static struct tkj_buf *tkj__split(struct tkj_journal *j, struct tkj_stream *s, u
 	memcpy(tkj__rec(s, nb, 0), tkj__rec(s, b, i), (size_t)(end - i) * s->record_size);
 	b->nrec = i;
 	tkj__seal(j, s); /* moves cur to nb */
-	nb->cap_end = tkj__cap_from(j, s, tkj__next_off(s, nb->file));
+	tkj__aim(j, s, nb, nb->file); /* now that b has its place */
 	return nb;
 }
 
@@ -791,7 +799,7 @@ int tkj_append_done(struct tkj_journal *j, int sid, uint32_t n, int64_t ready_ns
 			if (rc < 0)
 				break;
 			f = &s->file[s->fcur];
-			b->file = s->fcur;
+			tkj__aim(j, s, b, s->fcur);
 			if (s->loss_pending) {
 				/* The loss that came before any file, first in it: the
 				 * records after it chose its day. */
@@ -868,7 +876,7 @@ int tkj_append_loss(struct tkj_journal *j, int sid, uint64_t from, uint64_t to, 
 		rc = tkj__next_file(j, s, tkj_day_of(tk_wall_ns()), from);
 		if (rc < 0)
 			return rc;
-		s->buf[s->cur].file = s->fcur;
+		tkj__aim(j, s, &s->buf[s->cur], s->fcur);
 	}
 	tkj__put_loss(s, &s->buf[s->cur], r, &l);
 	s->buf[s->cur].nrec++;
@@ -1312,7 +1320,7 @@ int tkj_flush(struct tkj_journal *j, int64_t timeout_ns)
 		if (!s->loss_pending || (r = tkj_append_room(j, (int)i, &room)) == NULL ||
 		    tkj__next_file(j, s, tkj_day_of(tk_wall_ns()), s->pending.from) < 0)
 			continue;
-		s->buf[s->cur].file = s->fcur;
+		tkj__aim(j, s, &s->buf[s->cur], s->fcur);
 		tkj__put_loss(s, &s->buf[s->cur], r, &s->pending);
 		s->buf[s->cur].nrec++;
 		s->loss_pending = false;
