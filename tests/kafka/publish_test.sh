@@ -62,6 +62,13 @@ for _ in $(seq 100); do [ -s "$D/ready" ] && break; sleep 0.1; done
 BS=$(cat "$D/ready")
 
 # The 2.0.2 mock keeps about 5 MiB a partition: consume as the run goes.
+# Stop the consumers and wait for them: kcat writes its buffered lines as it
+# exits, and a file read before that ends in the middle of a line.
+stop_consumers() {
+  for k in "${KCATS[@]}"; do kill "$k" 2>/dev/null || true; done
+  for k in "${KCATS[@]}"; do wait "$k" 2>/dev/null || true; done
+  KCATS=()
+}
 consume() { # [end]: only what comes from now on
   for t in ${TOPICS//,/ }; do
     kcat -C -b "$BS" -q -t "$t" -o "${1:-beginning}" -f '%p %T %k|%h|%s\n' >"$D/got.$t" 2>"$D/kcat.$t.err" &
@@ -102,8 +109,7 @@ if [ "$MODE" = faults ]; then
   sleep 30
   ctl up
   # kcat gives up when every broker is gone: read again from the start.
-  for k in "${KCATS[@]}"; do kill "$k" 2>/dev/null || true; done
-  KCATS=()
+  stop_consumers
   consume
   for _ in 1 2 3; do
     sleep 3
@@ -138,8 +144,7 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 sleep 2 # anything more (a duplicate) would come now
-for k in "${KCATS[@]}"; do kill "$k" 2>/dev/null || true; done
-KCATS=()
+stop_consumers
 
 cat >"$D/check.py" <<'PYEOF'
 import json, sys, collections
@@ -260,7 +265,6 @@ if [ "$KILLS" -eq 0 ]; then
     sleep 0.5
   done
   sleep 2
-  for k in "${KCATS[@]}"; do kill "$k" 2>/dev/null || true; done
-  KCATS=()
+  stop_consumers
   /usr/bin/python3 "$D/check.py" "$D" "$PARTS" 0 || fail "a new segment's records were taken for the old one's"
 fi
