@@ -46,6 +46,7 @@ struct tka_server {
 	atomic_uint clients;   /* the stream's, mirrored for the waker */
 	atomic_bool wake_news; /* set by the waker, taken by the loop: new records */
 	atomic_bool wake_all;  /* the same, every second: every client called */
+	atomic_bool wake_pending; /* an interruption the loop has not taken yet */
 };
 
 /*
@@ -459,7 +460,10 @@ static int tka__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 	{
 		/* The waker saw new records (or a second passed): the clients
-		 * they are for (or all) are asked for their next frame. */
+		 * they are for (or all) are asked for their next frame.  The
+		 * interruption is taken before the news, so that news set after
+		 * this point interrupts the loop again. */
+		atomic_store(&s->wake_pending, false);
 		bool all = atomic_exchange(&s->wake_all, false);
 
 		if (atomic_exchange(&s->wake_news, false) || all)
@@ -574,11 +578,16 @@ static void *tka__waker(void *arg)
 			news = true;
 		}
 		if (news) {
+			/* At most one interruption the loop has not taken: what
+			 * comes while it serves the last one goes in the same
+			 * frames, and what comes to an idle loop goes at once (a
+			 * fixed pause after each interruption held every trade
+			 * that came within it back by the rest of the pause). */
 			atomic_store(&s->wake_news, true);
-			lws_cancel_service(s->lws);
-			/* One interruption per TKA_WS_WAKE_MIN_NS at most: what
-			 * comes meanwhile goes in the same frames.  (No spin
-			 * after it: the next wait goes to the futex at once.) */
+			if (!atomic_exchange(&s->wake_pending, true))
+				lws_cancel_service(s->lws);
+		}
+		if (news && r == NULL) {
 			tk_sleep_ns(TKA_WS_WAKE_MIN_NS);
 		} else if (r != NULL) {
 			tk_idle_wait(&idle, r, TKA_WS_TICK_NS);
