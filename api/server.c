@@ -547,7 +547,7 @@ static void *tka__waker(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
 		int64_t now = tk_mono_ns();
-		bool news = false;
+		bool news = false, busy = false;
 
 		if (r != NULL) {
 			/* At the newest record, unread (the loop reads what it
@@ -579,20 +579,26 @@ static void *tka__waker(void *arg)
 		}
 		if (news) {
 			/* At most one interruption the loop has not taken: what
-			 * comes while it serves the last one goes in the same
-			 * frames, and what comes to an idle loop goes at once (a
-			 * fixed pause after each interruption held every trade
-			 * that came within it back by the rest of the pause). */
+			 * comes to an idle loop goes at once (a fixed pause after
+			 * each interruption held a trade that came within it back
+			 * by the rest of the pause), what comes while it serves
+			 * one goes in the same frames. */
 			atomic_store(&s->wake_news, true);
-			if (!atomic_exchange(&s->wake_pending, true))
+			busy = atomic_exchange(&s->wake_pending, true);
+			if (!busy)
 				lws_cancel_service(s->lws);
 		}
-		if (news && r == NULL) {
-			tk_sleep_ns(TKA_WS_WAKE_MIN_NS);
-		} else if (r != NULL) {
-			tk_idle_wait(&idle, r, TKA_WS_TICK_NS);
+		if (r == NULL || busy) {
+			/* No futex to sleep on, or a loop still busy with the
+			 * last interruption: look again after a pause, without
+			 * asking the feed's publishes to wake this thread. */
+			tk_sleep_ns(news ? TKA_WS_WAKE_MIN_NS : TKA_WS_TICK_NS);
 		} else {
-			tk_sleep_ns(TKA_WS_TICK_NS);
+			/* Woken by the first tick log's next publish; the other
+			 * logs are looked at again after the pause while news
+			 * comes (a second's bars come in a burst), else after
+			 * TKA_WS_TICK_NS. */
+			tk_idle_wait(&idle, r, news ? TKA_WS_WAKE_MIN_NS : TKA_WS_TICK_NS);
 		}
 	}
 	if (r != NULL)

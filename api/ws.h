@@ -52,7 +52,7 @@
 #define TKA_WS_MAX_LAPS 3
 #define TKA_WS_LAP_WINDOW_NS (30 * 1000000000LL)
 #define TKA_WS_TICK_NS (1000000LL)   /* the waker looks at every log this often at least */
-#define TKA_WS_WAKE_MIN_NS (100000LL) /* without a reader of its own: the pause after an interruption */
+#define TKA_WS_WAKE_MIN_NS (100000LL) /* a look again this soon while news comes (the loop busy, other logs) */
 #define TKA_WS_WAKE_IDS 64           /* symbols told apart per log and wake; more: all woken */
 #define TKA_WS_WAKE_SCAN 8192        /* records read per log and wake; more: all woken */
 #define TKA_WS_PING_NS (15 * 1000000000LL)

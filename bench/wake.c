@@ -46,13 +46,18 @@
 enum { TKW_TCP, TKW_PIPE, TKW_FUTEX, TKW_N };
 static const char *const tkw_name[TKW_N] = { "tcp", "pipe", "futex" };
 
-/* Shared by the two processes: the futex word, the stamp, the samples. */
+/* Shared by the two processes: the futex word, the stamp, the receiver's
+ * acknowledgement (the sender sends the next message only once the last
+ * one was taken: each sample is one wake-up, never a queued message), the
+ * samples and whether each woke on the sender's CPU. */
 struct tkw_shared {
 	_Atomic uint32_t word;
 	uint32_t pad[15];
 	int64_t stamp;
 	int32_t sender_cpu;
-	int64_t lat[];
+	_Atomic int32_t acked;
+	int64_t *lat;
+	uint8_t *same;
 };
 
 struct tkw_msg {
@@ -110,8 +115,7 @@ static void tkw_tcp_pair(int fd[2])
 	close(ls);
 }
 
-/* The receiver: count samples, each the stamp's age when it woke, negated
- * when it woke on the sender's CPU (the sign carries the placement). */
+/* The receiver: count samples, each the stamp's age when it woke. */
 static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count)
 {
 	uint32_t seen = 0;
@@ -138,7 +142,9 @@ static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count)
 			}
 		}
 		lat = tkw_now() - m.stamp;
-		sh->lat[i] = sched_getcpu() == m.cpu ? -lat : lat;
+		sh->lat[i] = lat;
+		sh->same[i] = sched_getcpu() == m.cpu;
+		atomic_store(&sh->acked, i + 1);
 	}
 }
 
@@ -157,6 +163,7 @@ static struct tkw_round tkw_run(int kind, struct tkw_shared *sh, int count, long
 	else if (kind == TKW_PIPE && pipe(fd) != 0)
 		tkw_die("pipe");
 	atomic_store(&sh->word, 0);
+	atomic_store(&sh->acked, 0);
 	pid = fork();
 	if (pid < 0)
 		tkw_die("fork");
@@ -169,6 +176,8 @@ static struct tkw_round tkw_run(int kind, struct tkw_shared *sh, int count, long
 		struct tkw_msg m;
 
 		tkw_sleep_us(gap_us);
+		while (atomic_load(&sh->acked) < i) /* the last one not taken yet */
+			tkw_sleep_us(50);
 		m.cpu = sched_getcpu();
 		m.stamp = tkw_now();
 		if (kind == TKW_FUTEX) {
@@ -186,10 +195,7 @@ static struct tkw_round tkw_run(int kind, struct tkw_shared *sh, int count, long
 	if (fd[1] >= 0)
 		close(fd[1]);
 	for (int i = 0; i < count; i++)
-		if (sh->lat[i] < 0) {
-			same++;
-			sh->lat[i] = -sh->lat[i];
-		}
+		same += sh->same[i];
 	qsort(sh->lat, (size_t)count, sizeof(int64_t), tkw_cmp64);
 	r.p50_us = (double)sh->lat[count / 2] / 1e3;
 	r.p99_us = (double)sh->lat[(size_t)count * 99 / 100] / 1e3;
@@ -223,10 +229,12 @@ int main(int argc, char **argv)
 			TK_BENCH_ROUNDS_MAX);
 		return 2;
 	}
-	sh = mmap(NULL, sizeof(*sh) + (size_t)count * sizeof(int64_t), PROT_READ | PROT_WRITE,
+	sh = mmap(NULL, sizeof(*sh) + (size_t)count * (sizeof(int64_t) + 1), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		tkw_die("mmap");
+	sh->lat = (int64_t *)(sh + 1);
+	sh->same = (uint8_t *)(sh->lat + count);
 	printf("wake-up of a blocked process, a message every %ld us, %d a round, %d rounds "
 	       "(each mechanism in turn, the order reversed every other round)\n",
 	       gap_us, count, rounds);

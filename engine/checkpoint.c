@@ -346,10 +346,11 @@ static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t wi
 	return p + w->cfg.ntf * sizeof(struct tk_live_ind);
 }
 
-/* A write of at most 1 MiB at a time, the core offered between them
+/* A write of at most 256 KiB at a time, the core offered between them
  * (tk_worker_yield_point): a snapshot at 10,000 symbols is tens of MB, one
- * pwrite of it tens of milliseconds in the kernel's copy. */
-#define TK_CKPT_WRITE_PIECE (1u << 20)
+ * pwrite of it tens of milliseconds in the kernel's copy (about 1 GB/s into
+ * fresh tmpfs pages on a guest: a piece is a quarter of a millisecond). */
+#define TK_CKPT_WRITE_PIECE (256u << 10)
 
 static int tk__write_all(struct tk_worker *w, int fd, const uint8_t *p, size_t n, off_t at)
 {

@@ -388,7 +388,8 @@ Test(worker, a_long_close_pass_and_a_checkpoint_yield_and_write_the_same)
 	cr_assert_eq(w.yields, 200 / 16 + 200 / 64, "and every 64 symbols saved: %llu",
 		     (unsigned long long)w.yields);
 
-	/* The checkpoint written in yielding pieces loads whole. */
+	/* The checkpoint whose copy yielded loads whole (one piece: far under
+	 * 256 KiB), and a worker not run by tk_worker_run does not yield. */
 	tk_worker_close(&w);
 	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
 	cr_assert(w.restored, "the checkpoint was loaded");
