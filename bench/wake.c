@@ -10,6 +10,10 @@
  *   pipe   write(2) on a pipe, the receiver in read(2)
  *   futex  a store and FUTEX_WAKE on a shared word, the receiver in
  *          FUTEX_WAIT: a blocked reader of a tick log (tk_log_wait)
+ *   futex2 the same with two receivers, both woken by one FUTEX_WAKE; the
+ *          sample is the later of the two: a tick log with two blocked
+ *          readers (tickd api's waker and bench/e2e's reader), one of which
+ *          cannot run where the writer was
  *
  * Per sample also the CPU each side ran on: a socket's and a pipe's wake-up
  * is a "sync" one (the kernel may run the woken task where the waker is
@@ -43,8 +47,8 @@
 
 #include "stats.h"
 
-enum { TKW_TCP, TKW_PIPE, TKW_FUTEX, TKW_N };
-static const char *const tkw_name[TKW_N] = { "tcp", "pipe", "futex" };
+enum { TKW_TCP, TKW_PIPE, TKW_FUTEX, TKW_FUTEX2, TKW_N };
+static const char *const tkw_name[TKW_N] = { "tcp", "pipe", "futex", "futex2" };
 
 /* Shared by the two processes: the futex word, the stamp, the receiver's
  * acknowledgement (the sender sends the next message only once the last
@@ -55,9 +59,9 @@ struct tkw_shared {
 	uint32_t pad[15];
 	int64_t stamp;
 	int32_t sender_cpu;
-	_Atomic int32_t acked;
-	int64_t *lat;
-	uint8_t *same;
+	_Atomic int32_t acked[2];
+	int64_t *lat;  /* [2 * count]: receiver k's at k * count */
+	uint8_t *same; /* the same */
 };
 
 struct tkw_msg {
@@ -116,7 +120,7 @@ static void tkw_tcp_pair(int fd[2])
 }
 
 /* The receiver: count samples, each the stamp's age when it woke. */
-static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count)
+static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count, int k)
 {
 	uint32_t seen = 0;
 
@@ -124,7 +128,7 @@ static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count)
 		struct tkw_msg m;
 		int64_t lat;
 
-		if (kind == TKW_FUTEX) {
+		if (kind == TKW_FUTEX || kind == TKW_FUTEX2) {
 			while (atomic_load(&sh->word) == seen)
 				syscall(SYS_futex, &sh->word, FUTEX_WAIT, seen, NULL, NULL, 0);
 			seen = atomic_load(&sh->word);
@@ -134,17 +138,17 @@ static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count)
 			size_t got = 0;
 
 			while (got < sizeof(m)) {
-				ssize_t k = read(rfd, (char *)&m + got, sizeof(m) - got);
+				ssize_t n = read(rfd, (char *)&m + got, sizeof(m) - got);
 
-				if (k <= 0)
+				if (n <= 0)
 					_exit(1);
-				got += (size_t)k;
+				got += (size_t)n;
 			}
 		}
 		lat = tkw_now() - m.stamp;
-		sh->lat[i] = lat;
-		sh->same[i] = sched_getcpu() == m.cpu;
-		atomic_store(&sh->acked, i + 1);
+		sh->lat[(size_t)k * count + i] = lat;
+		sh->same[(size_t)k * count + i] = sched_getcpu() == m.cpu;
+		atomic_store(&sh->acked[k], i + 1);
 	}
 }
 
@@ -154,48 +158,57 @@ struct tkw_round {
 
 static struct tkw_round tkw_run(int kind, struct tkw_shared *sh, int count, long gap_us)
 {
-	int fd[2] = { -1, -1 }, same = 0;
+	int fd[2] = { -1, -1 }, same = 0, nrecv = kind == TKW_FUTEX2 ? 2 : 1;
 	struct tkw_round r;
-	pid_t pid;
+	pid_t pid[2];
 
 	if (kind == TKW_TCP)
 		tkw_tcp_pair(fd);
 	else if (kind == TKW_PIPE && pipe(fd) != 0)
 		tkw_die("pipe");
 	atomic_store(&sh->word, 0);
-	atomic_store(&sh->acked, 0);
-	pid = fork();
-	if (pid < 0)
-		tkw_die("fork");
-	if (pid == 0) {
-		tkw_receive(kind, fd[0], sh, count);
-		_exit(0);
+	for (int k = 0; k < nrecv; k++) {
+		atomic_store(&sh->acked[k], 0);
+		pid[k] = fork();
+		if (pid[k] < 0)
+			tkw_die("fork");
+		if (pid[k] == 0) {
+			tkw_receive(kind, fd[0], sh, count, k);
+			_exit(0);
+		}
 	}
 	tkw_sleep_us(20000); /* the receiver blocked */
 	for (int i = 0; i < count; i++) {
 		struct tkw_msg m;
 
 		tkw_sleep_us(gap_us);
-		while (atomic_load(&sh->acked) < i) /* the last one not taken yet */
-			tkw_sleep_us(50);
+		for (int k = 0; k < nrecv; k++)
+			while (atomic_load(&sh->acked[k]) < i) /* the last one not taken yet */
+				tkw_sleep_us(50);
 		m.cpu = sched_getcpu();
 		m.stamp = tkw_now();
-		if (kind == TKW_FUTEX) {
+		if (kind == TKW_FUTEX || kind == TKW_FUTEX2) {
 			sh->sender_cpu = m.cpu;
 			sh->stamp = m.stamp;
 			atomic_fetch_add(&sh->word, 1);
-			syscall(SYS_futex, &sh->word, FUTEX_WAKE, 1, NULL, NULL, 0);
+			syscall(SYS_futex, &sh->word, FUTEX_WAKE, nrecv, NULL, NULL, 0);
 		} else if (write(fd[1], &m, sizeof(m)) != (ssize_t)sizeof(m)) {
 			tkw_die("write");
 		}
 	}
-	waitpid(pid, NULL, 0);
+	for (int k = 0; k < nrecv; k++)
+		waitpid(pid[k], NULL, 0);
 	if (fd[0] >= 0)
 		close(fd[0]);
 	if (fd[1] >= 0)
 		close(fd[1]);
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
+		if (nrecv == 2 && sh->lat[count + i] > sh->lat[i]) { /* the later one */
+			sh->lat[i] = sh->lat[count + i];
+			sh->same[i] = sh->same[count + i];
+		}
 		same += sh->same[i];
+	}
 	qsort(sh->lat, (size_t)count, sizeof(int64_t), tkw_cmp64);
 	r.p50_us = (double)sh->lat[count / 2] / 1e3;
 	r.p99_us = (double)sh->lat[(size_t)count * 99 / 100] / 1e3;
@@ -229,12 +242,12 @@ int main(int argc, char **argv)
 			TK_BENCH_ROUNDS_MAX);
 		return 2;
 	}
-	sh = mmap(NULL, sizeof(*sh) + (size_t)count * (sizeof(int64_t) + 1), PROT_READ | PROT_WRITE,
+	sh = mmap(NULL, sizeof(*sh) + 2 * (size_t)count * (sizeof(int64_t) + 1), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		tkw_die("mmap");
 	sh->lat = (int64_t *)(sh + 1);
-	sh->same = (uint8_t *)(sh->lat + count);
+	sh->same = (uint8_t *)(sh->lat + 2 * (size_t)count);
 	printf("wake-up of a blocked process, a message every %ld us, %d a round, %d rounds "
 	       "(each mechanism in turn, the order reversed every other round)\n",
 	       gap_us, count, rounds);
