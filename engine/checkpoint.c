@@ -38,7 +38,6 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/msg.h"
@@ -346,17 +345,10 @@ static uint8_t *tk__put_entry(const struct tk_worker *w, uint32_t id, uint8_t wi
 	return p + w->cfg.ntf * sizeof(struct tk_live_ind);
 }
 
-/* A write of at most 256 KiB at a time, the core offered between them
- * (tk_worker_yield_point): a snapshot at 10,000 symbols is tens of MB, one
- * pwrite of it tens of milliseconds in the kernel's copy (about 1 GB/s into
- * fresh tmpfs pages on a guest: a piece is a quarter of a millisecond). */
-#define TK_CKPT_WRITE_PIECE (256u << 10)
-
-static int tk__write_all(struct tk_worker *w, int fd, const uint8_t *p, size_t n, off_t at)
+static int tk__write_all(int fd, const uint8_t *p, size_t n, off_t at)
 {
-	w->yield_mark = tk_mono_ns();
 	while (n > 0) {
-		ssize_t k = pwrite(fd, p, n < TK_CKPT_WRITE_PIECE ? n : TK_CKPT_WRITE_PIECE, at);
+		ssize_t k = pwrite(fd, p, n, at);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -365,8 +357,6 @@ static int tk__write_all(struct tk_worker *w, int fd, const uint8_t *p, size_t n
 		p += k;
 		n -= (size_t)k;
 		at += k;
-		if (n > 0)
-			tk_worker_yield_point(w);
 	}
 	return 0;
 }
@@ -411,13 +401,10 @@ int tk_ckpt_save(struct tk_worker *w)
 	if (!full)
 		memcpy(((struct tk_ckpt_head *)body)->magic, TK_CKPT_DELTA_MAGIC, 8);
 	p = body + sizeof(struct tk_ckpt_head);
-	w->yield_mark = tk_mono_ns();
 	for (j = 0; j < n; j++) {
 		uint32_t id = full ? w->active[j] : w->changed[j];
 
 		p = tk__put_entry(w, id, full ? 0xff : w->ind_dirty[id], p);
-		if (j % 64 == 63)
-			tk_worker_yield_point(w);
 	}
 	size = (size_t)(p - buf);
 	tk_ckpt_path(w, path, sizeof(path));
@@ -426,7 +413,7 @@ int tk_ckpt_save(struct tk_worker *w)
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->seg->hdr->config.mode);
 		if (fd < 0)
 			return tk_err_set(errno, "checkpoint %s: %s", tmp, strerror(errno));
-		rc = tk__write_all(w, fd, buf, size, 0) < 0 ? (errno != 0 ? errno : EIO) : 0;
+		rc = tk__write_all(fd, buf, size, 0) < 0 ? (errno != 0 ? errno : EIO) : 0;
 		close(fd);
 		if (rc != 0) {
 			unlink(tmp);
@@ -452,7 +439,7 @@ int tk_ckpt_save(struct tk_worker *w)
 			return tk_err_set(rc, "checkpoint %s: %s (the next one is a whole snapshot)",
 					  path, strerror(rc));
 		}
-		rc = tk__write_all(w, fd, buf, size, (off_t)w->ckpt_size);
+		rc = tk__write_all(fd, buf, size, (off_t)w->ckpt_size);
 		close(fd);
 		if (rc < 0) {
 			w->ckpt_size = 0;

@@ -20,11 +20,6 @@
  * input, and the cursors lag the work by as much. */
 #define TK_CKPT_INTERVAL_NS (250 * 1000 * 1000LL)
 
-/* A stretch of closes or a checkpoint's write yields the core every 100 us:
- * about what a futex or socket wake-up costs on a 2-vCPU guest, so that
- * whoever was woken meanwhile waits at most that long behind it. */
-#define TK_WORKER_YIELD_NS (100 * 1000LL)
-
 uint64_t tk_worker_applied_next(const struct tk_worker *w, uint32_t i)
 {
 	if (w->in_buf[i] != NULL && w->in_pos[i] < w->in_n[i])
@@ -345,9 +340,6 @@ int tk_worker_run(struct tk_worker *w, volatile int *stop)
 {
 	uint32_t i, ended;
 
-	/* Where the loop yields when idle, its long stretches of work yield too;
-	 * a spinning worker owns its core (pinned, bare metal). */
-	w->yield_ns = w->cfg.idle == TK_IDLE_SPIN ? 0 : TK_WORKER_YIELD_NS;
 	while (!*stop) {
 		uint32_t got = w->nin == 1 ? tk__step_single(w) : tk__step_merge(w);
 

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,28 +520,10 @@ static void tk__prefetch_close_near(const struct tk_worker *w, uint32_t id, uint
  * has passed: symbols in id order, each symbol's windows oldest first.
  * Then recompute the earliest next deadline.
  */
-/* Sixteen closes between looks at the clock: 10-20 us of closes at 10,000
- * symbols, a clock read (vDSO) each time. */
-#define TK_YIELD_CHECK_CLOSES 16
-
-void tk_worker_yield_point(struct tk_worker *w)
-{
-	if (w->yield_ns <= 0 || tk_mono_ns() - w->yield_mark < w->yield_ns)
-		return;
-	sched_yield();
-	w->yields++;
-	w->yield_mark = tk_mono_ns();
-}
-
 static void tk__close_tf(struct tk_worker *w, uint32_t t)
 {
 	int64_t next = INT64_MAX, due;
 	uint32_t word, nwords = (w->capacity + 63) / 64;
-
-	if (w->yield_ns > 0) {
-		w->yield_mark = tk_mono_ns();
-		w->yield_count = 0;
-	}
 
 	/* Only the symbols with state, found 64 at a time in id order: a pass
 	 * costs what is open (and a word per 64 slots), and the reads of the
@@ -572,8 +553,6 @@ static void tk__close_tf(struct tk_worker *w, uint32_t t)
 				continue;
 			if (due <= w->stream_time) {
 				tk__close_symbol(w, id, t);
-				if (w->yield_ns > 0 && ++w->yield_count % TK_YIELD_CHECK_CLOSES == 0)
-					tk_worker_yield_point(w);
 				due = tk_agg_next_close(&tk__live(w, id)->open_bar[t],
 							&w->older[t][id], &w->rule[t]);
 			}

@@ -125,15 +125,6 @@ struct tk_worker {
 	uint8_t *shard_of;         /* [capacity], 0xff: not computed yet */
 	int64_t stream_time;
 	int64_t next_close[TK_MAX_TF];
-	/* A long stretch of closes or a checkpoint's write gives the core up
-	 * every yield_ns (0: never; tk_worker_run sets it unless the idle
-	 * strategy spins), so that a process woken meanwhile (the feed, the
-	 * API) does not wait behind thousands of closes.  yield_mark: the
-	 * last yield or the stretch's start; yield_count: closes since. */
-	int64_t yield_ns;
-	int64_t yield_mark;
-	uint32_t yield_count;
-	uint64_t yields; /* given up so far (not in the checkpoint's stats) */
 	struct tk_idle idle;
 	struct tk_worker_stats stats;
 	struct tk_slot *buf; /* one input slot */
@@ -191,10 +182,6 @@ void tk_worker_apply_batch(struct tk_worker *w, const void *recs, uint32_t n, ui
  * was applied, or it never carried a record and is no longer waited for
  * (a tick log no feed writes). */
 bool tk_worker_input_done(const struct tk_worker *w, uint32_t i);
-
-/* Give the core up (sched_yield) if yield_ns has passed since the last
- * time or since yield_mark was set; nothing when yield_ns is 0. */
-void tk_worker_yield_point(struct tk_worker *w);
 
 /* The next sequence of input i this worker has not applied (its read-ahead
  * excluded): what a checkpoint records and the cursor commits. */

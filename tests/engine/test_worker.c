@@ -358,51 +358,6 @@ Test(worker, symbols_past_one_bitmap_word_first_traded_out_of_order_close_in_id_
 	check_closed_in_id_order(b, ids, n, 200, T0 + S(4));
 }
 
-/* A worker run by tk_worker_run gives its core up every yield_ns of a
- * long stretch (here every look at the clock: 1 ns): the pass looks every
- * 16 closes, the checkpoint every 64 symbols it copies, and what they
- * write is what an unyielding worker writes. */
-Test(worker, a_long_close_pass_and_a_checkpoint_yield_and_write_the_same)
-{
-	static struct tk_bar_rec b[600];
-	static int32_t ids[600];
-	char name[8];
-	int i, n;
-
-	many[0] = aapl;
-	many[1] = msft;
-	for (i = 2; i < 200; i++) {
-		snprintf(name, sizeof(name), "S%03d", i);
-		many[i] = tk_symtab_intern(tk_symtab_of(&seg), name, strlen(name));
-	}
-	w.yield_ns = 1;
-	trade_scrambled(T0 + S(1));
-	cr_assert_eq(w.yields, 0, "no close yet");
-	heartbeat(T0 + S(4), 0);
-	n = bars("bars.1s", b, ids, 600);
-	cr_assert_eq(n, 200, "one 1s bar a symbol, %d", n);
-	check_closed_in_id_order(b, ids, n, 0, T0 + S(1));
-	cr_assert_eq(w.yields, 200 / 16, "a look every 16 closes: %llu",
-		     (unsigned long long)w.yields);
-	cr_assert_eq(tk_ckpt_save(&w), 0, "%s", tk_err_msg());
-	cr_assert_eq(w.yields, 200 / 16 + 200 / 64, "and every 64 symbols saved: %llu",
-		     (unsigned long long)w.yields);
-
-	/* The checkpoint whose copy yielded loads whole (one piece: far under
-	 * 256 KiB), and a worker not run by tk_worker_run does not yield. */
-	tk_worker_close(&w);
-	cr_assert_eq(tk_worker_open(&w, &seg, &cfg), 0, "%s", tk_err_msg());
-	cr_assert(w.restored, "the checkpoint was loaded");
-	cr_assert_eq(w.nactive, 200);
-	cr_assert_eq(w.yield_ns, 0, "only tk_worker_run turns yielding on");
-	trade_scrambled(T0 + S(4));
-	heartbeat(T0 + S(7), 0);
-	n = bars("bars.1s", b, ids, 600);
-	cr_assert_eq(n, 400, "%d", n);
-	check_closed_in_id_order(b, ids, n, 200, T0 + S(4));
-	cr_assert_eq(w.yields, 0);
-}
-
 /* A delta holds a changed symbol's indicator state only for the timeframes
  * a bar close changed (1.6 KB each: most of the entry). */
 static off_t checkpoint_bytes(void)
