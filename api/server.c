@@ -38,9 +38,9 @@ struct tka_server {
 	size_t cap;
 	struct tka_ws ws; /* /ws and /ws/finnhub */
 	/* The stream's waker: a thread that sleeps on the first tick log's
-	 * event count (TKA_WS_TICK_NS at most) while there are clients and
-	 * interrupts the loop's poll when a log moved (an lws timer under
-	 * 1 ms made its poll return at once, a spin). */
+	 * event count (TKA_WS_TICK_NS at most, TKA_WS_WAKE_MIN_NS after news)
+	 * while there are clients and interrupts the loop's poll when a log
+	 * moved (an lws timer under 1 ms made its poll return at once, a spin). */
 	pthread_t waker;
 	bool waker_running;
 	atomic_uint clients;   /* the stream's, mirrored for the waker */
@@ -525,8 +525,9 @@ static struct tk_log_reader *tka__waker_reader(struct tka_server *s, struct tk_l
 		o.name = name;
 		if (tk_log_reader_open(r, &s->c->seg, s->ws.log[i].r.log->name, &o) == 0)
 			return r;
-		tk_info("api: the stream looks at the logs every %lld us (no reader of its own: %s)",
-			(long long)(TKA_WS_TICK_NS / 1000), tk_err_msg());
+		tk_info("api: the stream looks at the logs every %lld us, every %lld us while news comes "
+			"(no reader of its own: %s)",
+			(long long)(TKA_WS_TICK_NS / 1000), (long long)(TKA_WS_WAKE_MIN_NS / 1000), tk_err_msg());
 		return NULL;
 	}
 	return NULL;
@@ -581,8 +582,8 @@ static void *tka__waker(void *arg)
 			/* At most one interruption the loop has not taken: what
 			 * comes to an idle loop goes at once (a fixed pause after
 			 * each interruption held a trade that came within it back
-			 * by the rest of the pause), what comes while it serves
-			 * one goes in the same frames. */
+			 * by the rest of the pause), what comes before the loop
+			 * takes it goes in the same frames. */
 			atomic_store(&s->wake_news, true);
 			busy = atomic_exchange(&s->wake_pending, true);
 			if (!busy)
