@@ -28,7 +28,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <errno.h>
 #include <linux/futex.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -42,9 +41,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "stats.h"
 
 enum { TKW_TCP, TKW_PIPE, TKW_FUTEX, TKW_FUTEX2, TKW_N };
@@ -68,22 +67,6 @@ struct tkw_msg {
 	int64_t stamp;
 	int32_t cpu;
 };
-
-static int64_t tkw_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void tkw_sleep_us(long us)
-{
-	struct timespec t = { us / 1000000, (us % 1000000) * 1000 };
-
-	while (nanosleep(&t, &t) != 0 && errno == EINTR)
-		;
-}
 
 static int tkw_cmp64(const void *a, const void *b)
 {
@@ -145,7 +128,7 @@ static void tkw_receive(int kind, int rfd, struct tkw_shared *sh, int count, int
 				got += (size_t)n;
 			}
 		}
-		lat = tkw_now() - m.stamp;
+		lat = tk_mono_ns() - m.stamp;
 		sh->lat[(size_t)k * count + i] = lat;
 		sh->same[(size_t)k * count + i] = sched_getcpu() == m.cpu;
 		atomic_store(&sh->acked[k], i + 1);
@@ -177,16 +160,16 @@ static struct tkw_round tkw_run(int kind, struct tkw_shared *sh, int count, long
 			_exit(0);
 		}
 	}
-	tkw_sleep_us(20000); /* the receiver blocked */
+	tk_sleep_ns(20 * 1000000LL); /* the receiver blocked */
 	for (int i = 0; i < count; i++) {
 		struct tkw_msg m;
 
-		tkw_sleep_us(gap_us);
+		tk_sleep_ns((int64_t)gap_us * 1000);
 		for (int k = 0; k < nrecv; k++)
 			while (atomic_load(&sh->acked[k]) < i) /* the last one not taken yet */
-				tkw_sleep_us(50);
+				tk_sleep_ns(50 * 1000LL);
 		m.cpu = sched_getcpu();
-		m.stamp = tkw_now();
+		m.stamp = tk_mono_ns();
 		if (kind == TKW_FUTEX || kind == TKW_FUTEX2) {
 			sh->sender_cpu = m.cpu;
 			sh->stamp = m.stamp;
